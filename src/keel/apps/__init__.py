@@ -1,0 +1,1 @@
+"""Product apps built on the Keel core."""

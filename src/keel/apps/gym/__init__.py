@@ -1,0 +1,1 @@
+"""Atomic Gym Tracker: exercise library, plans, sessions, records and CSV import/export."""
