@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with python3 and make: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+KEEL := $(VENV)/bin/keel
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.8
+PYTEST_ARGS ?=
+
+.PHONY: install run migrate seed test lint bench openapi clean
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) sync --frozen --inexact
+	@touch $@
+
+install: $(STAMP) ## venv + locked install (uv.lock)
+
+migrate: install ## upgrade the database to head and load seed data
+	$(KEEL) migrate
+
+run: migrate ## set up, migrate, seed and serve on http://127.0.0.1:8000 (docs at /schema)
+	$(KEEL) serve
+
+test: install ## the whole suite against the configured database (SQLite unless DATABASE_URL is set)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check src tests
+
+bench: install ## load benchmarks: prints a table, writes var/bench/*.json
+	$(PY) -m benchmarks.run
+
+openapi: install
+	$(KEEL) openapi openapi.json
+
+clean:
+	rm -rf $(VENV) var/keel.db* var/storage var/prometheus

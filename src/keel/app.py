@@ -1,0 +1,170 @@
+"""The application factory: settings → core components → apps → one Litestar app behind the edge."""
+
+from __future__ import annotations
+
+import importlib
+from contextlib import asynccontextmanager
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, Request, Router
+from litestar.datastructures import State
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.enums import RequestEncodingType
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Receive, Scope, Send
+
+from keel import __version__
+from keel.core import db
+from keel.core.components import AppBuilder, AppSpec
+from keel.core.edge import Edge
+from keel.core.errors import (
+    EXCEPTION_HANDLERS,
+    KeelError,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+    ValidationFailed,
+    error_responses,
+)
+from keel.core.logging import configure_logging
+from keel.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+# core components in install order; each module exposes install(builder)
+CORE_COMPONENTS = (
+    "keel.core.health",
+)
+KNOWN_APPS = ("gym", "scribe", "segmint", "market")
+
+
+class KeelApp(Litestar):
+    """Litestar with the edge layer outermost, so even unrouted requests get ids, headers, logs, metrics."""
+
+    edge: Edge
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == "lifespan":
+            await super().__call__(scope, receive, send)
+            return
+        await self.edge(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _inner(self, scope: Any, receive: Any, send: Any) -> None:
+        await Litestar.__call__(self, scope, receive, send)
+
+
+_JSON_TYPES = ("application/json",)
+
+
+async def require_json_body(request: Request[Any, Any, Any]) -> None:
+    """A JSON route refuses other content types with 415 instead of guessing."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    handler = request.scope.get("route_handler")
+    param = handler.parsed_fn_signature.parameters.get("data") if handler else None
+    if param is None:
+        return
+    kwarg = param.kwarg_definition
+    media = getattr(kwarg, "media_type", RequestEncodingType.JSON) if kwarg else RequestEncodingType.JSON
+    if media != RequestEncodingType.JSON:
+        return
+    content_type = request.headers.get("content-type", "")
+    base = content_type.split(";", 1)[0].strip().lower()
+    if base in _JSON_TYPES or base.endswith("+json"):
+        return
+    if not content_type and request.headers.get("content-length", "0") == "0":
+        return  # an empty body is a validation question, not a media-type one
+    raise UnsupportedMediaType(f"Expected application/json, got {base or 'no content type'}")
+
+
+def _load_app_spec(name: str) -> AppSpec:
+    if name not in KNOWN_APPS:
+        raise KeelError(f"KEEL_APPS names an unknown app {name!r}; known: {', '.join(KNOWN_APPS)}")
+    module = importlib.import_module(f"keel.apps.{name}.plugin")
+    return module.spec
+
+
+def enabled_apps(settings: Settings) -> list[AppSpec]:
+    return [_load_app_spec(name) for name in settings.apps]
+
+
+def _document_errors(app: Litestar) -> None:
+    """Every operation documents the envelope for the failures any route can produce."""
+    defaults = error_responses(ValidationFailed, TooManyRequests, PayloadTooLarge, UnsupportedMediaType)
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if handler.include_in_schema is False:
+                continue
+            merged = dict(defaults)
+            merged.update(handler.responses or {})
+            handler.responses = merged
+
+
+def create_app(settings: Settings | None = None) -> KeelApp:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    builder = AppBuilder(settings=settings)
+    sa_config = db.sqlalchemy_config(settings)
+    builder.plugins.append(SQLAlchemyPlugin(config=sa_config))
+    builder.state["settings"] = settings
+    builder.state["sa_config"] = sa_config
+    for name in CORE_COMPONENTS:
+        importlib.import_module(name).install(builder)
+
+    apps = enabled_apps(settings)
+    for spec in apps:
+        if spec.install:
+            spec.install(builder)
+        builder.route_handlers.append(Router(path=f"{API_PREFIX}/{spec.name}", route_handlers=spec.route_handlers))
+        builder.tags.append({"name": spec.name, "description": spec.description})
+    builder.state["apps"] = apps
+    builder.state["readiness_checks"] = builder.readiness_checks
+
+    @asynccontextmanager
+    async def app_startup(app: Litestar):  # type: ignore[no-untyped-def]
+        for spec in apps:
+            if spec.startup:
+                await spec.startup(app)
+        yield
+
+    app = KeelApp(
+        route_handlers=builder.route_handlers,
+        plugins=builder.plugins,
+        middleware=builder.middleware,
+        dependencies=builder.dependencies,
+        lifespan=[*builder.lifespan, app_startup],
+        on_startup=builder.on_startup,
+        on_shutdown=builder.on_shutdown,
+        before_request=require_json_body,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        cors_config=CORSConfig(
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID", "Idempotency-Key"],
+            expose_headers=["X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
+        ),
+        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
+        request_max_body_size=settings.max_body_size,
+        openapi_config=OpenAPIConfig(
+            title="Keel API",
+            version=__version__,
+            description="One account, one token, every app. Responses use the `{status, data}` envelope.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                }
+            ),
+            tags=builder.tags or None,  # type: ignore[arg-type]
+        ),
+        signature_namespace=builder.signature_namespace,
+        state=State(builder.state),
+        debug=settings.debug,
+    )
+    app.edge = Edge(app._inner, settings)
+    _document_errors(app)
+    return app

@@ -1,0 +1,1 @@
+"""TurboScribe Pro: media processing, transcription engines and transcript exports."""

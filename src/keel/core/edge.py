@@ -1,0 +1,159 @@
+"""The outermost layer of every HTTP request, in one pure-ASGI pass (cheap: no per-request objects).
+
+It runs before routing, so unknown routes get the same treatment: request id (accepted and echoed as
+`X-Request-ID`), client IP from trusted proxies only, query-string limit, security headers, the
+access log line and the Prometheus samples labelled by route template.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import structlog
+
+from keel.core import metrics
+from keel.core.envelope import ErrorBody, ErrorEnvelope
+from keel.core.errors import UriTooLong
+from keel.settings import Settings
+
+access_log = structlog.get_logger("keel.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# the interactive docs load their own scripts and styles; everything else is JSON and gets nothing
+_DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com https://unpkg.com; "
+    b"img-src 'self' data: https:; font-src 'self' data: https://fonts.gstatic.com; connect-src 'self'; "
+    b"frame-ancestors 'none'"
+)
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+class TrustedProxies:
+    def __init__(self, spec: str) -> None:
+        self.networks = [ipaddress.ip_network(p.strip(), strict=False) for p in spec.split(",") if p.strip()]
+
+    def _trusted(self, ip: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in net for net in self.networks)
+
+    def client_ip(self, peer: str, forwarded_for: str | None) -> str:
+        """Walk X-Forwarded-For from the right while hops are our own proxies; never trust it otherwise."""
+        if not forwarded_for or not self._trusted(peer):
+            return peer
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
+
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if settings.is_production:
+        headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return headers
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.proxies = TrustedProxies(settings.trusted_proxies)
+        self.headers = security_headers(settings)
+        self.max_query = settings.max_query_string
+        self.metrics = settings.metrics_enabled
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = forwarded = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                request_id = candidate if _REQUEST_ID.match(candidate) else None
+            elif name == b"x-forwarded-for":
+                forwarded = value.decode("latin-1")
+        request_id = request_id or uuid.uuid4().hex
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        client_ip = self.proxies.client_ip(peer, forwarded)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_ip"] = client_ip
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        if scope["type"] == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                structlog.contextvars.clear_contextvars()
+            return
+
+        path: str = scope["path"]
+        csp = _DOCS_CSP if path.startswith("/schema") else _API_CSP
+        extra = [(b"x-request-id", request_id.encode()), (b"content-security-policy", csp), *self.headers]
+        status_holder = [500]
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        if self.metrics:
+            metrics.IN_FLIGHT.inc()
+        try:
+            if len(scope.get("query_string", b"")) > self.max_query:
+                await self._reject(UriTooLong(f"Query string exceeds {self.max_query} bytes"), request_id, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("path_template") or "<unmatched>"
+            status = status_holder[0]
+            if self.metrics:
+                metrics.IN_FLIGHT.dec()
+                metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
+                metrics.LATENCY.labels(scope["method"], route).observe(elapsed)
+            access_log.info(
+                "request",
+                method=scope["method"],
+                path=path,
+                route=route,
+                status=status,
+                latency_ms=round(elapsed * 1000, 2),
+                client_ip=client_ip,
+                user_id=state.get("user_id"),
+            )
+            structlog.contextvars.clear_contextvars()
+
+    @staticmethod
+    async def _reject(err: Any, request_id: str, send: Any) -> None:
+        body = msgspec.json.encode(
+            ErrorEnvelope(error=ErrorBody(code=err.code, message=err.message), request_id=request_id)
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": err.status_code,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

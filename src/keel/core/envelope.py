@@ -1,0 +1,51 @@
+"""The response envelope every route answers with.
+
+Success: `{"status": "success", "data": ...}` (lists add `meta`). Failure: see `keel.core.errors`.
+Handlers return `Envelope[T]` / `Page[T]` so the OpenAPI schema shows the real shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+
+class PageMeta(msgspec.Struct, kw_only=True):
+    limit: int
+    offset: int
+    total: int
+
+
+class Envelope(msgspec.Struct, Generic[T], kw_only=True, omit_defaults=True):
+    status: Literal["success"]  # no default, so omit_defaults never drops it
+    data: T
+    message: str | None = None
+
+
+class Page(msgspec.Struct, Generic[T], kw_only=True):
+    status: Literal["success"]
+    data: list[T]
+    meta: PageMeta
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(msgspec.Struct, kw_only=True):
+    status: Literal["error"] = "error"
+    error: ErrorBody
+    request_id: str | None = None
+
+
+def ok(data: T, message: str | None = None) -> Envelope[T]:
+    return Envelope(status="success", data=data, message=message)
+
+
+def page(items: list[T], *, total: int, limit: int, offset: int) -> Page[T]:
+    return Page(status="success", data=items, meta=PageMeta(limit=limit, offset=offset, total=total))

@@ -1,0 +1,234 @@
+"""One error base carrying status and code, and the single place that maps every failure to the envelope.
+
+Raise a `KeelError` subclass anywhere (services, guards, middleware); framework and database errors are
+translated here too, so every failure answers
+`{"status": "error", "error": {"code", "message", "details"}, "request_id"}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from advanced_alchemy import exceptions as aa_exc
+from litestar import Request, Response
+from litestar import exceptions as ls_exc
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from keel.core.envelope import ErrorBody, ErrorEnvelope
+
+log = structlog.get_logger("keel.errors")
+
+
+class KeelError(Exception):
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(KeelError):
+    status_code = 400
+    code = "BAD_REQUEST"
+    default_message = "The request could not be understood"
+
+
+class ValidationFailed(KeelError):
+    status_code = 400
+    code = "VALIDATION_ERROR"
+    default_message = "Some fields are invalid"
+
+
+class Unauthorized(KeelError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+    default_message = "Authentication required"
+
+    def __init__(self, message: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kw)
+
+
+class Forbidden(KeelError):
+    status_code = 403
+    code = "FORBIDDEN"
+    default_message = "You do not have permission to do this"
+
+
+class NotFound(KeelError):
+    status_code = 404
+    code = "NOT_FOUND"
+    default_message = "Resource not found"
+
+
+class MethodNotAllowed(KeelError):
+    status_code = 405
+    code = "METHOD_NOT_ALLOWED"
+    default_message = "Method not allowed"
+
+
+class Conflict(KeelError):
+    status_code = 409
+    code = "CONFLICT"
+    default_message = "The resource conflicts with an existing one"
+
+
+class Gone(KeelError):
+    status_code = 410
+    code = "GONE"
+    default_message = "The resource is no longer available"
+
+
+class PayloadTooLarge(KeelError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+    default_message = "Request body is too large"
+
+
+class UriTooLong(KeelError):
+    status_code = 414
+    code = "URI_TOO_LONG"
+    default_message = "Query string is too long"
+
+
+class UnsupportedMediaType(KeelError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    default_message = "Unsupported content type"
+
+
+class Unprocessable(KeelError):
+    status_code = 422
+    code = "UNPROCESSABLE"
+    default_message = "The request is valid but cannot be processed"
+
+
+class TooManyRequests(KeelError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    default_message = "Too many requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **kw: Any) -> None:
+        headers = {"Retry-After": str(max(1, int(retry_after)))}
+        headers.update(kw.pop("headers", {}) or {})
+        super().__init__(message, headers=headers, **kw)
+
+
+class ServiceUnavailable(KeelError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "Service temporarily unavailable"
+
+
+_HTTP_CODES: dict[int, type[KeelError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone,
+        PayloadTooLarge, UriTooLong, UnsupportedMediaType, Unprocessable, TooManyRequests, ServiceUnavailable,
+    )
+}
+
+
+def _validation_details(extra: Any) -> dict[str, Any]:
+    """Litestar gives `[{"key", "message", "source"}]`; answer `{field: message}` as seed 004 shows."""
+    details: dict[str, Any] = {}
+    if isinstance(extra, list):
+        for item in extra:
+            if isinstance(item, dict):
+                key = item.get("key") or item.get("source") or "body"
+                details.setdefault(str(key), item.get("message", "invalid"))
+    elif isinstance(extra, dict):
+        details.update(extra)
+    return details
+
+
+def _from_litestar(exc: ls_exc.HTTPException) -> KeelError:
+    status = exc.status_code
+    if isinstance(exc, ls_exc.ValidationException) or (status == 400 and exc.extra):
+        detail = str(exc.detail or "")
+        if "malformed" in detail.lower() or "json" in detail.lower() and not exc.extra:
+            return BadRequest("Malformed JSON body")
+        return ValidationFailed(details=_validation_details(exc.extra) or None)
+    if isinstance(exc, ls_exc.NotFoundException):
+        return NotFound("No such resource" if "No route" in str(exc.detail) else None)
+    if isinstance(exc, ls_exc.MethodNotAllowedException):
+        return MethodNotAllowed()
+    if isinstance(exc, ls_exc.NotAuthorizedException):
+        return Unauthorized(exc.detail if exc.detail != "Unauthorized" else None)
+    if isinstance(exc, ls_exc.PermissionDeniedException):
+        return Forbidden()
+    cls = _HTTP_CODES.get(status)
+    if cls is not None:
+        err = cls(exc.detail if exc.detail and exc.detail != cls.default_message else None)
+    elif 400 <= status < 500:
+        err = BadRequest(exc.detail)
+        err.status_code = status  # type: ignore[misc]
+    else:
+        err = KeelError()
+    if exc.headers:
+        err.headers.update(exc.headers)
+    return err
+
+
+def _from_alchemy(exc: aa_exc.AdvancedAlchemyError) -> KeelError:
+    if isinstance(exc, aa_exc.NotFoundError):
+        return NotFound()
+    if isinstance(exc, aa_exc.DuplicateKeyError):
+        return Conflict("A resource with these values already exists")
+    if isinstance(exc, (aa_exc.IntegrityError, aa_exc.ForeignKeyError)):
+        return Conflict("The change conflicts with related data")
+    return KeelError()
+
+
+def to_keel_error(exc: Exception) -> KeelError:
+    if isinstance(exc, KeelError):
+        return exc
+    if isinstance(exc, ls_exc.HTTPException):
+        return _from_litestar(exc)
+    if isinstance(exc, aa_exc.AdvancedAlchemyError):
+        return _from_alchemy(exc)
+    return KeelError()
+
+
+def error_response(request: Request[Any, Any, Any] | None, err: KeelError) -> Response[ErrorEnvelope]:
+    request_id = None
+    if request is not None:
+        request_id = request.scope.get("state", {}).get("request_id")
+    body = ErrorEnvelope(error=ErrorBody(code=err.code, message=err.message, details=err.details), request_id=request_id)
+    return Response(content=body, status_code=err.status_code, headers=err.headers, media_type="application/json")
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
+    err = to_keel_error(exc)
+    if err.status_code >= 500:
+        log.error("unhandled_error", exc_info=exc, path=request.url.path)
+        debug = getattr(request.app, "debug", False)
+        if debug and not isinstance(exc, KeelError):
+            err = KeelError(f"{type(exc).__name__}: {exc}")
+    return error_response(request, err)
+
+
+def error_responses(*errors: type[KeelError]) -> dict[int, ResponseSpec]:
+    """OpenAPI `responses=` for a route: each error class documented with the envelope shape."""
+    return {
+        e.status_code: ResponseSpec(data_container=ErrorEnvelope, description=f"{e.code}: {e.default_message}")
+        for e in errors
+    }
+
+
+# the failures any route can produce, documented on every operation by the app factory
+COMMON_ERRORS = (ValidationFailed, TooManyRequests)
+AUTH_ERRORS = (Unauthorized, Forbidden)
+EXCEPTION_HANDLERS = {Exception: handle_exception, HTTP_500_INTERNAL_SERVER_ERROR: handle_exception}

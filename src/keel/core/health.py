@@ -1,0 +1,82 @@
+"""Liveness (`/health`), readiness (`/ready`) and Prometheus (`/metrics`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import msgspec
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+from sqlalchemy import text
+
+from keel.core.components import AppBuilder
+from keel.core.envelope import Envelope, ok
+from keel.core.metrics import render_metrics
+
+_STARTED = time.time()
+CHECK_TIMEOUT = 2.0
+
+
+class Health(msgspec.Struct):
+    status: str
+    uptime_seconds: float
+
+
+class Readiness(msgspec.Struct):
+    ready: bool
+    checks: dict[str, str]
+
+
+@get("/health", tags=["health"], summary="The process is up", exclude_from_auth=True, opt={"rate_limit": None})
+async def health() -> Envelope[Health]:
+    return ok(Health(status="ok", uptime_seconds=round(time.time() - _STARTED, 3)))
+
+
+@get(
+    "/ready",
+    tags=["health"],
+    summary="Database, Redis and job queue reachable",
+    responses={503: ResponseSpec(data_container=Envelope[Readiness], description="Something is down")},
+    exclude_from_auth=True,
+    opt={"rate_limit": None},
+)
+async def ready(request: Request[Any, Any, Any]) -> Response[Envelope[Readiness]]:
+    request_app = request.app
+    checks = request_app.state.readiness_checks
+
+    async def run(name: str) -> tuple[str, str]:
+        try:
+            await asyncio.wait_for(checks[name](request_app), CHECK_TIMEOUT)
+        except Exception as exc:  # any failure means "not ready"; the name and reason are the answer
+            return name, f"down: {type(exc).__name__}: {exc}"[:200]
+        return name, "ok"
+
+    results = dict(await asyncio.gather(*(run(n) for n in checks)))
+    is_ready = all(v == "ok" for v in results.values())
+    body = ok(Readiness(ready=is_ready, checks=results))
+    if not is_ready:
+        body.message = "Not ready: " + ", ".join(n for n, v in results.items() if v != "ok") + " down"
+    return Response(body, status_code=200 if is_ready else 503)
+
+
+@get("/metrics", tags=["health"], summary="Prometheus metrics", media_type=MediaType.TEXT, opt={"rate_limit": None},
+     include_in_schema=True, exclude_from_auth=True)
+async def metrics_endpoint() -> Response[bytes]:
+    payload, content_type = render_metrics()
+    return Response(payload, media_type=content_type)
+
+
+async def check_database(app: Litestar) -> None:
+    engine = app.state.sa_config.get_engine()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def install(builder: AppBuilder) -> None:
+    builder.route_handlers += [health, ready]
+    if builder.settings.metrics_enabled:
+        builder.route_handlers.append(metrics_endpoint)
+    builder.readiness_checks["database"] = check_database

@@ -1,0 +1,58 @@
+"""Prometheus metrics, correct with several worker processes.
+
+`keel serve --workers N` sets PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client, so
+every process writes its samples to files that `/metrics` aggregates.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+REQUESTS = Counter("keel_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "keel_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+IN_FLIGHT = Gauge("keel_http_requests_in_flight", "Requests being served", multiprocess_mode="livesum")
+DB_POOL_CHECKED_OUT = Gauge(
+    "keel_db_pool_connections_in_use", "Database connections checked out of the pool", multiprocess_mode="livesum"
+)
+CACHE_ERRORS = Counter("keel_cache_errors_total", "Cache backend failures (request served without cache)", ["op"])
+CACHE_HITS = Counter("keel_cache_requests_total", "Cache lookups", ["result"])
+RATE_LIMITED = Counter("keel_rate_limited_total", "Requests refused by a rate limit", ["route"])
+JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])
+
+
+def instrument_pool(engine: Any) -> None:
+    from sqlalchemy import event
+
+    event.listen(engine.sync_engine, "checkout", lambda *_: DB_POOL_CHECKED_OUT.inc())
+    event.listen(engine.sync_engine, "checkin", lambda *_: DB_POOL_CHECKED_OUT.dec())
+
+
+def render_metrics() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = DEFAULT_REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)

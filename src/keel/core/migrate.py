@@ -1,0 +1,35 @@
+"""Programmatic Alembic: `keel migrate`, start-up checks and tests all go through here."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from keel.core.db import MIGRATIONS_DIR
+from keel.settings import Settings
+
+
+def alembic_config(settings: Settings) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    cfg.attributes["database_url"] = settings.database_url
+    return cfg
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    command.upgrade(alembic_config(settings), revision)
+
+
+def downgrade(settings: Settings, revision: str = "-1") -> None:
+    command.downgrade(alembic_config(settings), revision)
+
+
+def revision(settings: Settings, message: str, autogenerate: bool = True) -> None:
+    command.revision(alembic_config(settings), message=message, autogenerate=autogenerate)
+
+
+def current(settings: Settings) -> None:
+    command.current(alembic_config(settings), verbose=True)

@@ -1,0 +1,1 @@
+"""The one Alembic history for every table of the core and all apps."""

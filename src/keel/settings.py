@@ -1,0 +1,167 @@
+"""One typed settings object, read from the environment and `.env`.
+
+Every field maps to the environment variable of the same name in upper case. The defaults are the
+embedded, no-services set-up; production refuses to start with unsafe values (see `check_production`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+DEFAULT_JWT_SECRET = "change-me-insecure-development-secret"  # noqa: S105 - the value production refuses
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """Settings are missing or unsafe; the message names the variable to set."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    keel_env: Literal["development", "test", "production"] = "development"
+    keel_apps: str = "gym,scribe"
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    shutdown_timeout: float = 30.0
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # database
+    database_url: str = "sqlite+aiosqlite:///./var/keel.db"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout: float = 30.0
+    db_pool_recycle: int = 1800
+    db_echo: bool = False
+
+    redis_url: str = ""
+
+    # identity
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
+    jwt_private_key_file: str = ""
+    jwt_public_key_file: str = ""
+    jwt_issuer: str = "keel"
+    jwt_audience: str = "keel-api"
+    jwt_expires_in: int = 900  # access token lifetime, seconds (seed 003's JWT_EXPIRES_IN)
+    refresh_idle_ttl: int = 14 * 24 * 3600
+    refresh_absolute_ttl: int = 60 * 24 * 3600
+    refresh_reuse_grace: float = 10.0
+    password_hash_time_cost: int = 2
+    password_hash_memory_kib: int = 19456
+    password_hash_parallelism: int = 1
+    password_hash_concurrency: int = 4
+    auth_cookie_secure: bool | None = None  # None: secure everywhere but development
+    login_max_failures: int = 5
+    login_lockout_base: int = 30
+    frontend_url: str = "http://127.0.0.1:8000"
+
+    # mail
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Keel <no-reply@keel.local>"
+
+    # http protection
+    cors_origin: str = "http://localhost:3000,http://127.0.0.1:3000"
+    cors_allow_credentials: bool = True
+    trusted_proxies: str = "127.0.0.1,::1"
+    max_body_size: int = 1_048_576
+    max_upload_size: int = 2 * 1024**3
+    max_query_string: int = 4096
+    rate_limit_window: int = 60  # seconds (seed 003 gives ms; we use seconds throughout)
+    rate_limit_max: int = 300
+    rate_limit_auth: str = "10/minute"
+    rate_limit_enabled: bool = True
+
+    # cache, storage, jobs
+    cache_ttl: int = 300
+    storage_url: str = "file://./var/storage"
+    jobs_in_server: bool = True
+    jobs_concurrency: int = 2
+    metrics_enabled: bool = True
+    prometheus_multiproc_dir: str = ""
+
+    # scribe
+    whisper_model_dir: str = ""
+    scribe_remote_url: str = ""
+    scribe_remote_key: str = ""
+    scribe_remote_model: str = "whisper-1"
+
+    @property
+    def is_production(self) -> bool:
+        return self.keel_env == "production"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def apps(self) -> list[str]:
+        return [a.strip() for a in self.keel_apps.split(",") if a.strip()]
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_origin.split(",") if o.strip()]
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.auth_cookie_secure is not None:
+            return self.auth_cookie_secure
+        return self.keel_env != "development" and self.keel_env != "test"
+
+
+def _from_mapping(raw: dict[str, Any]) -> Settings:
+    fields = {f.name for f in msgspec.structs.fields(Settings)}
+    data = {k.lower(): v for k, v in raw.items() if k.lower() in fields and v is not None}
+    try:
+        return msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        # msgspec says "at `$.port`": name the environment variable instead
+        msg = str(exc)
+        if "$." in msg:
+            field = msg.split("$.", 1)[1].rstrip("`").split("`")[0]
+            msg = f"{msg} (environment variable {field.upper()})"
+        raise SettingsError(f"Invalid setting: {msg}") from exc
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Environment wins over `.env`; explicit overrides (tests, CLI flags) win over both."""
+    raw: dict[str, Any] = {}
+    if env_file and Path(env_file).is_file():
+        raw.update(dotenv_values(env_file))
+    raw.update(os.environ)
+    raw.update({k.upper(): v for k, v in overrides.items()})
+    settings = _from_mapping(raw)
+    check_production(settings)
+    return settings
+
+
+def check_production(s: Settings) -> None:
+    if not s.is_production:
+        return
+    problems = []
+    if s.jwt_algorithm == "HS256" and (s.jwt_secret == DEFAULT_JWT_SECRET or len(s.jwt_secret) < MIN_SECRET_LENGTH):
+        problems.append(f"JWT_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} characters")
+    if s.jwt_algorithm != "HS256" and not (s.jwt_private_key_file and s.jwt_public_key_file):
+        problems.append("JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE must be set for asymmetric JWT_ALGORITHM")
+    if s.debug:
+        problems.append("DEBUG must be false in production")
+    if "*" in s.cors_origins and s.cors_allow_credentials:
+        problems.append("CORS_ORIGIN must list explicit origins when CORS_ALLOW_CREDENTIALS is true")
+    if problems:
+        raise SettingsError("Refusing to start in production: " + "; ".join(problems))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,136 @@
+"""Test harness: the real app against a real database (SQLite file, or PostgreSQL/Redis when
+DATABASE_URL/REDIS_URL are set: the services lane). The schema comes from the Alembic history once per
+session; every test starts from empty tables and an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from keel.app import KNOWN_APPS, KeelApp, create_app
+from keel.core import migrate
+from keel.core.db import import_all_models, metadata
+from keel.settings import Settings, load_settings
+
+pytest_plugins: list[str] = []
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "keel"
+SERVICES = bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
+
+
+def installed_apps() -> str:
+    return ",".join(a for a in KNOWN_APPS if (SRC / "apps" / a / "plugin.py").exists())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`services` tests need real PostgreSQL and Redis; in the embedded lane they are deselected (reported)."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgresql") and os.environ.get("REDIS_URL"):
+        return
+    deselected = [i for i in items if i.get_closest_marker("services")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [i for i in items if not i.get_closest_marker("services")]
+
+
+@pytest.fixture(scope="session")
+def test_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keel")
+
+
+def _test_overrides(root: Path) -> dict[str, Any]:
+    return {
+        "keel_env": "test",
+        "database_url": os.environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{root}/test.db",
+        "redis_url": os.environ.get("REDIS_URL", ""),
+        "storage_url": f"file://{root}/storage",
+        "jwt_secret": "test-only-secret-that-is-long-enough-0123456789",
+        "log_level": "WARNING",
+        "rate_limit_max": 100_000,
+        "rate_limit_auth": "10000/minute",
+        "keel_apps": installed_apps(),
+        "password_hash_memory_kib": 19456,
+        "password_hash_time_cost": 2,
+        "frontend_url": "http://testserver",
+    }
+
+
+async def _reset_schema(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_settings(test_root: Path) -> Settings:
+    import asyncio
+
+    settings = load_settings(None, **_test_overrides(test_root))
+    if settings.is_postgres:
+        asyncio.run(_reset_schema(settings.database_url))
+    migrate.upgrade(settings)
+    return settings
+
+
+@pytest.fixture
+def settings(base_settings: Settings) -> Settings:
+    return base_settings
+
+
+@pytest.fixture
+def make_settings(base_settings: Settings) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        return msgspec.structs.replace(base_settings, **overrides)
+
+    return make
+
+
+def _tables() -> list[str]:
+    import_all_models()
+    return [t.name for t in reversed(metadata.sorted_tables)]
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(base_settings: Settings) -> AsyncIterator[None]:
+    """Empty every table and the Redis test database after each test, so tests never see each other."""
+    yield
+    engine = create_async_engine(base_settings.database_url)
+    async with engine.begin() as conn:
+        tables = _tables()
+        if base_settings.is_postgres:
+            if tables:
+                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            has_jobs = await conn.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
+            if has_jobs:
+                await conn.execute(text("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f'DELETE FROM "{table}"'))
+    await engine.dispose()
+    if base_settings.redis_url:
+        import redis.asyncio as redis
+
+        client = redis.from_url(base_settings.redis_url)
+        await client.flushdb()
+        await client.aclose()
+
+
+@pytest.fixture
+def app(settings: Settings) -> KeelApp:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: KeelApp) -> AsyncIterator[AsyncTestClient[KeelApp]]:
+    async with AsyncTestClient(app=app, base_url="http://testserver") as test_client:
+        yield test_client
