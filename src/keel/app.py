@@ -36,6 +36,7 @@ from keel.settings import Settings, get_settings
 API_PREFIX = "/api/v1"
 # core components in install order; each module exposes install(builder)
 CORE_COMPONENTS = (
+    "keel.core.stores",
     "keel.core.health",
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
