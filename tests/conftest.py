@@ -59,7 +59,7 @@ def _test_overrides(root: Path) -> dict[str, Any]:
         "keel_apps": installed_apps(),
         "password_hash_memory_kib": 19456,
         "password_hash_time_cost": 2,
-        "frontend_url": "http://testserver",
+        "frontend_url": "http://testserver.local",
     }
 
 
@@ -132,5 +132,5 @@ def app(settings: Settings) -> KeelApp:
 
 @pytest.fixture
 async def client(app: KeelApp) -> AsyncIterator[AsyncTestClient[KeelApp]]:
-    async with AsyncTestClient(app=app, base_url="http://testserver") as test_client:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
         yield test_client
