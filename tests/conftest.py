@@ -6,6 +6,7 @@ session; every test starts from empty tables and an empty Redis database.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,53 @@ from keel.settings import Settings, load_settings
 pytest_plugins: list[str] = []
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "keel"
-SERVICES = bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
+
+
+def _isolate_local_services() -> None:
+    """Outside CI several test runs may share one PostgreSQL and Redis: give this run its own database
+    and Redis db index (through the environment, so server subprocesses inherit them). CI uses the URLs
+    exactly as given."""
+    if os.environ.get("CI") or os.environ.get("KEEL_TEST_NO_ISOLATION"):
+        return
+    import asyncio
+    import atexit
+
+    from sqlalchemy.engine import make_url
+
+    db_url = os.environ.get("DATABASE_URL", "")
+    if db_url.startswith("postgresql"):
+        url = make_url(db_url)
+        name = f"{url.database}_run{os.getpid()}"
+
+        async def admin(sql: str) -> None:
+            import asyncpg
+
+            conn = await asyncpg.connect(
+                host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                database=url.database,
+            )
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        atexit.register(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+        os.environ["DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
+
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url:
+        import redis
+
+        base = redis.Redis.from_url(redis_url)
+        for index in range(1, 16):
+            if base.set(f"keel:test-run-db:{index}", os.getpid(), nx=True, ex=3 * 3600):
+                atexit.register(lambda i=index: base.delete(f"keel:test-run-db:{i}"))
+                os.environ["REDIS_URL"] = re.sub(r"(/\d*)?$", f"/{index}", redis_url, count=1)
+                break
+
+
+_isolate_local_services()
 
 
 def installed_apps() -> str:
