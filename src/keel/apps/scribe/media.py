@@ -299,12 +299,17 @@ def decode_to_pcm16k(
     try:
         stream = _audio_stream(container)
         stream.thread_type = "AUTO"
+        # Timestamps are relative to the stream start (e.g. MP3 encoder delay makes the
+        # first packet start at ~0.05 s); the PCM stream we emit always starts at 0.
+        base = 0.0
+        if stream.start_time is not None and stream.time_base is not None:
+            base = float(stream.start_time * stream.time_base)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=PCM_RATE)
 
         sought = False
         if start > 0:
             try:
-                container.seek(int(start * av.time_base), backward=True, any_frame=False)
+                container.seek(int((start + base) * av.time_base), backward=True, any_frame=False)
                 sought = True
             except av.FFmpegError:
                 sought = False
@@ -316,7 +321,7 @@ def decode_to_pcm16k(
         emitted = 0
         buf = bytearray()
 
-        def frames() -> Iterator[av.AudioFrame]:
+        def frames() -> Iterator[av.AudioFrame | None]:
             try:
                 for packet in container.demux(stream):
                     try:
@@ -332,7 +337,7 @@ def decode_to_pcm16k(
         for frame in frames():
             if skip_bytes is None and frame is not None:
                 # First frame after seeking: work out how much to drop to reach `start`.
-                t = frame.time if frame.time is not None else start
+                t = frame.time - base if frame.time is not None else start
                 skip_bytes = max(0, int(round((start - t) * PCM_RATE))) * PCM_SAMPLE_WIDTH
             for out in resampler.resample(frame):
                 data = out.to_ndarray().tobytes()
