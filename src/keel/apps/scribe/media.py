@@ -83,7 +83,8 @@ _K_MKV = MediaKind("video/x-matroska", "mkv", True)
 _K_AAC = MediaKind("audio/aac", "aac", False)
 
 SUPPORTED_CONTENT_TYPES: frozenset[str] = frozenset(
-    k.content_type for k in (_K_WAV, _K_MP3, _K_FLAC, _K_OGG, _K_OGV, _K_M4A, _K_MP4, _K_MOV, _K_WEBM, _K_MKV, _K_AAC)
+    k.content_type
+    for k in (_K_WAV, _K_MP3, _K_FLAC, _K_OGG, _K_OGV, _K_M4A, _K_MP4, _K_MOV, _K_WEBM, _K_MKV, _K_AAC)
 )
 
 _AUDIO_FTYP_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
@@ -177,7 +178,8 @@ def sniff_media_type(head: bytes) -> MediaKind | None:
         return _sniff_ebml(head)
     if len(head) >= 12 and head[4:8] == b"ftyp":
         return _sniff_ftyp(head)
-    if len(head) >= 12 and head[4:8] in (b"moov", b"mdat", b"wide", b"free") and head[:4] != b"\x00\x00\x00\x00":
+    legacy_qt_atoms = (b"moov", b"mdat", b"wide", b"free")
+    if len(head) >= 12 and head[4:8] in legacy_qt_atoms and head[:4] != b"\x00\x00\x00\x00":
         return _K_MOV  # legacy QuickTime without ftyp
     if head[:3] == b"ID3" and len(head) >= 10:
         size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
@@ -314,10 +316,10 @@ def decode_to_pcm16k(
             except av.FFmpegError:
                 sought = False
 
-        skip_bytes: int | None = None if sought else int(round(start * PCM_RATE)) * PCM_SAMPLE_WIDTH
+        skip_bytes: int | None = None if sought else round(start * PCM_RATE) * PCM_SAMPLE_WIDTH
         limit: int | None = None
         if end is not None:
-            limit = max(0, int(round((end - start) * PCM_RATE))) * PCM_SAMPLE_WIDTH
+            limit = max(0, round((end - start) * PCM_RATE)) * PCM_SAMPLE_WIDTH
         emitted = 0
         buf = bytearray()
 
@@ -329,16 +331,14 @@ def decode_to_pcm16k(
                     except av.error.InvalidDataError:
                         continue  # skip a corrupt packet, keep going
             except av.FFmpegError as exc:
-                raise MediaError(
-                    "Decoding stopped because the file is damaged part-way through."
-                ) from exc
+                raise MediaError("Decoding stopped because the file is damaged part-way through.") from exc
             yield None  # flush marker
 
         for frame in frames():
             if skip_bytes is None and frame is not None:
                 # First frame after seeking: work out how much to drop to reach `start`.
                 t = frame.time - base if frame.time is not None else start
-                skip_bytes = max(0, int(round((start - t) * PCM_RATE))) * PCM_SAMPLE_WIDTH
+                skip_bytes = max(0, round((start - t) * PCM_RATE)) * PCM_SAMPLE_WIDTH
             for out in resampler.resample(frame):
                 data = out.to_ndarray().tobytes()
                 if skip_bytes:
