@@ -37,6 +37,8 @@ API_PREFIX = "/api/v1"
 # core components in install order; each module exposes install(builder)
 CORE_COMPONENTS = (
     "keel.core.stores",
+    "keel.core.cache",
+    "keel.core.ratelimit",
     "keel.core.health",
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
@@ -104,7 +106,8 @@ def _document_errors(app: Litestar) -> None:
             handler.responses = merged
 
 
-def create_app(settings: Settings | None = None) -> KeelApp:
+def create_app(settings: Settings | None = None, *, extra_route_handlers: list[Any] | None = None) -> KeelApp:
+    """The app; `extra_route_handlers` lets tests mount their own handlers next to the real ones."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     builder = AppBuilder(settings=settings)
@@ -132,7 +135,7 @@ def create_app(settings: Settings | None = None) -> KeelApp:
         yield
 
     app = KeelApp(
-        route_handlers=builder.route_handlers,
+        route_handlers=[*builder.route_handlers, *(extra_route_handlers or ())],
         plugins=builder.plugins,
         middleware=builder.middleware,
         dependencies=builder.dependencies,
