@@ -612,15 +612,14 @@ class RemoteWhisperEngine(TranscriptionEngine):
     ) -> dict[str, Any]:
         import httpx
 
-        data: list[tuple[str, str]] = [
-            ("model", self.model),
-            ("response_format", "verbose_json"),
-            ("timestamp_granularities[]", "segment"),
-        ]
-        if word_timestamps:
-            data.append(("timestamp_granularities[]", "word"))
+        granularities = ["segment", "word"] if word_timestamps else ["segment"]
+        data: dict[str, str | list[str]] = {
+            "model": self.model,
+            "response_format": "verbose_json",
+            "timestamp_granularities[]": granularities,
+        }
         if language:
-            data.append(("language", language))
+            data["language"] = language
         mime = "audio/flac" if self.chunk_format == "flac" else "audio/wav"
         files = {"file": (f"chunk.{self.chunk_format}", audio, mime)}
         attempt = 0

@@ -1,0 +1,76 @@
+"""Shared fixtures for scribe unit tests: real speech synthesised with espeak-ng, converted with ffmpeg."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SENTENCE = "hello world this is a test of the transcription service"
+
+# name -> ffmpeg output arguments (input 0 is the speech wav; lavfi video is input 1 when used)
+_AUDIO_TARGETS = {
+    "mp3": ["-c:a", "libmp3lame"],
+    "ogg": ["-c:a", "libopus"],
+    "flac": ["-c:a", "flac"],
+    "m4a": ["-c:a", "aac"],
+    "webm": ["-c:a", "libopus"],
+    "aac": ["-c:a", "aac", "-f", "adts"],
+}
+_VIDEO_TARGETS = {
+    "mp4": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    "mkv": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+    "mov": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+}
+
+
+def _require_tools() -> None:
+    missing = [t for t in ("espeak-ng", "ffmpeg") if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (apt-get install -y espeak-ng ffmpeg)")
+
+
+def _run(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True, timeout=60)  # noqa: S603
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """speech.wav (espeak-ng, ~3.5 s, with 0.5 s silence around it) plus conversions."""
+    _require_tools()
+    d = tmp_path_factory.mktemp("scribe-media")
+    raw = d / "raw.wav"
+    _run("espeak-ng", "-v", "en-us", "-s", "130", "-w", str(raw), SENTENCE)
+    # Pad with silence so VAD sees a clean start/end; keep the original 22.05 kHz rate.
+    _run(
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        str(raw),
+        "-af",
+        "adelay=500,apad=pad_dur=0.5",
+        str(d / "speech.wav"),
+    )
+    src = str(d / "speech.wav")
+    for ext, args in _AUDIO_TARGETS.items():
+        _run("ffmpeg", "-v", "error", "-y", "-i", src, *args, str(d / f"speech.{ext}"))
+    # Video exactly as long as the audio (-shortest alone overshoots with encoder buffering).
+    from keel.apps.scribe.media import probe
+
+    dur = probe(d / "speech.wav").duration
+    for ext, args in _VIDEO_TARGETS.items():
+        _run(
+            "ffmpeg", "-v", "error", "-y", "-i", src,
+            "-f", "lavfi", "-i", f"color=c=black:s=160x120:r=10:d={dur:.3f}",
+            "-map", "0:a", "-map", "1:v", "-shortest", *args, str(d / f"speech.{ext}"),
+        )  # fmt: skip
+    return d
+
+
+@pytest.fixture(scope="session")
+def speech_wav(speech_dir: Path) -> Path:
+    return speech_dir / "speech.wav"
