@@ -22,7 +22,7 @@ from keel.core import migrate
 from keel.core.db import import_all_models, metadata
 from keel.settings import Settings, load_settings
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["fixtures.identity"]
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "keel"
 

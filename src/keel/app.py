@@ -40,6 +40,7 @@ CORE_COMPONENTS = (
     "keel.core.cache",
     "keel.core.ratelimit",
     "keel.core.health",
+    "keel.identity.plugin",
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
 

@@ -1,0 +1,119 @@
+"""Request and response shapes of the identity API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+Email = Annotated[str, Meta(min_length=3, max_length=320)]
+# the policy (8..256) is enforced with a clear message by the service; this only bounds the body
+Password = Annotated[str, Meta(min_length=1, max_length=1024)]
+Name = Annotated[str, Meta(max_length=100)]
+Transport = Literal["bearer", "cookie"]
+Token = Annotated[str, Meta(min_length=1, max_length=512)]
+
+
+class RegisterIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: Email
+    password: Password
+    name: Name = ""
+    transport: Transport | None = None
+
+
+class LoginIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: Email
+    password: Password
+    transport: Transport | None = None
+
+
+class RefreshIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    refresh_token: Token | None = None  # omitted with the cookie transport
+    transport: Transport | None = None
+
+
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordResetIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: Email
+
+
+class PasswordResetConfirmIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    token: Token
+    new_password: Password
+
+
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    token: Token
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    email: str
+    name: str
+    is_active: bool
+    is_verified: bool
+    roles: list[str]
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+class TokenOut(msgspec.Struct, kw_only=True):
+    """Bearer transport: both tokens in the body. Cookie transport: tokens only in cookies, plus the CSRF
+    token the client echoes in `X-CSRF-Token`."""
+
+    transport: Transport
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name
+    expires_in: int
+    session_id: UUID
+    user: UserOut
+    access_token: str | None = None
+    refresh_token: str | None = None
+    csrf_token: str | None = None
+
+
+class SessionOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    browser: str
+    os: str
+    device_type: str
+    ip: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class MeUpdateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+
+
+class AdminUserUpdateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+    is_verified: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class RolesIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    roles: Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=20)]
+
+
+class AuditOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    event: str
+    user_id: UUID | None
+    actor_id: UUID | None
+    email: str | None
+    ip: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class Done(msgspec.Struct, kw_only=True):
+    detail: str
