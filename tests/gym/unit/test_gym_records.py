@@ -104,6 +104,13 @@ def test_reps_in_reserve_and_rpe() -> None:
         effective_reps(5, rir=1, rpe=9)
 
 
+def test_bad_estimator_arguments_raise() -> None:
+    with pytest.raises(ValueError):
+        estimate_1rm(0, 5, "lombardi")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        epley(100, 5, rep_cap=0)
+
+
 def test_set_volume() -> None:
     assert set_volume(D("100"), 5) == D("500.000")
     assert set_volume(to_kg(225, "lb"), 5) == D("510.290")

@@ -84,6 +84,8 @@ def _estimate(
     rir: Number | None,
     rpe: Number | None,
 ) -> Decimal | None:
+    if formula not in ("epley", "brzycki"):
+        raise ValueError(f"unknown formula: {formula!r}")
     if rep_cap < 1:
         raise ValueError("rep_cap must be at least 1")
     w = to_decimal(weight)
@@ -96,12 +98,10 @@ def _estimate(
         return w.quantize(_E1RM_QUANT, rounding=ROUND_HALF_UP)
     if formula == "epley":
         estimate = w * (1 + r / 30)
-    elif formula == "brzycki":
-        if r >= 37:  # the formula's asymptote; a cap that high makes no sense anyway
+    else:
+        if r >= 37:  # Brzycki's asymptote; a cap that high makes no sense anyway
             return None
         estimate = w * 36 / (37 - r)
-    else:
-        raise ValueError(f"unknown formula: {formula!r}")
     return estimate.quantize(_E1RM_QUANT, rounding=ROUND_HALF_UP)
 
 
