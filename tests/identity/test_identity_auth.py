@@ -16,8 +16,10 @@ from fixtures.identity import DEFAULT_PASSWORD, grant_roles, login
 from keel.identity.models import AuditEvent, User
 
 A = "/api/v1/auth"
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-          "Version/17.0 Mobile/15E148 Safari/604.1")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.0 Mobile/15E148 Safari/604.1"
+)
 
 
 async def _rows(settings, query):
@@ -40,6 +42,7 @@ async def _exec(settings, statement):
 
 # --- registration and bad input ---
 
+
 async def test_register_creates_account_with_user_role_and_tokens(client):
     resp = await client.post(f"{A}/register", json={"email": "New@Example.COM", "password": DEFAULT_PASSWORD})
     assert resp.status_code == 201
@@ -54,15 +57,18 @@ async def test_email_is_unique_case_insensitively(client, user_factory):
     assert resp.status_code == 409 and resp.json()["status"] == "error"
 
 
-@pytest.mark.parametrize("body", [
-    {"email": "not-an-email", "password": DEFAULT_PASSWORD},
-    {"email": "a@b", "password": DEFAULT_PASSWORD},
-    {"email": "x" * 400 + "@example.com", "password": DEFAULT_PASSWORD},
-    {"email": "ok@example.com", "password": DEFAULT_PASSWORD, "name": "n" * 101},
-    {"email": "ok@example.com", "password": DEFAULT_PASSWORD, "is_admin": True},
-    {"email": "ok@example.com", "password": "x" * 2000},
-    {"email": "ok@example.com"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "not-an-email", "password": DEFAULT_PASSWORD},
+        {"email": "a@b", "password": DEFAULT_PASSWORD},
+        {"email": "x" * 400 + "@example.com", "password": DEFAULT_PASSWORD},
+        {"email": "ok@example.com", "password": DEFAULT_PASSWORD, "name": "n" * 101},
+        {"email": "ok@example.com", "password": DEFAULT_PASSWORD, "is_admin": True},
+        {"email": "ok@example.com", "password": "x" * 2000},
+        {"email": "ok@example.com"},
+    ],
+)
 async def test_bad_registration_input_is_4xx_and_creates_nothing(client, settings, body):
     resp = await client.post(f"{A}/register", json=body)
     assert 400 <= resp.status_code < 500 and resp.json()["status"] == "error"
@@ -70,6 +76,7 @@ async def test_bad_registration_input_is_4xx_and_creates_nothing(client, setting
 
 
 # --- login ---
+
 
 async def test_login_returns_access_token_with_required_claims(client, settings, user_factory):
     user = await user_factory()
@@ -116,17 +123,21 @@ async def test_login_lockout_after_max_failures_answers_429_with_retry_after(cli
     assert resp.json()["error"]["code"] == "RATE_LIMITED"
 
 
-async def test_lockout_delay_grows(app, client, user_factory):
-    user = await user_factory()
-    identity = app.state.identity
-    key = __import__("keel.identity.services", fromlist=["email_key"]).email_key(user.email)
+async def test_lockout_delay_grows(make_settings):
+    from keel.core.stores import Stores
+    from keel.identity.services import Identity, email_key
+
+    settings = make_settings(redis_url="")
+    identity = Identity(settings, Stores(settings))
+    key = email_key("someone@example.com")
     first = second = 0
-    for _ in range(5):
+    for _ in range(settings.login_max_failures):
         first = await identity.record_login_failure(key) or first
     await identity.kv.delete(f"lock:{key}")
-    for _ in range(5):
+    for _ in range(settings.login_max_failures):
         second = await identity.record_login_failure(key) or second
     assert second == 2 * first > 0
+    assert await identity.lockout_remaining(key) > 0
 
 
 async def test_login_is_throttled_per_ip(app, client, user_factory):
@@ -145,7 +156,9 @@ async def test_registration_is_throttled_per_ip(app, client):
 
     app.state.identity.register_limit = parse("2/hour")
     for i in range(2):
-        r = await client.post(f"{A}/register", json={"email": f"r{i}@example.com", "password": DEFAULT_PASSWORD})
+        r = await client.post(
+            f"{A}/register", json={"email": f"r{i}@example.com", "password": DEFAULT_PASSWORD}
+        )
         assert r.status_code == 201
     r = await client.post(f"{A}/register", json={"email": "r9@example.com", "password": DEFAULT_PASSWORD})
     assert r.status_code == 429
@@ -153,13 +166,16 @@ async def test_registration_is_throttled_per_ip(app, client):
 
 # --- refresh rotation ---
 
+
 async def test_refresh_rotates_tokens(client, user_factory):
     user = await user_factory()
     resp = await client.post(f"{A}/refresh", json={"refresh_token": user.refresh_token})
     assert resp.status_code == 200
     data = resp.json()["data"]
     assert data["refresh_token"] != user.refresh_token and data["session_id"] == user.session_id
-    assert (await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {data['access_token']}"})).status_code == 200
+    assert (
+        await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {data['access_token']}"})
+    ).status_code == 200
 
 
 async def test_refresh_token_stored_only_as_sha256_with_parent_link(client, settings, user_factory):
@@ -169,8 +185,10 @@ async def test_refresh_token_stored_only_as_sha256_with_parent_link(client, sett
 
     user = await user_factory()
     new = (await client.post(f"{A}/refresh", json={"refresh_token": user.refresh_token})).json()["data"]
-    rows = await _rows(settings, select(RefreshToken.token_hash, RefreshToken.parent_id, RefreshToken.id,
-                                        RefreshToken.used_at))
+    rows = await _rows(
+        settings,
+        select(RefreshToken.token_hash, RefreshToken.parent_id, RefreshToken.id, RefreshToken.used_at),
+    )
     hashes = {r[0] for r in rows}
     assert hashlib.sha256(new["refresh_token"].encode()).hexdigest() in hashes
     assert user.refresh_token not in hashes and new["refresh_token"] not in hashes
@@ -186,7 +204,9 @@ async def test_reuse_within_grace_window_returns_the_current_pair(client, user_f
     again = await client.post(f"{A}/refresh", json={"refresh_token": user.refresh_token})
     assert again.status_code == 200
     assert again.json()["data"]["refresh_token"] == first["refresh_token"]
-    assert (await client.post(f"{A}/refresh", json={"refresh_token": first["refresh_token"]})).status_code == 200
+    assert (
+        await client.post(f"{A}/refresh", json={"refresh_token": first["refresh_token"]})
+    ).status_code == 200
 
 
 async def test_reuse_outside_grace_revokes_the_family_and_is_audited(client, settings, user_factory):
@@ -195,15 +215,20 @@ async def test_reuse_outside_grace_revokes_the_family_and_is_audited(client, set
     with time_machine.travel(datetime.now(UTC) + timedelta(seconds=settings.refresh_reuse_grace + 5)):
         replay = await client.post(f"{A}/refresh", json={"refresh_token": user.refresh_token})
         assert replay.status_code == 401
-        assert (await client.post(f"{A}/refresh", json={"refresh_token": first["refresh_token"]})).status_code == 401
-    assert (await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {first['access_token']}"})).status_code == 401
+        assert (
+            await client.post(f"{A}/refresh", json={"refresh_token": first["refresh_token"]})
+        ).status_code == 401
+    assert (
+        await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {first['access_token']}"})
+    ).status_code == 401
     assert ("refresh.reuse",) in await _rows(settings, select(AuditEvent.event))
 
 
 async def test_concurrent_refreshes_consume_once(client, user_factory):
     user = await user_factory()
-    results = await asyncio.gather(*[client.post(f"{A}/refresh", json={"refresh_token": user.refresh_token})
-                                     for _ in range(4)])
+    results = await asyncio.gather(
+        *[client.post(f"{A}/refresh", json={"refresh_token": user.refresh_token}) for _ in range(4)]
+    )
     ok = [r.json()["data"]["refresh_token"] for r in results if r.status_code == 200]
     assert ok and len(set(ok)) == 1  # one rotation; the others got the same pair inside the grace window
 
@@ -215,12 +240,17 @@ async def test_unknown_refresh_token_is_401(client):
 
 # --- logout, sessions ---
 
+
 async def test_logout_all_ends_every_session(client, user_factory):
     user = await user_factory()
     second = (await login(client, user.email, user.password)).json()["data"]
     assert (await client.post(f"{A}/logout-all", headers=user.headers)).status_code == 200
-    assert (await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {second['access_token']}"})).status_code == 401
-    assert (await client.post(f"{A}/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
+    assert (
+        await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {second['access_token']}"})
+    ).status_code == 401
+    assert (
+        await client.post(f"{A}/refresh", json={"refresh_token": second["refresh_token"]})
+    ).status_code == 401
 
 
 async def test_sessions_list_shows_parsed_device_ip_and_current(client, user_factory):
@@ -239,7 +269,9 @@ async def test_user_revokes_own_session_and_its_token_dies(client, user_factory)
     other = (await login(client, user.email, user.password)).json()["data"]
     resp = await client.delete(f"{A}/sessions/{other['session_id']}", headers=user.headers)
     assert resp.status_code == 200
-    assert (await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {other['access_token']}"})).status_code == 401
+    assert (
+        await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {other['access_token']}"})
+    ).status_code == 401
     assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 200
 
 
@@ -268,14 +300,20 @@ async def test_last_seen_updates_at_most_once_a_minute(client, settings, user_fa
 
 # --- passwords ---
 
+
 async def test_password_change_ends_other_sessions_but_keeps_this_one(client, settings, user_factory):
     user = await user_factory()
     other = (await login(client, user.email, user.password)).json()["data"]
-    resp = await client.post(f"{A}/password", headers=user.headers,
-                             json={"current_password": user.password, "new_password": "A brand new passphrase 42"})
+    resp = await client.post(
+        f"{A}/password",
+        headers=user.headers,
+        json={"current_password": user.password, "new_password": "A brand new passphrase 42"},
+    )
     assert resp.status_code == 200
     assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 200
-    assert (await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {other['access_token']}"})).status_code == 401
+    assert (
+        await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {other['access_token']}"})
+    ).status_code == 401
     assert (await login(client, user.email, "A brand new passphrase 42")).status_code == 200
     assert ("password.changed",) in await _rows(settings, select(AuditEvent.event))
 
@@ -307,6 +345,7 @@ async def test_password_hashing_is_bounded_by_the_semaphore(make_settings):
 
 # --- cookies and CSRF ---
 
+
 async def test_cookie_transport_sets_flags_and_needs_csrf_for_unsafe_requests(client, user_factory):
     user = await user_factory()
     resp = await login(client, user.email, user.password, transport="cookie")
@@ -322,7 +361,9 @@ async def test_cookie_transport_sets_flags_and_needs_csrf_for_unsafe_requests(cl
     assert "HttpOnly" not in csrf
     assert (await client.get("/api/v1/users/me")).status_code == 200  # GET: the cookie alone
     assert (await client.patch("/api/v1/users/me", json={"name": "X"})).status_code == 401  # no CSRF header
-    ok = await client.patch("/api/v1/users/me", json={"name": "X"}, headers={"X-CSRF-Token": data["csrf_token"]})
+    ok = await client.patch(
+        "/api/v1/users/me", json={"name": "X"}, headers={"X-CSRF-Token": data["csrf_token"]}
+    )
     assert ok.status_code == 200
     refreshed = await client.post(f"{A}/refresh", headers={"X-CSRF-Token": data["csrf_token"]})
     assert refreshed.status_code == 200 and refreshed.json()["data"]["transport"] == "cookie"
@@ -330,8 +371,11 @@ async def test_cookie_transport_sets_flags_and_needs_csrf_for_unsafe_requests(cl
 
 async def test_cookie_transport_chosen_by_header(client, user_factory):
     user = await user_factory()
-    resp = await client.post(f"{A}/login", json={"email": user.email, "password": user.password},
-                             headers={"X-Auth-Transport": "cookie"})
+    resp = await client.post(
+        f"{A}/login",
+        json={"email": user.email, "password": user.password},
+        headers={"X-Auth-Transport": "cookie"},
+    )
     assert resp.json()["data"]["transport"] == "cookie"
 
 
@@ -345,16 +389,21 @@ async def test_cookies_are_secure_with_host_prefix_in_production(make_settings):
 
 async def test_bearer_requests_need_no_csrf(client, user_factory):
     user = await user_factory()
-    assert (await client.patch("/api/v1/users/me", json={"name": "Y"}, headers=user.headers)).status_code == 200
+    assert (
+        await client.patch("/api/v1/users/me", json={"name": "Y"}, headers=user.headers)
+    ).status_code == 200
 
 
 # --- profile ---
+
 
 async def test_me_update_and_delete(client, settings, user_factory):
     user = await user_factory()
     resp = await client.patch("/api/v1/users/me", json={"name": "  Ada  "}, headers=user.headers)
     assert resp.json()["data"]["name"] == "Ada"
-    assert (await client.patch("/api/v1/users/me", json={"email": "x@y.z"}, headers=user.headers)).status_code == 400
+    assert (
+        await client.patch("/api/v1/users/me", json={"email": "x@y.z"}, headers=user.headers)
+    ).status_code == 400
     assert (await client.delete("/api/v1/users/me", headers=user.headers)).status_code == 200
     assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 401
     assert (await login(client, user.email, user.password)).status_code == 401
@@ -363,13 +412,20 @@ async def test_me_update_and_delete(client, settings, user_factory):
 
 # --- admin ---
 
+
 async def test_admin_lists_users_paginated_and_searchable(client, user_factory, admin_headers):
     for i in range(3):
         await user_factory(email=f"findme{i}@example.com")
     resp = await client.get("/api/v1/users", params={"q": "FINDME", "limit": 2}, headers=admin_headers)
     body = resp.json()
-    assert resp.status_code == 200 and body["meta"] == {"limit": 2, "offset": 0, "total": 3} and len(body["data"]) == 2
-    assert (await client.get("/api/v1/users", params={"limit": 101}, headers=admin_headers)).status_code == 400
+    assert (
+        resp.status_code == 200
+        and body["meta"] == {"limit": 2, "offset": 0, "total": 3}
+        and len(body["data"]) == 2
+    )
+    assert (
+        await client.get("/api/v1/users", params={"limit": 101}, headers=admin_headers)
+    ).status_code == 400
     admins = (await client.get("/api/v1/users", params={"role": "admin"}, headers=admin_headers)).json()
     assert admins["meta"]["total"] == 1
 
@@ -382,7 +438,9 @@ async def test_non_admin_gets_403_on_admin_routes_and_401_without_token(client, 
 
 async def test_admin_gets_updates_and_deletes_a_user(client, user_factory, admin_headers):
     user = await user_factory()
-    assert (await client.get(f"/api/v1/users/{user.id}", headers=admin_headers)).json()["data"]["email"] == user.email
+    assert (await client.get(f"/api/v1/users/{user.id}", headers=admin_headers)).json()["data"][
+        "email"
+    ] == user.email
     assert (await client.get(f"/api/v1/users/{uuid.uuid4()}", headers=admin_headers)).status_code == 404
     resp = await client.patch(f"/api/v1/users/{user.id}", json={"name": "Renamed"}, headers=admin_headers)
     assert resp.json()["data"]["name"] == "Renamed"
@@ -392,7 +450,9 @@ async def test_admin_gets_updates_and_deletes_a_user(client, user_factory, admin
 
 async def test_role_assignment_takes_effect_and_is_audited(client, settings, user_factory, admin_headers):
     user = await user_factory()
-    resp = await client.put(f"/api/v1/users/{user.id}/roles", json={"roles": ["user", "admin"]}, headers=admin_headers)
+    resp = await client.put(
+        f"/api/v1/users/{user.id}/roles", json={"roles": ["user", "admin"]}, headers=admin_headers
+    )
     assert resp.status_code == 200 and resp.json()["data"]["roles"] == ["admin", "user"]
     assert (await client.get("/api/v1/users", headers=user.headers)).status_code == 200
     assert ("role.changed",) in await _rows(settings, select(AuditEvent.event))
@@ -400,9 +460,13 @@ async def test_role_assignment_takes_effect_and_is_audited(client, settings, use
 
 async def test_unknown_role_is_refused_and_changes_nothing(client, user_factory, admin_headers):
     user = await user_factory()
-    resp = await client.put(f"/api/v1/users/{user.id}/roles", json={"roles": ["user", "wizard"]}, headers=admin_headers)
+    resp = await client.put(
+        f"/api/v1/users/{user.id}/roles", json={"roles": ["user", "wizard"]}, headers=admin_headers
+    )
     assert resp.status_code == 400 and "roles" in resp.json()["error"]["details"]
-    assert (await client.get(f"/api/v1/users/{user.id}", headers=admin_headers)).json()["data"]["roles"] == ["user"]
+    assert (await client.get(f"/api/v1/users/{user.id}", headers=admin_headers)).json()["data"]["roles"] == [
+        "user"
+    ]
 
 
 async def test_deactivation_revokes_every_session_at_once(client, settings, user_factory, admin_headers):
@@ -422,10 +486,13 @@ async def test_audit_is_paginated_and_filterable(client, user_factory, admin_hea
     assert resp.status_code == 200 and body["meta"]["total"] == 1 and body["data"][0]["email"] == user.email
     scoped = await client.get("/api/v1/audit", params={"user_id": user.id, "limit": 1}, headers=admin_headers)
     assert scoped.json()["meta"]["limit"] == 1 and scoped.json()["meta"]["total"] >= 2
-    assert (await client.get("/api/v1/audit", params={"event": "login.*"}, headers=admin_headers)).json()["meta"]["total"] >= 2
+    assert (await client.get("/api/v1/audit", params={"event": "login.*"}, headers=admin_headers)).json()[
+        "meta"
+    ]["total"] >= 2
 
 
 # --- RBAC for apps ---
+
 
 async def test_registered_permissions_guard_routes(make_settings):
     from litestar import get
@@ -484,6 +551,7 @@ async def test_seed_is_idempotent(settings):
 
 # --- JWKS ---
 
+
 @pytest.mark.parametrize("algorithm", ["RS256", "EdDSA"])
 async def test_asymmetric_keys_publish_jwks_and_verify(tmp_path, make_settings, algorithm):
     from cryptography.hazmat.primitives import serialization
@@ -492,23 +560,40 @@ async def test_asymmetric_keys_publish_jwks_and_verify(tmp_path, make_settings, 
 
     from keel.app import create_app
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if algorithm == "RS256" \
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if algorithm == "RS256"
         else ed25519.Ed25519PrivateKey.generate()
+    )
     priv, pub = tmp_path / "key.pem", tmp_path / "pub.pem"
-    priv.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
-    settings = make_settings(jwt_algorithm=algorithm, jwt_private_key_file=str(priv), jwt_public_key_file=str(pub))
+    priv.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    pub.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    settings = make_settings(
+        jwt_algorithm=algorithm, jwt_private_key_file=str(priv), jwt_public_key_file=str(pub)
+    )
     async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as c:
         jwks = (await c.get(f"{A}/.well-known/jwks.json")).json()
         assert jwks["keys"][0]["alg"] == algorithm and jwks["keys"][0]["kid"]
         r = await c.post(f"{A}/register", json={"email": "k@example.com", "password": DEFAULT_PASSWORD})
         token = r.json()["data"]["access_token"]
         assert jwt.get_unverified_header(token)["alg"] == algorithm
-        assert (await c.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})).status_code == 200
-        forged = jwt.encode(jwt.decode(token, options={"verify_signature": False}), "secret", algorithm="HS256")
-        assert (await c.get("/api/v1/users/me", headers={"Authorization": f"Bearer {forged}"})).status_code == 401
+        assert (
+            await c.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+        ).status_code == 200
+        forged = jwt.encode(
+            jwt.decode(token, options={"verify_signature": False}), "secret", algorithm="HS256"
+        )
+        assert (
+            await c.get("/api/v1/users/me", headers={"Authorization": f"Bearer {forged}"})
+        ).status_code == 401
 
 
 async def test_jwks_is_404_with_a_shared_secret(client):

@@ -18,7 +18,9 @@ def settings(mail_settings):
     return mail_settings
 
 
-async def test_password_reset_via_mailed_link_ends_sessions_and_is_single_use(client, smtp_server, user_factory):
+async def test_password_reset_via_mailed_link_ends_sessions_and_is_single_use(
+    client, smtp_server, user_factory
+):
     user = await user_factory()
     resp = await client.post(f"{A}/password-reset", json={"email": user.email.upper()})
     assert resp.status_code == 202
@@ -27,7 +29,9 @@ async def test_password_reset_via_mailed_link_ends_sessions_and_is_single_use(cl
     assert done.status_code == 200
     assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 401
     assert (await login(client, user.email, NEW)).status_code == 200
-    replay = await client.post(f"{A}/password-reset/confirm", json={"token": token, "new_password": NEW + "x"})
+    replay = await client.post(
+        f"{A}/password-reset/confirm", json={"token": token, "new_password": NEW + "x"}
+    )
     assert replay.status_code == 400 and replay.json()["error"]["details"]["token"]
 
 
@@ -45,7 +49,9 @@ async def test_expired_or_forged_reset_link_is_refused(client, smtp_server, user
     await client.post(f"{A}/password-reset", json={"email": user.email})
     token = link_token(await smtp_server.wait_for(user.email, count=2))
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    assert (await client.post(f"{A}/password-reset/confirm", json={"token": forged, "new_password": NEW})).status_code == 400
+    assert (
+        await client.post(f"{A}/password-reset/confirm", json={"token": forged, "new_password": NEW})
+    ).status_code == 400
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=2)):
         late = await client.post(f"{A}/password-reset/confirm", json={"token": token, "new_password": NEW})
     assert late.status_code == 400
@@ -56,8 +62,12 @@ async def test_weak_password_does_not_burn_the_link(client, smtp_server, user_fa
     user = await user_factory()
     await client.post(f"{A}/password-reset", json={"email": user.email})
     token = link_token(await smtp_server.wait_for(user.email, count=2))
-    assert (await client.post(f"{A}/password-reset/confirm", json={"token": token, "new_password": "password"})).status_code == 400
-    assert (await client.post(f"{A}/password-reset/confirm", json={"token": token, "new_password": NEW})).status_code == 200
+    assert (
+        await client.post(f"{A}/password-reset/confirm", json={"token": token, "new_password": "password"})
+    ).status_code == 400
+    assert (
+        await client.post(f"{A}/password-reset/confirm", json={"token": token, "new_password": NEW})
+    ).status_code == 200
 
 
 async def test_email_verification_link(client, smtp_server, user_factory):
@@ -75,5 +85,7 @@ async def test_reset_requests_are_throttled(app, client, smtp_server, user_facto
 
     app.state.identity.email_limit = parse("2/hour")
     user = await user_factory()
-    codes = [(await client.post(f"{A}/password-reset", json={"email": user.email})).status_code for _ in range(3)]
+    codes = [
+        (await client.post(f"{A}/password-reset", json={"email": user.email})).status_code for _ in range(3)
+    ]
     assert codes == [202, 202, 429]
