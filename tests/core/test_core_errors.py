@@ -183,11 +183,6 @@ async def test_unique_violation_is_409_and_nothing_half_written(client, settings
     assert await _widget_names(settings) == ["bench"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="keel.core.errors maps advanced-alchemy's DuplicateKeyError but not a raw sqlalchemy "
-    "IntegrityError (a flush outside a repository answers 500); remove this mark when errors.py maps it",
-)
 async def test_raw_integrity_error_is_409(client, settings, widget_table) -> None:
     assert (await client.post("/t/err/widgets-raw", json={"name": "rack"})).status_code == 201
     assert_envelope(await client.post("/t/err/widgets-raw", json={"name": "rack"}), 409, "CONFLICT")

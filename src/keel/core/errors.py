@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import structlog
 from advanced_alchemy import exceptions as aa_exc
 from litestar import Request, Response
+from sqlalchemy import exc as sa_exc
 from litestar import exceptions as ls_exc
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -199,6 +200,8 @@ def to_keel_error(exc: Exception) -> KeelError:
         return _from_litestar(exc)
     if isinstance(exc, aa_exc.AdvancedAlchemyError):
         return _from_alchemy(exc)
+    if isinstance(exc, sa_exc.IntegrityError):  # a flush outside a repository: unique or foreign key
+        return Conflict("The change conflicts with existing data")
     return KeelError()
 
 
