@@ -167,10 +167,11 @@ async def test_limits_are_shared_by_app_instances_on_one_redis(make_settings, se
     if not settings.redis_url:
         pytest.skip("needs REDIS_URL")
     apps = [create_app(make_settings(rate_limit_max=4), extra_route_handlers=HANDLERS) for _ in range(2)]
-    async with (
-        AsyncTestClient(app=apps[0]) as one,
-        AsyncTestClient(app=apps[1]) as two,
-    ):
+
+    def client_of(app: Any) -> httpx.AsyncClient:  # no lifespan needed: only the limiter and a plain handler
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+    async with client_of(apps[0]) as one, client_of(apps[1]) as two:
         codes = [(await (one if i % 2 else two).get("/t/rl/ping")).status_code for i in range(8)]
     assert codes.count(200) == 4
     assert codes.count(429) == 4
