@@ -41,6 +41,8 @@ CORE_COMPONENTS = (
     "keel.core.ratelimit",
     "keel.core.health",
     "keel.identity.plugin",
+    "keel.core.jobs",
+    "keel.core.storage",
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
 
@@ -151,7 +153,9 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
             allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID", "Idempotency-Key"],
             expose_headers=["X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
         ),
-        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, minimum_size=1024, exclude_opt_key="skip_compression"
+        ),  # file downloads set opt={"skip_compression": True}: media is compressed, Content-Length kept
         request_max_body_size=settings.max_body_size,
         openapi_config=OpenAPIConfig(
             title="Keel API",

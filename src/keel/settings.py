@@ -88,6 +88,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     storage_url: str = "file://./var/storage"
     jobs_in_server: bool = True
     jobs_concurrency: int = 2
+    jobs_poll_interval: float = 2.0  # seconds between queue polls (new jobs also arrive by notification)
+    jobs_heartbeat_interval: float = 10.0  # seconds between worker heartbeats
+    jobs_stalled_timeout: float = 60.0  # a worker silent this long is dead: its running jobs are retried
+    jobs_recover_interval: int = 30  # seconds between sweeps for jobs of dead workers
+    jobs_task_modules: str = ""  # extra modules exposing a `tasks` procrastinate Blueprint
+    realtime_keepalive: float = 15.0  # seconds between SSE keep-alive comments
     metrics_enabled: bool = True
     prometheus_multiproc_dir: str = ""
 

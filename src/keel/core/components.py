@@ -48,6 +48,7 @@ class AppSpec:
     route_handlers: list[Any]
     seed: Seeder | None = None
     task_modules: tuple[str, ...] = ()
+    tasks: Any = None  # a procrastinate.Blueprint; its tasks are named `<app name>:<task name>`
     install: Callable[[AppBuilder], None] | None = None
     startup: Callable[[Litestar], Awaitable[None]] | None = None
 

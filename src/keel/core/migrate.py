@@ -21,6 +21,10 @@ def alembic_config(settings: Settings) -> Config:
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
     command.upgrade(alembic_config(settings), revision)
+    if settings.is_postgres:
+        from keel.core.jobs import ensure_jobs_schema
+
+        ensure_jobs_schema(settings)  # procrastinate's own tables, applied once when missing
 
 
 def downgrade(settings: Settings, revision: str = "-1") -> None:

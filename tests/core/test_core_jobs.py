@@ -1,0 +1,175 @@
+"""Jobs: tasks run in process with backoff retries and an attempt cap; on PostgreSQL a job whose
+`keel worker` is killed mid-run is recovered by another worker and completes exactly once in effect."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from litestar import get, post
+from litestar.testing import AsyncTestClient
+from procrastinate import Blueprint, RetryStrategy
+from procrastinate.jobs import Status
+
+from keel.app import create_app
+from keel.core import jobs, metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+bp = Blueprint()
+runs: dict[str, list[float]] = {}
+
+
+@bp.task(name="flaky", retry=RetryStrategy(max_attempts=5, exponential_wait=1.5))  # type: ignore[arg-type]
+async def flaky(key: str, fail_times: int) -> None:
+    runs.setdefault(key, []).append(time.monotonic())
+    if len(runs[key]) <= fail_times:
+        raise RuntimeError(f"failure {len(runs[key])}")
+
+
+@bp.task(name="always_fails", retry=RetryStrategy(max_attempts=2))
+async def always_fails(key: str) -> None:
+    runs.setdefault(key, []).append(time.monotonic())
+    raise RuntimeError("nope")
+
+
+jobs.register_tasks(bp, "test_core_jobs")
+
+
+# the app's own event loop owns the queue's connection pool, so deferring and reading job status go
+# through routes, as application code does
+@post("/test/jobs/{task_name:str}", status_code=200, opt={"rate_limit": None})
+async def defer_route(task_name: str, data: dict[str, object]) -> dict[str, int]:
+    task = {"flaky": flaky, "always_fails": always_fails}[task_name]
+    return {"id": await task.defer_async(**data)}
+
+
+@get("/test/jobs/{job_id:int}", opt={"rate_limit": None})
+async def status_route(job_id: int) -> dict[str, str]:
+    return {"status": (await jobs.queue.job_manager.get_job_status_async(job_id)).value}
+
+
+def _app(make_settings):  # type: ignore[no-untyped-def]
+    app = create_app(make_settings(jobs_poll_interval=0.1, jobs_in_server=True))
+    app.register(defer_route)
+    app.register(status_route)
+    return app
+
+
+async def _wait_for(client, job_id: int, wanted: set[str], within: float) -> str:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while True:
+        status = (await client.get(f"/test/jobs/{job_id}")).json()["status"]
+        if status in wanted or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.05)
+
+
+async def _wait_status(job_id: int, wanted: set[Status], within: float) -> Status:
+    deadline = time.monotonic() + within
+    while True:
+        status = await jobs.queue.job_manager.get_job_status_async(job_id)
+        if status in wanted or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.05)
+
+
+def _sample(task: str, outcome: str) -> float:
+    return metrics.JOBS.labels(task, outcome)._value.get()
+
+
+async def test_task_runs_in_process_and_retries_with_backoff(make_settings) -> None:
+    app = _app(make_settings)
+    before = _sample(flaky.name, "succeeded"), _sample(flaky.name, "retry")
+    async with AsyncTestClient(app=app) as client:
+        assert app.state.jobs.worker is not None
+        deferred = await client.post("/test/jobs/flaky", json={"key": "backoff", "fail_times": 2})
+        job_id = deferred.json()["id"]
+        assert await _wait_for(client, job_id, {"succeeded", "failed"}, 20) == "succeeded"
+    times = runs["backoff"]
+    assert len(times) == 3
+    first_wait, second_wait = times[1] - times[0], times[2] - times[1]
+    assert first_wait >= 1.5 - 0.05  # 1.5 ** 1
+    assert second_wait >= 2.25 - 0.05  # 1.5 ** 2: the wait grows
+    assert second_wait > first_wait + 0.4
+    assert _sample(flaky.name, "succeeded") == before[0] + 1
+    assert _sample(flaky.name, "retry") == before[1] + 2
+
+
+async def test_attempt_cap_is_respected(make_settings) -> None:
+    async with AsyncTestClient(app=_app(make_settings)) as client:
+        job_id = (await client.post("/test/jobs/always_fails", json={"key": "cap"})).json()["id"]
+        assert await _wait_for(client, job_id, {"failed"}, 15) == "failed"
+        await asyncio.sleep(0.5)  # nothing more runs after the final failure
+    assert len(runs["cap"]) == 3  # the first run plus max_attempts=2 retries
+
+
+async def test_readiness_reports_jobs(client) -> None:
+    response = await client.get("/ready")
+    assert response.json()["data"]["checks"]["jobs"] == "ok"
+
+
+def test_conninfo_from_sqlalchemy_url() -> None:
+    info = jobs.conninfo("postgresql+asyncpg://u:p%40ss@db.example:5433/keel?ssl=require")
+    assert "host=db.example" in info and "port=5433" in info and "dbname=keel" in info
+    assert "user=u" in info and "sslmode=require" in info and "p@ss" in info
+
+
+@pytest.mark.services
+async def test_killed_worker_job_is_recovered_and_completes_once(settings, tmp_path: Path) -> None:
+    assert settings.is_postgres
+    (tmp_path / "hold").touch()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+        "DATABASE_URL": settings.database_url,
+        "KEEL_ENV": "test",
+        "KEEL_APPS": settings.keel_apps,
+        "JWT_SECRET": settings.jwt_secret,
+        "LOG_LEVEL": "WARNING",
+        "JOBS_TASK_MODULES": "core_platform_helpers",
+        "JOBS_POLL_INTERVAL": "0.2",
+        "JOBS_HEARTBEAT_INTERVAL": "0.5",
+        "JOBS_STALLED_TIMEOUT": "2",
+        "JOBS_RECOVER_INTERVAL": "1",
+    }
+    keel = [str(Path(sys.executable).parent / "keel"), "worker", "--concurrency", "1"]
+
+    connector = jobs.configure(settings, connector=jobs.make_connector(settings, max_size=2))
+    import core_platform_helpers as helpers
+
+    jobs.register_tasks(helpers.tasks, "core_platform_helpers")
+    await connector.open_async()
+    first = second = None
+    try:
+        job_id = await helpers.slow_marker_job.defer_async(workdir=str(tmp_path), key="k1")
+        first = subprocess.Popen(keel, env=env, cwd=tmp_path)  # noqa: ASYNC220, S603
+        executions = tmp_path / "executions.log"
+        deadline = time.monotonic() + 30
+        while not (executions.exists() and executions.read_text().strip()):
+            assert time.monotonic() < deadline, "the first worker never started the job"
+            await asyncio.sleep(0.1)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        (tmp_path / "hold").unlink()
+        started = time.monotonic()
+        second = subprocess.Popen(keel, env=env, cwd=tmp_path)  # noqa: ASYNC220, S603
+        status = await _wait_status(job_id, {Status.SUCCEEDED, Status.FAILED}, 30)
+        assert status == Status.SUCCEEDED
+        assert time.monotonic() - started < 30
+        assert len(executions.read_text().split()) == 2  # the killed run and the recovered one
+        assert (tmp_path / "completions.log").read_text().split() == ["k1"]  # one completion
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        await connector.close_async()

@@ -1,0 +1,115 @@
+"""Helpers for tests/core/test_core_{jobs,realtime,shutdown}.py: task blueprints a `keel worker`
+subprocess can import (JOBS_TASK_MODULES=core_platform_helpers), an app with test-only routes, and a
+`python -m core_platform_helpers serve ...` entry point that runs the real `keel serve` on that app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, get, post
+from procrastinate import Blueprint
+
+tasks = Blueprint()
+
+
+@tasks.task(name="slow_marker_job")
+async def slow_marker_job(workdir: str, key: str) -> None:
+    """Records each execution; sleeps while `<workdir>/hold` exists; completes idempotently."""
+    root = Path(workdir)
+    with (root / "executions.log").open("a") as fh:
+        fh.write(f"{os.getpid()}\n")
+    while (root / "hold").exists():  # noqa: ASYNC110 - another process removes the file
+        await asyncio.sleep(0.1)
+    try:
+        fd = os.open(root / f"done-{key}", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return  # already completed by an earlier run: the effect happens once
+    os.close(fd)
+    with (root / "completions.log").open("a") as fh:
+        fh.write(f"{key}\n")
+
+
+# --- subprocess servers ------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(port: int, proc: Any, timeout: float = 30.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"server on port {port} not healthy after {timeout}s")
+
+
+class FakePrincipal:
+    def __init__(self, user_id: uuid.UUID) -> None:
+        self.user_id = user_id
+
+
+async def header_authenticate(connection: Any) -> FakePrincipal:
+    """Test stand-in for identity's authenticate_connection: `X-Test-User` header or `?user=`."""
+    from keel.core.errors import Unauthorized
+
+    raw = connection.headers.get("x-test-user") or connection.query_params.get("user")
+    if not raw:
+        raise Unauthorized()
+    return FakePrincipal(uuid.UUID(raw))
+
+
+def create() -> Any:
+    """The real app plus test-only routes (slow request, publish) and header authentication."""
+    from keel.core.realtime import publish
+
+    from keel.app import create_app
+
+    @get("/test/slow", opt={"rate_limit": None})
+    async def slow(seconds: float = 2.0) -> dict[str, str]:
+        await asyncio.sleep(seconds)
+        return {"slept": str(seconds)}
+
+    @post("/test/publish", status_code=200, opt={"rate_limit": None})
+    async def publish_route(data: dict[str, Any], request: Request[Any, Any, Any]) -> dict[str, bool]:
+        await publish(request.app, data["channel"], data["event"])
+        return {"published": True}
+
+    app = create_app()
+    app.state.authenticate_connection = header_authenticate
+    app.register(slow)
+    app.register(publish_route)
+    return app
+
+
+def main(argv: list[str]) -> None:
+    """`python -m core_platform_helpers serve --port N`: `keel serve` with `create()` as the app."""
+    import types
+
+    module = types.ModuleType("keel.asgi")
+    module.app = create()  # type: ignore[attr-defined]
+    sys.modules["keel.asgi"] = module
+    from keel.cli import main as keel_main
+
+    keel_main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
