@@ -31,13 +31,11 @@ def _metric(name: str, labels: dict[str, str]) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
 async def cache(request, settings):
     if request.param == "memory":
         yield Cache(None, default_ttl=60)
         return
-    if not settings.redis_url:
-        pytest.skip("needs REDIS_URL")
     from redis.asyncio import Redis
 
     redis = Redis.from_url(settings.redis_url)
@@ -96,9 +94,8 @@ async def test_loader_errors_propagate_and_nothing_is_cached(cache) -> None:
     assert len(calls) == 1
 
 
+@pytest.mark.services
 async def test_invalidation_reaches_every_instance_on_one_redis(settings) -> None:
-    if not settings.redis_url:
-        pytest.skip("needs REDIS_URL")
     from redis.asyncio import Redis
 
     redis_one, redis_two = Redis.from_url(settings.redis_url), Redis.from_url(settings.redis_url)

@@ -163,9 +163,8 @@ async def test_redis_outage_fails_open_without_500(limited) -> None:
     assert codes == [200, 200, 200, 200]
 
 
+@pytest.mark.services
 async def test_limits_are_shared_by_app_instances_on_one_redis(make_settings, settings) -> None:
-    if not settings.redis_url:
-        pytest.skip("needs REDIS_URL")
     apps = [create_app(make_settings(rate_limit_max=4), extra_route_handlers=HANDLERS) for _ in range(2)]
 
     def client_of(app: Any) -> httpx.AsyncClient:  # no lifespan needed: only the limiter and a plain handler
