@@ -22,20 +22,31 @@ Base = UUIDv7AuditBase
 metadata = orm_registry.metadata
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-# every model module, of every app, so one Alembic history knows all tables whatever KEEL_APPS serves
-MODEL_MODULES = (
-    "keel.identity.models",
-    "keel.apps.gym.models",
-    "keel.apps.scribe.models",
-)
+# core model modules; every app's `keel.apps.<name>.models` is found on top of these (model_modules()),
+# so one Alembic history knows all tables whatever KEEL_APPS serves
+MODEL_MODULES = ("keel.identity.models",)
+
+
+def model_modules() -> list[str]:
+    """MODEL_MODULES, then `keel.apps.<name>.models` for every app package that has one."""
+    import pkgutil
+
+    import keel.apps
+
+    names = list(MODEL_MODULES)
+    for info in sorted(pkgutil.iter_modules(keel.apps.__path__), key=lambda i: i.name):
+        if info.ispkg:
+            names.append(f"keel.apps.{info.name}.models")
+    return names
 
 
 def import_all_models() -> None:
-    for name in MODEL_MODULES:
+    for name in model_modules():
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if not (exc.name and name.startswith(exc.name)):  # a real import error inside a module must surface
+            # an app without models.py is fine; a real import error inside a module must surface
+            if not (exc.name and name.startswith(exc.name)):
                 raise
 
 
