@@ -103,6 +103,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scribe_remote_key: str = ""
     scribe_remote_model: str = "whisper-1"
 
+    # gym
+    gym_edit_window_hours: int = 24  # sets of a session finished longer ago than this are read-only (409)
+    gym_import_max_size: int = 10 * 1024**2  # bytes of CSV per import (413 beyond)
+    gym_import_max_rows: int = 50_000  # CSV rows per import
+
     @property
     def is_production(self) -> bool:
         return self.keel_env == "production"
