@@ -30,4 +30,7 @@ SCENARIOS: list[Scenario] = [
         "/api/v1/auth/register",
         body='{{"email": "bench-{n}@bench.example", "password": "Bench-password-{n}-long", "name": "Bench"}}',
     ),
+    # gym: plans with days and exercises, 20/page (predefined from the cache, then the caller's own)
+    Scenario("gym plans (list, 20/page)", "GET", "/api/v1/gym/workout-plans?limit=20", auth=True),
+    Scenario("gym my plans (list, 20/page)", "GET", "/api/v1/gym/workout-plans?scope=mine&limit=20", auth=True),
 ]
