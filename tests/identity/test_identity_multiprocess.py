@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,23 +14,23 @@ import pytest
 from fixtures.identity import DEFAULT_PASSWORD, free_port
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+            raise AssertionError(f"server exited: {log.read_text()[-4000:]}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code < 500:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"{url} not ready")
+    raise AssertionError(f"{url} not ready: {log.read_text()[-4000:]}")
 
 
 @pytest.mark.services
 @pytest.mark.slow
-def test_logout_on_one_process_revokes_on_the_other(base_settings):
+def test_logout_on_one_process_revokes_on_the_other(base_settings, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": base_settings.database_url,
@@ -42,10 +43,12 @@ def test_logout_on_one_process_revokes_on_the_other(base_settings):
         "JOBS_IN_SERVER": "false",
         "LOG_LEVEL": "WARNING",
     }
-    procs, urls = [], []
+    procs, urls, logs = [], [], []
     try:
-        for _ in range(2):
+        for index in range(2):
             port = free_port()
+            # a file, not a pipe: an unread pipe fills up and blocks the server
+            logs.append(tmp_path / f"server{index}.log")
             procs.append(
                 subprocess.Popen(  # noqa: S603 - our own interpreter and args
                     [
@@ -59,13 +62,13 @@ def test_logout_on_one_process_revokes_on_the_other(base_settings):
                         str(port),
                     ],
                     env=env,
-                    stdout=subprocess.PIPE,
+                    stdout=logs[-1].open("wb"),
                     stderr=subprocess.STDOUT,
                 )
             )
             urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, procs, strict=True):
-            _wait_ready(url, proc)
+        for url, proc, log in zip(urls, procs, logs, strict=True):
+            _wait_ready(url, proc, log)
         one, two = urls
         r = httpx.post(
             f"{one}/api/v1/auth/register", json={"email": "mp@example.com", "password": DEFAULT_PASSWORD}
