@@ -102,6 +102,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scribe_remote_url: str = ""
     scribe_remote_key: str = ""
     scribe_remote_model: str = "whisper-1"
+    scribe_max_upload_size: int = 2 * 1024**3  # bytes per uploaded audio/video file (413 beyond)
+    scribe_max_concurrent_jobs: int = 2  # queued or running transcriptions per user (429 beyond)
+    scribe_max_minutes_per_day: int = 600  # minutes of audio a user may submit per UTC day (429 beyond)
 
     # gym
     gym_edit_window_hours: int = 24  # sets of a session finished longer ago than this are read-only (409)

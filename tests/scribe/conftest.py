@@ -1,4 +1,4 @@
-"""Shared fixtures for scribe unit tests: real speech synthesised with espeak-ng, converted with ffmpeg."""
+"""Shared scribe fixtures (unit and API tests): real speech from espeak-ng, converted with ffmpeg."""
 
 from __future__ import annotations
 
@@ -74,3 +74,23 @@ def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def speech_wav(speech_dir: Path) -> Path:
     return speech_dir / "speech.wav"
+
+
+LONG_SENTENCE = (
+    "the quick brown fox jumps over the lazy dog while the weather stays calm and quiet "
+    "and everybody waits for the next train to arrive at the station in the morning"
+)
+
+
+@pytest.fixture(scope="session")
+def long_speech(speech_dir: Path) -> Path:
+    """About 40 s of speech (the long sentence four times): long enough to cancel part-way."""
+    raw = speech_dir / "long-raw.wav"
+    _run("espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), " . ".join([LONG_SENTENCE] * 4))
+    out = speech_dir / "long.wav"
+    _run("ffmpeg", "-v", "error", "-y", "-i", str(raw), "-af", "adelay=300", str(out))
+    return out
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "scribe_settings(**overrides): settings of the scribe API test app")

@@ -1,0 +1,102 @@
+"""scribe tables: uploaded media files, transcription jobs and their transcript segments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from keel.core.db import Base
+
+# transcription states: queued -> processing -> completed | failed | cancelled
+QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = "queued", "processing", "completed", "failed", "cancelled"
+ACTIVE_STATES = (QUEUED, PROCESSING)
+FINAL_STATES = (COMPLETED, FAILED, CANCELLED)
+
+
+class MediaFile(Base):
+    __tablename__ = "scribe_file"
+    __table_args__ = (Index("ix_scribe_file_owner_created", "owner_id", "created_at"),)
+
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    duration: Mapped[float] = mapped_column(Float)
+    container: Mapped[str] = mapped_column(String(100))
+    audio_codec: Mapped[str] = mapped_column(String(50))
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    has_video: Mapped[bool] = mapped_column(Boolean, default=False)
+    video_codec: Mapped[str | None] = mapped_column(String(50), nullable=True)
+
+
+class Transcription(Base):
+    __tablename__ = "scribe_transcription"
+    __table_args__ = (
+        Index("ix_scribe_transcription_owner_created", "owner_id", "created_at"),
+        Index("ix_scribe_transcription_status", "status"),
+    )
+
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    file_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("scribe_file.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(10), default="auto")  # as requested
+    detected_language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    engine: Mapped[str] = mapped_column(String(30))
+    word_timestamps: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(20), default=QUEUED)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # percent
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # procrastinate job id
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of audio (quota)
+    text: Mapped[str] = mapped_column(Text, default="")
+    speakers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="transcription",
+        order_by="Segment.index",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+
+
+class Segment(Base):
+    __tablename__ = "scribe_segment"
+    __table_args__ = (UniqueConstraint("transcription_id", "index"),)
+
+    transcription_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("scribe_transcription.id", ondelete="CASCADE")
+    )
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    words: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[start, end, word, probability], ...]
+
+    transcription: Mapped[Transcription] = relationship(back_populates="segments", lazy="raise")

@@ -1,0 +1,461 @@
+"""scribe through the API: real speech (espeak-ng + ffmpeg), uploads, jobs in a worker process, exports."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from keel.app import create_app
+
+pytestmark = pytest.mark.slow
+
+API = "/api/v1/scribe"
+EXPECTED = {"hello", "world", "this", "is", "a", "test", "of", "the", "transcription", "service"}
+
+
+@pytest.fixture
+def settings(make_settings: Any, request: pytest.FixtureRequest) -> Any:
+    """`@pytest.mark.scribe_settings(**overrides)` changes the app's settings for one test (one app per test:
+    two apps in one process would share the process-wide job queue)."""
+    marker = request.node.get_closest_marker("scribe_settings")
+    return make_settings(jobs_poll_interval=0.2, **(marker.kwargs if marker else {}))
+
+
+def storage_files(settings: Any, user_id: str) -> list[Path]:
+    root = Path(settings.storage_url.removeprefix("file://")) / "scribe" / user_id
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+async def upload(client: Any, headers: dict[str, str], path: Path, name: str | None = None) -> Any:
+    with path.open("rb") as fh:
+        return await client.post(
+            f"{API}/files/upload",
+            headers=headers,
+            files={"file": (name or path.name, fh, "application/octet-stream")},
+        )
+
+
+async def wait_final(client: Any, headers: dict[str, str], tid: str, limit: float = 90.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + limit
+    while True:
+        resp = await client.get(f"{API}/transcriptions/{tid}", headers=headers)
+        assert resp.status_code == 200, resp.text
+        data = resp.json()["data"]
+        if data["status"] in ("completed", "failed", "cancelled"):
+            return data
+        assert asyncio.get_running_loop().time() < deadline, f"still {data['status']} after {limit}s"
+        await asyncio.sleep(0.2)
+
+
+async def wait_status(
+    client: Any, headers: dict[str, str], tid: str, status: str, min_progress: float = 0
+) -> None:
+    for _ in range(600):
+        data = (await client.get(f"{API}/transcriptions/{tid}", headers=headers)).json()["data"]
+        if data["status"] == status and data["progress"] >= min_progress:
+            return
+        assert data["status"] not in ("completed", "failed", "cancelled"), data
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never {status}")
+
+
+def check_transcript(data: dict[str, Any], duration: float) -> None:
+    assert data["status"] == "completed", data
+    assert data["progress"] == 100 and data["error"] is None
+    words = {w.lower() for w in data["text"].split()}
+    assert len(words & EXPECTED) >= 3, data["text"]
+    segments = data["segments"]
+    assert segments and [s["index"] for s in segments] == list(range(len(segments)))
+    previous = 0.0
+    for seg in segments:
+        assert previous - 0.01 <= seg["start"] < seg["end"] <= duration + 0.1, seg
+        previous = seg["start"]
+        for start, end, _word, _p in seg["words"]:
+            assert seg["start"] - 0.01 <= start < end <= seg["end"] + 0.01
+    assert segments[0]["start"] >= 0.2  # the clip starts with 0.5 s of silence
+
+
+@pytest.mark.scribe_settings(scribe_max_concurrent_jobs=3)
+async def test_upload_formats_and_transcribe_each(client: Any, user_factory: Any, speech_dir: Path) -> None:
+    user = await user_factory()
+    h = user.headers
+    engines = (await client.get(f"{API}/engines", headers=h)).json()["data"]
+    sphinx = next(e for e in engines if e["name"] == "pocketsphinx")
+    assert sphinx["ready"] and sphinx["languages"] == ["en"] and sphinx["default"]
+
+    jobs = {}
+    for ext, ctype, video in (
+        ("wav", "audio/wav", False),
+        ("mp3", "audio/mpeg", False),
+        ("ogg", "audio/ogg", False),
+        ("mp4", "video/mp4", True),
+    ):
+        path = speech_dir / f"speech.{ext}"
+        # the name lies on purpose: the type comes from the content
+        resp = await upload(client, h, path, name=f"My recording {ext}.bin")
+        assert resp.status_code == 201, resp.text
+        file = resp.json()["data"]
+        assert file["content_type"] == ctype and file["has_video"] is video
+        assert file["size"] == path.stat().st_size and file["channels"] >= 1
+        assert 4.0 < file["duration"] < 5.5 and file["audio_codec"]
+        if video:
+            assert file["video_codec"] == "h264"
+        download = await client.get(f"{API}/files/{file['id']}/content", headers=h)
+        assert download.status_code == 200 and download.content == path.read_bytes()
+        assert download.headers["content-type"].startswith(ctype)
+        assert "attachment" in download.headers["content-disposition"]
+        if ext == "mp3":
+            continue  # transcribed in the upload-and-transcribe test
+        resp = await client.post(
+            f"{API}/transcriptions",
+            headers=h,
+            json={"file_id": file["id"], "title": f"Clip {ext}", "language": "en"},
+        )
+        assert resp.status_code == 202, resp.text
+        job = resp.json()["data"]
+        assert job["status"] == "queued" and job["engine"] == "pocketsphinx" and job["title"] == f"Clip {ext}"
+        jobs[job["id"]] = file["duration"]
+
+    for tid, duration in jobs.items():  # three jobs at once on the two worker processes
+        data = await wait_final(client, h, tid)
+        check_transcript(data, duration)
+        assert data["detected_language"] == "en" and data["started_at"] and data["finished_at"]
+
+    listed = (await client.get(f"{API}/files?limit=2", headers=h)).json()
+    assert listed["meta"]["total"] == 4 and len(listed["data"]) == 2
+    found = (await client.get(f"{API}/transcriptions", headers=h, params={"q": "HELLO"})).json()
+    assert found["meta"]["total"] >= 1
+    assert (await client.get(f"{API}/transcriptions", headers=h, params={"q": "zebra crossing"})).json()[
+        "meta"
+    ]["total"] == 0
+
+
+async def test_upload_and_transcribe_in_one_request_raw_upload_and_sse(
+    client: Any, user_factory: Any, speech_dir: Path, settings: Any
+) -> None:
+    user = await user_factory()
+    h = user.headers
+    path = speech_dir / "speech.mp3"
+    with path.open("rb") as fh:
+        resp = await client.post(
+            f"{API}/transcriptions/upload",
+            headers=h,
+            files={"file": ("talk.mp3", fh, "audio/mpeg")},
+            data={"language": "auto", "title": "One shot", "word_timestamps": "false"},
+        )
+    assert resp.status_code == 202, resp.text
+    job = resp.json()["data"]
+    assert job["title"] == "One shot" and job["word_timestamps"] is False and job["file_id"]
+
+    events = await client.get(f"{API}/transcriptions/{job['id']}/events", headers=h)
+    assert events.status_code == 200 and events.headers["content-type"].startswith("text/event-stream")
+    payloads = [json.loads(line[5:]) for line in events.text.splitlines() if line.startswith("data:")]
+    assert payloads[-1]["status"] == "completed" and payloads[-1]["progress"] == 100
+    progress = [p["progress"] for p in payloads]
+    assert progress == sorted(progress)
+    data = await wait_final(client, h, job["id"])
+    assert all(s["words"] == [] for s in data["segments"])
+    assert len({w.lower() for w in data["text"].split()} & EXPECTED) >= 3, data["text"]
+
+    raw = await client.post(
+        f"{API}/files/upload/raw",
+        headers=h,
+        params={"filename": "../../evil/clip.wav"},
+        content=(speech_dir / "speech.wav").read_bytes(),
+    )
+    assert raw.status_code == 201, raw.text
+    assert raw.json()["data"]["filename"] == "clip.wav" and raw.json()["data"]["content_type"] == "audio/wav"
+    assert len(storage_files(settings, user.id)) == 2
+
+
+async def test_edit_keeps_timings_and_every_export_shows_edits(
+    client: Any, user_factory: Any, speech_dir: Path
+) -> None:
+    import docx
+    import pypdf
+    import pysrt
+    import webvtt
+
+    h = (await user_factory()).headers
+    file = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]
+    job = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": file["id"]})).json()["data"]
+    assert job["title"] == "speech"
+    before = await wait_final(client, h, job["id"])
+    assert before["status"] == "completed"
+    first = before["segments"][0]
+
+    resp = await client.put(
+        f"{API}/transcriptions/{job['id']}",
+        headers=h,
+        json={
+            "title": "Weekly meeting",
+            "segments": [{"index": 0, "text": "Edited opening words", "speaker": "S1"}],
+            "speakers": {"S1": "Alice Example"},
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    after = resp.json()["data"]
+    seg = after["segments"][0]
+    assert seg["text"] == "Edited opening words" and seg["speaker_name"] == "Alice Example"
+    assert (seg["start"], seg["end"]) == (first["start"], first["end"])
+    assert after["text"].startswith("Edited opening words")
+    bad = await client.put(
+        f"{API}/transcriptions/{job['id']}", headers=h, json={"segments": [{"index": 99, "text": "x"}]}
+    )
+    assert bad.status_code == 400
+
+    async def export(fmt: str, **params: Any) -> Any:
+        resp = await client.get(f"{API}/export/{job['id']}", headers=h, params={"format": fmt, **params})
+        assert resp.status_code == 200, resp.text
+        assert f'filename="Weekly meeting.{fmt}"' in resp.headers["content-disposition"]
+        return resp
+
+    txt = await export("txt")
+    assert txt.headers["content-type"].startswith("text/plain")
+    assert "Alice Example: Edited opening words" in txt.text
+    plain = await export("txt", timestamps="false", speakers="false")
+    assert "Alice" not in plain.text and "[00:" not in plain.text and "Edited opening words" in plain.text
+
+    srt = pysrt.from_string((await export("srt")).text)
+    assert "Edited opening words" in srt[0].text and "Alice Example" in srt[0].text
+    assert abs(srt[0].start.ordinal / 1000 - first["start"]) < 0.01
+
+    vtt_resp = await export("vtt")
+    assert vtt_resp.headers["content-type"].startswith("text/vtt")
+    vtt = webvtt.from_buffer(io.StringIO(vtt_resp.text))
+    assert "Edited opening words" in vtt.captions[0].text
+    assert "Alice Example" in vtt.captions[0].raw_text or "Alice Example" in vtt_resp.text
+
+    exported = json.loads((await export("json")).content)
+    assert "Alice Example" in json.dumps(exported) and "Edited opening words" in json.dumps(exported)
+    csv_text = (await export("csv")).text
+    assert "Alice Example" in csv_text and "Edited opening words" in csv_text
+
+    document = docx.Document(io.BytesIO((await export("docx")).content))
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert "Edited opening words" in body and "Alice Example" in body
+
+    pdf_resp = await export("pdf")
+    assert pdf_resp.headers["content-type"] == "application/pdf"
+    pdf_text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf_resp.content)).pages)
+    assert "Edited opening words" in pdf_text and "Alice Example" in pdf_text
+
+    unknown = await client.get(f"{API}/export/{job['id']}", headers=h, params={"format": "exe"})
+    assert unknown.status_code == 400
+
+
+@pytest.mark.scribe_settings(scribe_max_upload_size=120_000, scribe_max_minutes_per_day=0)
+async def test_refused_uploads_leave_no_file_and_no_row(
+    client: Any, settings: Any, user_factory: Any, speech_dir: Path, tmp_path: Path
+) -> None:
+    user = await user_factory()
+    h = user.headers  # another app on the same database: the token is valid here
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio at all, just text pretending to be an mp3\n" * 10)
+    resp = await upload(client, h, text)
+    assert resp.status_code == 415 and resp.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    fake = tmp_path / "fake.wav"
+    fake.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64)  # a WAV header and nothing decodable
+    assert (await upload(client, h, fake)).status_code == 422
+
+    big = speech_dir / "speech.wav"  # ~200 KB > 120 KB
+    assert (await upload(client, h, big)).status_code == 413
+    raw = await client.post(f"{API}/files/upload/raw", headers=h, content=big.read_bytes())
+    assert raw.status_code == 413
+    raw = await client.post(f"{API}/files/upload/raw", headers=h, content=text.read_bytes())
+    assert raw.status_code == 415
+
+    small = speech_dir / "speech.ogg"
+    assert small.stat().st_size < 120_000 < big.stat().st_size
+    with small.open("rb") as fh:
+        limited = await client.post(f"{API}/transcriptions/upload", headers=h, files={"file": ("a.ogg", fh)})
+    assert limited.status_code == 429, limited.text
+    assert "daily limit" in limited.json()["error"]["message"] and limited.headers["retry-after"]
+
+    assert storage_files(settings, user.id) == []
+    assert (await client.get(f"{API}/files", headers=h)).json()["meta"]["total"] == 0
+    assert (await client.get(f"{API}/transcriptions", headers=h)).json()["meta"]["total"] == 0
+
+
+async def test_other_users_get_404_on_every_route(client: Any, user_factory: Any, speech_dir: Path) -> None:
+    alice, bob = await user_factory(), await user_factory()
+    file = (await upload(client, alice.headers, speech_dir / "speech.wav")).json()["data"]
+    job = (
+        await client.post(f"{API}/transcriptions", headers=alice.headers, json={"file_id": file["id"]})
+    ).json()["data"]
+    await wait_final(client, alice.headers, job["id"])
+    f, t, b = file["id"], job["id"], bob.headers
+    for method, url, kwargs in (
+        ("GET", f"/files/{f}", {}),
+        ("GET", f"/files/{f}/content", {}),
+        ("DELETE", f"/files/{f}", {}),
+        ("POST", "/transcriptions", {"json": {"file_id": f}}),
+        ("GET", f"/transcriptions/{t}", {}),
+        ("GET", f"/transcriptions/{t}/events", {}),
+        ("POST", f"/transcriptions/{t}/cancel", {}),
+        ("PUT", f"/transcriptions/{t}", {"json": {"title": "x"}}),
+        ("DELETE", f"/transcriptions/{t}", {}),
+        ("GET", f"/export/{t}", {"params": {"format": "txt"}}),
+    ):
+        resp = await client.request(method, f"{API}{url}", headers=b, **kwargs)
+        assert resp.status_code == 404, (method, url, resp.status_code, resp.text)
+    assert (await client.get(f"{API}/files", headers=b)).json()["meta"]["total"] == 0
+    assert (await client.get(f"{API}/transcriptions", headers=b)).json()["meta"]["total"] == 0
+    assert (await client.get(f"{API}/files")).status_code == 401
+    # the owner still has everything, and deleting removes the stored object
+    assert (await client.get(f"{API}/export/{t}", headers=alice.headers)).status_code == 200
+    assert (await client.delete(f"{API}/files/{f}", headers=alice.headers)).status_code == 204
+    assert (await client.get(f"{API}/files/{f}", headers=alice.headers)).status_code == 404
+    assert (await client.get(f"{API}/transcriptions/{t}", headers=alice.headers)).json()["data"][
+        "file_id"
+    ] is None
+    assert (await client.delete(f"{API}/transcriptions/{t}", headers=alice.headers)).status_code == 204
+    assert (await client.get(f"{API}/transcriptions/{t}", headers=alice.headers)).status_code == 404
+
+
+@pytest.mark.scribe_settings(scribe_max_concurrent_jobs=1)
+async def test_cancel_running_and_queued_and_concurrency_limit(
+    client: Any, user_factory: Any, long_speech: Path, speech_dir: Path
+) -> None:
+    h = (await user_factory()).headers
+    long_file = (await upload(client, h, long_speech)).json()["data"]
+    short_file = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]
+    job = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": long_file["id"]})).json()[
+        "data"
+    ]
+
+    busy = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": short_file["id"]})
+    assert busy.status_code == 429 and "limit 1" in busy.json()["error"]["message"]
+
+    await wait_status(client, h, job["id"], "processing", min_progress=1)
+    resp = await client.post(f"{API}/transcriptions/{job['id']}/cancel", headers=h)
+    assert resp.status_code == 200
+    data = await wait_final(client, h, job["id"], limit=10)
+    assert data["status"] == "cancelled" and data["segments"] == [] and data["progress"] < 100
+    assert (await client.post(f"{API}/transcriptions/{job['id']}/cancel", headers=h)).status_code == 409
+
+    # the slot is free again; a queued job cancelled before it starts never runs
+    resp = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": short_file["id"]})
+    assert resp.status_code == 202, resp.text
+    second = resp.json()["data"]
+    cancelled = (await client.post(f"{API}/transcriptions/{second['id']}/cancel", headers=h)).json()["data"]
+    assert cancelled["status"] in ("cancelled", "processing")
+    assert (await wait_final(client, h, second["id"]))["status"] == "cancelled"
+
+
+async def test_lost_jobs_are_requeued_at_startup_and_give_one_transcript(
+    client: Any, app: Any, user_factory: Any, speech_dir: Path, settings: Any
+) -> None:
+    from sqlalchemy import func, select, update
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from keel.apps.scribe import tasks
+    from keel.apps.scribe.models import Segment, Transcription
+
+    h = (await user_factory()).headers
+    file = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]
+    job = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": file["id"]})).json()["data"]
+    done = await wait_final(client, h, job["id"])
+    segments = len(done["segments"])
+
+    # pretend the server died mid-job: the row says processing, with a job id the queue has never seen
+    engine = create_async_engine(settings.database_url)
+    tid = uuid.UUID(job["id"])
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Transcription)
+            .where(Transcription.id == tid)
+            .values(status="processing", progress=40.0, job_id=987654321)
+        )
+    assert await tasks.requeue_lost(app) == 1  # what AppSpec.startup runs when the server starts again
+    data = await wait_final(client, h, job["id"])
+    assert data["status"] == "completed" and len(data["segments"]) == segments
+    # a duplicate delivery of the same job is a no-op
+    assert await tasks.run_transcription(tid) == "completed"
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).select_from(Segment).where(Segment.transcription_id == tid)
+        )
+        attempts = await conn.scalar(select(Transcription.attempts).where(Transcription.id == tid))
+    await engine.dispose()
+    assert count == segments and attempts == 2
+
+
+async def test_bad_requests(client: Any, user_factory: Any, speech_dir: Path) -> None:
+    h = (await user_factory()).headers
+    file = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]
+    for body, field in (
+        ({"file_id": file["id"], "engine": "nope"}, "engine"),
+        ({"file_id": file["id"], "language": "de"}, "language"),
+        ({"file_id": file["id"], "surprise": 1}, None),
+    ):
+        resp = await client.post(f"{API}/transcriptions", headers=h, json=body)
+        assert resp.status_code == 400, resp.text
+        if field:
+            assert field in resp.json()["error"]["details"]
+    missing = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": str(uuid.uuid4())})
+    assert missing.status_code == 404
+    nofile = await client.post(f"{API}/files/upload", headers=h, files={"other": ("a.wav", b"RIFF")})
+    assert nofile.status_code == 400
+    assert (await client.get(f"{API}/transcriptions", headers=h)).json()["meta"]["total"] == 0
+
+
+@pytest.fixture
+def fake_openai() -> Any:
+    from scribe.unit.test_scribe_engines import _FakeOpenAI
+
+    server = _FakeOpenAI()
+    yield server
+    server.close()
+
+
+async def test_remote_engine_end_to_end(make_settings: Any, fake_openai: Any, speech_dir: Path) -> None:
+    """The remote engine against a local OpenAI-compatible server, through its own app (no `client` fixture
+    here, so only one app runs in this process)."""
+    from fixtures.identity import DEFAULT_PASSWORD
+
+    server = fake_openai
+    settings = make_settings(
+        jobs_poll_interval=0.2, scribe_remote_url=server.url, scribe_remote_key="sk-test"
+    )
+    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
+        reg = await client.post(
+            "/api/v1/auth/register",
+            json={"email": "remote@example.com", "password": DEFAULT_PASSWORD, "name": "R"},
+        )
+        assert reg.status_code == 201, reg.text
+        h = {"Authorization": f"Bearer {reg.json()['data']['access_token']}"}
+        engines = {e["name"]: e for e in (await client.get(f"{API}/engines", headers=h)).json()["data"]}
+        assert (
+            engines["remote"]["ready"]
+            and engines["remote"]["default"]
+            and "de" in engines["remote"]["languages"]
+        )
+        file = (await upload(client, h, speech_dir / "speech.m4a")).json()["data"]
+        job = (
+            await client.post(
+                f"{API}/transcriptions", headers=h, json={"file_id": file["id"], "language": "de"}
+            )
+        ).json()["data"]
+        assert job["engine"] == "remote"
+        data = await wait_final(client, h, job["id"])
+        assert data["status"] == "completed", data
+        assert data["text"] == "chunk 1" and data["detected_language"] == "en"
+        assert data["segments"][0]["words"][0][2] == "chunk"
+        assert server.requests[0]["auth"] == "Bearer sk-test" and server.requests[0]["fields"][
+            "language"
+        ] == ["de"]
+
+        server.statuses = [401]
+        job = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": file["id"]})).json()[
+            "data"
+        ]
+        data = await wait_final(client, h, job["id"])
+        assert data["status"] == "failed" and "API key" in data["error"]
