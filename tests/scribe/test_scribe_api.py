@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Request, post
 from litestar.testing import AsyncTestClient
 
 from keel.app import create_app
@@ -26,6 +27,27 @@ def settings(make_settings: Any, request: pytest.FixtureRequest) -> Any:
     two apps in one process would share the process-wide job queue)."""
     marker = request.node.get_closest_marker("scribe_settings")
     return make_settings(jobs_poll_interval=0.2, **(marker.kwargs if marker else {}))
+
+
+@post("/_test/scribe/requeue", status_code=200)
+async def _requeue(request: Request[Any, Any, Any]) -> dict[str, int]:
+    """What AppSpec.startup runs when the server starts again (inside the app's own event loop)."""
+    from keel.apps.scribe import tasks
+
+    return {"requeued": await tasks.requeue_lost(request.app)}
+
+
+@post("/_test/scribe/run/{tid:uuid}", status_code=200)
+async def _run_again(tid: uuid.UUID) -> dict[str, str]:
+    """A duplicate delivery of a transcription's job."""
+    from keel.apps.scribe import tasks
+
+    return {"status": await tasks.run_transcription(tid)}
+
+
+@pytest.fixture
+def app(settings: Any) -> Any:
+    return create_app(settings, extra_route_handlers=[_requeue, _run_again])
 
 
 def storage_files(settings: Any, user_id: str) -> list[Path]:
@@ -351,12 +373,11 @@ async def test_cancel_running_and_queued_and_concurrency_limit(
 
 
 async def test_lost_jobs_are_requeued_at_startup_and_give_one_transcript(
-    client: Any, app: Any, user_factory: Any, speech_dir: Path, settings: Any
+    client: Any, user_factory: Any, speech_dir: Path, settings: Any
 ) -> None:
     from sqlalchemy import func, select, update
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from keel.apps.scribe import tasks
     from keel.apps.scribe.models import Segment, Transcription
 
     h = (await user_factory()).headers
@@ -374,11 +395,11 @@ async def test_lost_jobs_are_requeued_at_startup_and_give_one_transcript(
             .where(Transcription.id == tid)
             .values(status="processing", progress=40.0, job_id=987654321)
         )
-    assert await tasks.requeue_lost(app) == 1  # what AppSpec.startup runs when the server starts again
+    assert (await client.post("/_test/scribe/requeue")).json() == {"requeued": 1}
     data = await wait_final(client, h, job["id"])
     assert data["status"] == "completed" and len(data["segments"]) == segments
     # a duplicate delivery of the same job is a no-op
-    assert await tasks.run_transcription(tid) == "completed"
+    assert (await client.post(f"/_test/scribe/run/{tid}")).json() == {"status": "completed"}
     async with engine.connect() as conn:
         count = await conn.scalar(
             select(func.count()).select_from(Segment).where(Segment.transcription_id == tid)
