@@ -6,11 +6,6 @@ import io
 from collections.abc import Sequence
 
 import anyio.to_thread
-import matplotlib
-
-matplotlib.use("Agg")  # no display, ever
-
-from matplotlib.figure import Figure
 
 from keel.apps.gym.schemas import ProgressPoint
 
@@ -23,7 +18,13 @@ CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
 def render(points: Sequence[ProgressPoint], *, title: str, metric: str, fmt: str) -> bytes:
-    """The chart as PNG or SVG bytes. A Figure (not pyplot) keeps no global state: thread-safe."""
+    """The chart as PNG or SVG bytes. A Figure (not pyplot) keeps no global state: thread-safe.
+    matplotlib is imported on first use, so servers start without paying for it."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, ever
+    from matplotlib.figure import Figure
+
     attribute, label = METRICS[metric]
     series = [(p.date, float(v)) for p in points if (v := getattr(p, attribute)) is not None]
     figure = Figure(figsize=(8, 4), dpi=100)
