@@ -43,6 +43,7 @@ CORE_COMPONENTS = (
     "keel.identity.plugin",
     "keel.core.jobs",
     "keel.core.storage",
+    "keel.core.realtime",
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
 
