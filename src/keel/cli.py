@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -40,6 +41,9 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the previous handler:
+    # make that a clean exit (status 0) instead of death by signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "keel.asgi:app",
         host=host or settings.host,

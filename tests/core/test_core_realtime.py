@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 
 from keel.app import create_app
 from keel.core.errors import Forbidden
-from keel.core.realtime import _channels_for, publish, user_channel
+from keel.core.realtime import _channels_for, notify, publish, user_channel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,6 +92,32 @@ async def test_sse_delivers_own_events_only_with_keepalive(live) -> None:  # typ
     ]
     assert "event: hello" in seen and "event: progress" in seen
     assert any(s.startswith(": keep-alive") for s in seen)
+
+
+async def test_notify_from_code_without_the_app(live, settings) -> None:  # type: ignore[no-untyped-def]
+    """Job tasks call `notify`: through the app serving in this process, or Redis when there is none."""
+    import keel.core.realtime as realtime
+
+    _app, http = live
+    user_id, token = await register(http)
+    async with http.stream("GET", "/api/v1/events", headers={"Authorization": f"Bearer {token}"}) as response:
+        lines = response.aiter_lines()
+        assert (await anext(lines)).startswith(": connected")
+        await asyncio.sleep(0.1)
+        await notify(user_channel(user_id), {"type": "via-app"})
+        if settings.redis_url:  # as a `keel worker` would: no app in the process, straight to Redis
+            serving, realtime._process_app = realtime._process_app, None
+            try:
+                await notify(user_channel(user_id), {"type": "via-redis"}, settings=settings)
+            finally:
+                realtime._process_app = serving
+        wanted = 2 if settings.redis_url else 1
+        received: list[dict[str, Any]] = []
+        while len(received) < wanted:
+            line = await asyncio.wait_for(anext(lines), 5)
+            if line.startswith("data:"):
+                received.append(json.loads(line[5:]))
+    assert [r["event"]["type"] for r in received] == ["via-app", "via-redis"][:wanted]
 
 
 async def test_sse_refuses_anonymous_and_foreign_channels(live) -> None:  # type: ignore[no-untyped-def]

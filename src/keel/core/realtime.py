@@ -108,6 +108,31 @@ async def publish(app: Litestar, channel: str, event: dict[str, Any]) -> None:
     await _plugin(app).wait_published(encode_event(channel, event), [channel])
 
 
+_process_app: Litestar | None = None  # the app serving in this process, if any (set at start-up)
+_direct: dict[tuple[str, int], Any] = {}  # Redis clients for processes without an app, per loop
+
+
+async def notify(channel: str, event: dict[str, Any], *, settings: Settings | None = None) -> None:
+    """Publish from anywhere, job tasks included: through this process's app when it serves one, else
+    straight to Redis pub/sub (a `keel worker`). Without either nobody can be listening: dropped."""
+    if _process_app is not None:
+        await publish(_process_app, channel, event)
+        return
+    if settings is None:
+        from keel.settings import get_settings
+
+        settings = get_settings()
+    if not settings.redis_url:
+        return
+    key = (settings.redis_url, id(asyncio.get_running_loop()))
+    if key not in _direct:
+        from redis.asyncio import Redis
+
+        _direct[key] = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
+    # the pub/sub backend publishes each channel's data under the channel's own name
+    await _direct[key].publish(channel, encode_event(channel, event))
+
+
 @contextlib.asynccontextmanager
 async def _subscription(app: Litestar, channels: list[str]) -> AsyncIterator[asyncio.Queue[bytes]]:
     """Events of `channels` pumped into a queue (so readers can wait with a timeout)."""
@@ -226,6 +251,18 @@ def install(builder: AppBuilder) -> None:
     builder.plugins.append(plugin)
     builder.route_handlers += [events, ws_events]
     builder.tags.append({"name": "realtime", "description": "Live events for the signed-in user"})
+
+    def register(app: Litestar) -> None:
+        global _process_app
+        _process_app = app
+
+    def unregister(app: Litestar) -> None:
+        global _process_app
+        if _process_app is app:
+            _process_app = None
+
+    builder.on_startup.append(register)
+    builder.on_shutdown.append(unregister)
     if redis is not None:
 
         @contextlib.asynccontextmanager

@@ -1,0 +1,70 @@
+"""Graceful shutdown: `keel serve` finishes in-flight requests after SIGTERM, refuses new connections,
+stops its in-process job worker and channels, and exits 0 within SHUTDOWN_TIMEOUT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core_platform_helpers import free_port, wait_for_health
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_sigterm_drains_in_flight_requests_and_exits_zero(settings, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "KEEL_ENV": "test",
+        "KEEL_APPS": "",  # the core alone
+        "JWT_SECRET": settings.jwt_secret,
+        "JOBS_IN_SERVER": "true",
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_MAX": "100000",
+        "SHUTDOWN_TIMEOUT": "10",
+    }
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "core_platform_helpers", "serve", "--port", str(port)], env=env, cwd=tmp_path
+    )
+    try:
+        wait_for_health(port, proc)
+        result: dict[str, object] = {}
+
+        def slow_request() -> None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/test/slow?seconds=3", timeout=20)
+                result["status"] = response.status_code
+                result["body"] = response.json()
+            except Exception as exc:  # reported by the assertion below
+                result["error"] = repr(exc)
+
+        thread = threading.Thread(target=slow_request)
+        thread.start()
+        time.sleep(1.0)  # the request is in flight
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass  # the listening socket is closed: new connections are refused
+        thread.join(20)
+        assert result.get("status") == 200, result
+        assert result["body"] == {"slept": "3.0"}
+        assert proc.wait(15) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
