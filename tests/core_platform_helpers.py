@@ -45,7 +45,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_health(port: int, proc: Any, timeout: float = 30.0) -> None:
+def wait_for_health(port: int, proc: Any, timeout: float = 90.0) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout

@@ -45,7 +45,7 @@ def running(cmd: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterat
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
                 raise AssertionError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
@@ -88,7 +88,7 @@ def test_metrics_add_up_the_requests_of_every_worker(settings, tmp_path: Path) -
     sent = 0
     with running(cmd, env, tmp_path, port) as base:
         # fresh connections until both workers have answered (each keeps its own samples file)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             for _ in range(20):
                 with httpx.Client() as fresh:
