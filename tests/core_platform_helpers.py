@@ -78,9 +78,8 @@ async def header_authenticate(connection: Any) -> FakePrincipal:
 
 def create() -> Any:
     """The real app plus test-only routes (slow request, publish) and header authentication."""
-    from keel.core.realtime import publish
-
     from keel.app import create_app
+    from keel.core.realtime import publish
 
     @get("/test/slow", opt={"rate_limit": None})
     async def slow(seconds: float = 2.0) -> dict[str, str]:

@@ -63,7 +63,7 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(settings, tmp_path: Pa
         assert result.get("status") == 200, result
         assert result["body"] == {"slept": "3.0"}
         assert proc.wait(15) == 0
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 10 + 5  # SHUTDOWN_TIMEOUT, plus slack for a loaded machine
     finally:
         if proc.poll() is None:
             proc.kill()
