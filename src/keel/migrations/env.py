@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from keel.core.db import import_all_models, metadata
+from keel.core.migrate import include_object
 from keel.settings import get_settings
 
 config = context.config
@@ -26,6 +27,7 @@ def _configure(connection=None, url=None) -> None:  # type: ignore[no-untyped-de
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copy
         compare_type=True,
+        include_object=include_object,
         user_module_prefix="sa.",
         literal_binds=url is not None,
     )
