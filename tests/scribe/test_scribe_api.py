@@ -37,6 +37,14 @@ async def _requeue(request: Request[Any, Any, Any]) -> dict[str, int]:
     return {"requeued": await tasks.requeue_lost(request.app)}
 
 
+@post("/_test/scribe/sweep", status_code=200)
+async def _sweep() -> dict[str, int]:
+    """One run of the periodic `scribe:requeue_unqueued` sweep (inside the app's own event loop)."""
+    from keel.apps.scribe import tasks
+
+    return {"requeued": await tasks.requeue_stale_rows(tasks.runtime(), older_than=60)}
+
+
 @post("/_test/scribe/run/{tid:uuid}", status_code=200)
 async def _run_again(tid: uuid.UUID) -> dict[str, str]:
     """A duplicate delivery of a transcription's job."""
@@ -47,7 +55,7 @@ async def _run_again(tid: uuid.UUID) -> dict[str, str]:
 
 @pytest.fixture
 def app(settings: Any) -> Any:
-    return create_app(settings, extra_route_handlers=[_requeue, _run_again])
+    return create_app(settings, extra_route_handlers=[_requeue, _sweep, _run_again])
 
 
 def storage_files(settings: Any, user_id: str) -> list[Path]:
@@ -372,6 +380,22 @@ async def test_cancel_running_and_queued_and_concurrency_limit(
     assert (await wait_final(client, h, second["id"]))["status"] == "cancelled"
 
 
+@pytest.mark.scribe_settings(scribe_max_concurrent_jobs=1)
+async def test_simultaneous_requests_cannot_both_pass_the_concurrency_limit(
+    client: Any, user_factory: Any, speech_dir: Path
+) -> None:
+    import asyncio
+
+    h = (await user_factory()).headers
+    file_id = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]["id"]
+    responses = await asyncio.gather(
+        *(client.post(f"{API}/transcriptions", headers=h, json={"file_id": file_id}) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in responses) == [202, 429, 429, 429], [r.text for r in responses]
+    listed = (await client.get(f"{API}/transcriptions", headers=h)).json()
+    assert listed["meta"]["total"] == 1
+
+
 async def test_lost_jobs_are_requeued_at_startup_and_give_one_transcript(
     client: Any, user_factory: Any, speech_dir: Path, settings: Any
 ) -> None:
@@ -407,6 +431,46 @@ async def test_lost_jobs_are_requeued_at_startup_and_give_one_transcript(
         attempts = await conn.scalar(select(Transcription.attempts).where(Transcription.id == tid))
     await engine.dispose()
     assert count == segments and attempts == 2
+
+
+async def test_a_row_whose_job_could_not_be_queued_is_swept_up_without_a_restart(
+    client: Any, user_factory: Any, speech_dir: Path, settings: Any
+) -> None:
+    """The route defers the job after commit; when the queue was unreachable then, the row stays queued with
+    no job id. The periodic sweep queues it once it is older than the grace period, and only then."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from keel.apps.scribe.models import Transcription
+
+    h = (await user_factory()).headers
+    file = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]
+    job = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": file["id"]})).json()["data"]
+    await wait_final(client, h, job["id"])
+    tid = uuid.UUID(job["id"])
+
+    engine = create_async_engine(settings.database_url)
+
+    async def lose_job(age: timedelta) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(Transcription)
+                .where(Transcription.id == tid)
+                .values(status="queued", progress=0.0, job_id=None, updated_at=datetime.now(UTC) - age)
+            )
+
+    try:
+        await lose_job(timedelta(seconds=5))  # too recent: the route may still be deferring it
+        assert (await client.post("/_test/scribe/sweep")).json() == {"requeued": 0}
+        await lose_job(timedelta(minutes=5))
+        assert (await client.post("/_test/scribe/sweep")).json() == {"requeued": 1}
+        assert (await client.post("/_test/scribe/sweep")).json() == {"requeued": 0}  # it has a job id now
+        data = await wait_final(client, h, job["id"])
+        assert data["status"] == "completed" and set(data["text"].lower().split()) & EXPECTED
+    finally:
+        await engine.dispose()
 
 
 async def test_bad_requests(client: Any, user_factory: Any, speech_dir: Path) -> None:

@@ -249,6 +249,16 @@ async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
+async def lock_user(db: AsyncSession, user_id: uuid.UUID) -> None:
+    """Serialise this user's concurrent writers until the transaction ends (check-then-insert quotas).
+
+    A no-op UPDATE of the user's row: PostgreSQL holds the row lock until commit, so a second request
+    for the same user waits and then sees the first one's rows; SQLite takes its single write lock here,
+    before the check's reads, instead of at the first INSERT after them.
+    """
+    await db.execute(update(User).where(User.id == user_id).values(id=User.id, updated_at=User.updated_at))
+
+
 async def ensure_builtin_roles(db: AsyncSession, settings: Settings) -> None:
     if await db.scalar(select(func.count()).select_from(Role).where(Role.name == rbac.USER)):
         return

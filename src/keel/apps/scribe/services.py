@@ -46,6 +46,7 @@ from keel.core.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from keel.identity.services import lock_user
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -377,6 +378,7 @@ async def create_transcription(
 ) -> Transcription:
     file = file or await get_file(db, owner_id, data.file_id)
     engine = choose_engine(settings, data.engine, data.language)
+    await lock_user(db, owner_id)  # two simultaneous requests must not both pass the quota check
     await check_limits(db, settings, owner_id, file.duration)
     title = data.title or PurePath(file.filename).stem or file.filename
     row = Transcription(

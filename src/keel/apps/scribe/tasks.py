@@ -359,12 +359,65 @@ async def _store_result(rt: Runtime, tid: uuid.UUID, payload: bytes) -> str:
 
 
 async def enqueue(transcription_id: uuid.UUID) -> int:
-    """Defer the job (one at a time per transcription) and return its procrastinate id."""
+    """Defer the job and return its procrastinate id. `lock` runs one job per transcription at a time;
+    `queueing_lock` refuses a second waiting job for it (AlreadyEnqueued) when a sweep races the route."""
     from keel.core.jobs import queue
 
     return await queue.configure_task(
-        "scribe:transcribe", lock=f"scribe:{transcription_id}", queue="scribe"
+        "scribe:transcribe",
+        lock=f"scribe:{transcription_id}",
+        queueing_lock=f"scribe:{transcription_id}",
+        queue="scribe",
     ).defer_async(transcription_id=str(transcription_id))
+
+
+# A row still queued without a job id this long after its last change lost its job at creation (the
+# queue was unreachable when the route deferred it); the route sets job_id within milliseconds otherwise.
+UNQUEUED_GRACE_SECONDS = 120
+
+
+@tasks.periodic(cron="*/2 * * * *", periodic_id="sweep")
+@tasks.task(name="requeue_unqueued", queue="scribe")
+async def requeue_unqueued(timestamp: int) -> int:
+    """Periodic: queue again the transcriptions whose job could not be deferred, without waiting for a
+    restart. Rows whose job exists are left to procrastinate (and its stalled-job sweep)."""
+    return await requeue_stale_rows(runtime(), older_than=UNQUEUED_GRACE_SECONDS)
+
+
+async def requeue_stale_rows(rt: Runtime, *, older_than: float) -> int:
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    cutoff = datetime.now(UTC).timestamp() - older_than
+    async with rt.sessions() as db:
+        rows = (
+            await db.execute(
+                select(Transcription.id, Transcription.updated_at).where(
+                    Transcription.status == QUEUED, Transcription.job_id.is_(None)
+                )
+            )
+        ).all()
+    count = 0
+    for tid, updated_at in rows:
+        stamp = (updated_at if updated_at.tzinfo else updated_at.replace(tzinfo=UTC)).timestamp()
+        if stamp > cutoff:
+            continue
+        try:
+            job_id = await enqueue(tid)
+        except AlreadyEnqueued:
+            continue
+        except Exception:
+            log.warning("scribe_requeue_failed", transcription_id=str(tid), exc_info=True)
+            continue
+        async with rt.sessions() as db, db.begin():
+            await db.execute(
+                update(Transcription)
+                .where(Transcription.id == tid, Transcription.job_id.is_(None))
+                .values(job_id=job_id)
+            )
+        count += 1
+    if count:
+        log.info("scribe_requeued_unqueued", count=count)
+    return count
 
 
 async def requeue_lost(app: Litestar) -> int:
