@@ -52,6 +52,39 @@ async def test_read_through_loads_once_then_hits(cache) -> None:
     assert _metric("keel_cache_requests_total", {"result": "hit"}) == hits + 1
 
 
+async def test_invalidate_on_commit_drops_what_a_reader_cached_before_the_commit(cache, settings) -> None:
+    """A reader between the write's invalidation and its commit caches the old value; the second,
+    after-commit invalidation must drop it. A rolled-back session leaves the cache alone afterwards."""
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    engine = create_async_engine(settings.database_url)
+    sessions = async_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+            await cache.invalidate_on_commit(session, "plans")
+            stale, _ = counting_loader("old")
+            assert await cache.get_or_set("plans", "all", stale) == "old"  # a concurrent reader, pre-commit
+            await session.commit()
+        await asyncio.sleep(0.05)  # the after-commit invalidation runs as a task on this loop
+        fresh, calls = counting_loader("new")
+        assert await cache.get_or_set("plans", "all", fresh) == "new" and len(calls) == 1
+
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+            await cache.invalidate_on_commit(session, "plans")
+            assert await cache.get_or_set("plans", "all", fresh) == "new"
+            await session.rollback()
+        await asyncio.sleep(0.05)
+        assert await cache.get_or_set("plans", "all", fresh) == "new" and len(calls) == 2
+        assert await cache.get_or_set("plans", "all", fresh) == "new" and len(calls) == 2  # cached again
+    finally:
+        await engine.dispose()
+
+
 async def test_hit_and_miss_return_the_same_shape(cache) -> None:
     load, _ = counting_loader(Item(name="squat", tags=["legs"]))
     miss = await cache.get_or_set("ns", "item", load, type=Item)

@@ -2,6 +2,7 @@
 
     items = await cache.get_or_set("gym:library", f"exercises:{lang}", load_exercises, ttl=600)
     await cache.invalidate("gym:library")
+    await cache.invalidate_on_commit(db_session, "gym:library")   # inside a request's transaction
 
 Values are msgspec JSON: a hit and a miss return the same shape (builtins, or `type=` when given).
 Invalidation bumps a per-namespace version counter (O(1), immediate on every instance sharing Redis);
@@ -14,6 +15,7 @@ requests from waiting on a dead Redis. Invalidations that could not reach Redis 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,12 +24,14 @@ import msgspec
 import structlog
 from litestar.datastructures import State
 from litestar.di import Provide
+from sqlalchemy import event
 
 from keel.core.components import AppBuilder
 from keel.core.metrics import CACHE_ERRORS, CACHE_HITS
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.stores import Stores
 
@@ -81,6 +85,7 @@ class Cache:
         self.breaker = CircuitBreaker(breaker_cooldown)
         self._memory: dict[str, dict[str, tuple[float, bytes]]] = {}
         self._pending_invalidations: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()  # after-commit invalidations in flight
         if redis is not None:
             self._read = redis.register_script(_READ)
             self._bump = redis.register_script(_BUMP)
@@ -176,6 +181,19 @@ class Cache:
             await self._flush_invalidations()
         except Exception as exc:
             self._failed("invalidate", exc)
+
+    async def invalidate_on_commit(self, session: AsyncSession, namespace: str) -> None:
+        """Invalidate now and again right after `session` commits. A reader between the two still sees the
+        old rows (the write is not committed yet) and may cache them; the second invalidation drops that
+        entry, so readers never keep pre-commit data for a whole TTL."""
+        await self.invalidate(namespace)
+
+        def after_commit(_: Any) -> None:
+            task = asyncio.get_running_loop().create_task(self.invalidate(namespace))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
     async def _flush_invalidations(self) -> None:
         for namespace in list(self._pending_invalidations):

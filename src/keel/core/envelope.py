@@ -6,11 +6,16 @@ Handlers return `Envelope[T]` / `Page[T]` so the OpenAPI schema shows the real s
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
+from litestar.params import Parameter
 
 T = TypeVar("T")
+
+# the query parameters of every paginated list: `limit: Limit = 20, offset: Offset = 0`
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100)")]
+Offset = Annotated[int, Parameter(ge=0, description="Items to skip")]
 
 
 class PageMeta(msgspec.Struct, kw_only=True):

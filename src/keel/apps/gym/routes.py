@@ -39,7 +39,7 @@ from keel.apps.gym.schemas import (
     SetRead,
 )
 from keel.core.cache import Cache
-from keel.core.envelope import Envelope, Page, ok, page
+from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import (
     Conflict,
     Forbidden,
@@ -56,11 +56,9 @@ from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
 TAG = ["gym"]
-Limit = Annotated[int, Parameter(ge=1, le=100, default=20, description="Page size (1-100)")]
-Offset = Annotated[int, Parameter(ge=0, default=0, description="Items to skip")]
 Formula = Literal["epley", "brzycki"]
 RepCap = Annotated[
-    int, Parameter(ge=1, le=30, default=12, description="Sets above this many reps give no e1RM")
+    int, Parameter(ge=1, le=30, description="Sets above this many reps give no e1RM")
 ]
 READ_ERRORS = error_responses(Unauthorized, NotFound)
 WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, ValidationFailed, Conflict)
@@ -86,7 +84,7 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 
 async def _invalidate_if_catalogue(ctx: ResourceContext, row: Exercise, *_: Any) -> None:
     if row.owner_id is None:  # an admin changed the shared library
-        await ctx.request.app.state.cache.invalidate(services.LIBRARY_NS)
+        await ctx.request.app.state.cache.invalidate_on_commit(ctx.db_session, services.LIBRARY_NS)
 
 
 exercises = Resource(
@@ -538,7 +536,7 @@ async def muscle_stats(
     db_session: AsyncSession,
     principal: Principal,
     weeks: Annotated[
-        int, Parameter(ge=1, le=104, default=4, description="This week and the ones before")
+        int, Parameter(ge=1, le=104, description="This week and the ones before")
     ] = 4,
 ) -> Envelope[list[MuscleWeekRead]]:
     return ok(await services.muscle_stats(db_session, principal, weeks=weeks))

@@ -423,7 +423,7 @@ async def replace_plan(
     plan.days = _build_days(data, resolved)
     await db.flush()
     if plan.owner_id is None:
-        await cache.invalidate(PLANS_NS)
+        await cache.invalidate_on_commit(db, PLANS_NS)
     return plan_read(await load_plan(db, principal, plan.id))
 
 
@@ -434,7 +434,7 @@ async def delete_plan(db: AsyncSession, cache: Cache, principal: Principal, plan
     await db.delete(plan)
     await db.flush()
     if predefined:
-        await cache.invalidate(PLANS_NS)
+        await cache.invalidate_on_commit(db, PLANS_NS)
 
 
 async def copy_plan(db: AsyncSession, principal: Principal, plan_id: uuid.UUID, name: str | None) -> PlanRead:
