@@ -380,20 +380,53 @@ async def test_cancel_running_and_queued_and_concurrency_limit(
     assert (await wait_final(client, h, second["id"]))["status"] == "cancelled"
 
 
-@pytest.mark.scribe_settings(scribe_max_concurrent_jobs=1)
 async def test_simultaneous_requests_cannot_both_pass_the_concurrency_limit(
-    client: Any, user_factory: Any, speech_dir: Path
+    settings: Any, speech_dir: Path, tmp_path: Path
 ) -> None:
-    import asyncio
+    """Four requests at once against a real server (the in-process test client runs requests one after
+    another, so it cannot show the race): with a limit of one job, exactly one is accepted."""
+    import os
+    import subprocess
+    import sys
 
-    h = (await user_factory()).headers
-    file_id = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]["id"]
-    responses = await asyncio.gather(
-        *(client.post(f"{API}/transcriptions", headers=h, json={"file_id": file_id}) for _ in range(4))
+    import httpx
+
+    from core_platform_helpers import free_port, wait_for_health
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(
+        KEEL_ENV="test",
+        KEEL_APPS="scribe",
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url or "",
+        STORAGE_URL=f"file://{tmp_path / 'storage'}",
+        JWT_SECRET="test-only-secret-that-is-long-enough-0123456789",  # noqa: S106
+        LOG_LEVEL="WARNING",
+        JOBS_IN_SERVER="false",  # jobs stay queued, and queued ones count against the limit
+        SCRIBE_MAX_CONCURRENT_JOBS="1",
+        RATE_LIMIT_MAX="100000",
     )
-    assert sorted(r.status_code for r in responses) == [202, 429, 429, 429], [r.text for r in responses]
-    listed = (await client.get(f"{API}/transcriptions", headers=h)).json()
-    assert listed["meta"]["total"] == 1
+    server = [sys.executable, "-m", "uvicorn", "keel.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(server, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        wait_for_health(port, proc)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            account = {"email": "racer@example.com", "password": "Racing-password-0001", "name": "R"}
+            token = (await http.post("/api/v1/auth/register", json=account)).json()["data"]["access_token"]
+            h = {"Authorization": f"Bearer {token}"}
+            with (speech_dir / "speech.wav").open("rb") as fh:
+                up = await http.post(f"{API}/files/upload", headers=h, files={"file": ("s.wav", fh, "audio/wav")})
+            file_id = up.json()["data"]["id"]
+            responses = await asyncio.gather(
+                *(http.post(f"{API}/transcriptions", headers=h, json={"file_id": file_id}) for _ in range(12))
+            )
+            codes = sorted(r.status_code for r in responses)
+            assert codes == [202] + [429] * 11, [r.text for r in responses]
+            assert (await http.get(f"{API}/transcriptions", headers=h)).json()["meta"]["total"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 async def test_lost_jobs_are_requeued_at_startup_and_give_one_transcript(
