@@ -408,7 +408,8 @@ async def test_simultaneous_requests_cannot_both_pass_the_concurrency_limit(
         RATE_LIMIT_MAX="100000",
     )
     server = [sys.executable, "-m", "uvicorn", "keel.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(server, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    proc = subprocess.Popen(server, env=env, cwd=tmp_path, **quiet)  # noqa: S603, ASYNC220 - a server, not awaited
     try:
         wait_for_health(port, proc)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
@@ -416,7 +417,8 @@ async def test_simultaneous_requests_cannot_both_pass_the_concurrency_limit(
             token = (await http.post("/api/v1/auth/register", json=account)).json()["data"]["access_token"]
             h = {"Authorization": f"Bearer {token}"}
             with (speech_dir / "speech.wav").open("rb") as fh:
-                up = await http.post(f"{API}/files/upload", headers=h, files={"file": ("s.wav", fh, "audio/wav")})
+                files = {"file": ("s.wav", fh, "audio/wav")}
+                up = await http.post(f"{API}/files/upload", headers=h, files=files)
             file_id = up.json()["data"]["id"]
             responses = await asyncio.gather(
                 *(http.post(f"{API}/transcriptions", headers=h, json={"file_id": file_id}) for _ in range(12))
