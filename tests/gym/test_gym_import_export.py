@@ -126,3 +126,22 @@ async def test_export_round_trip_and_json_has_only_own_data(client, user_factory
     assert body["plans"] == []
     assert sorted(s["name"] for s in body["sessions"]) == ["Legs", "Push Day"]
     assert sum(len(s["sets"]) for s in body["sessions"]) == 5
+
+
+async def test_wall_clock_times_follow_the_given_time_zone(client, auth_headers) -> None:
+    """Strong writes local times without an offset: 08:00 in New York is 12:00 UTC (EDT), and an export in
+    the same zone gives 08:00 back; an unknown zone is a field error, nothing imported."""
+    bad = await upload(client, auth_headers, STRONG, unit="lb", dry_run="false", timezone="Mars/Olympus")
+    assert bad.status_code == 400 and "timezone" in bad.json()["error"]["details"]
+    assert (await client.get(f"{API}/sessions", headers=auth_headers)).json()["meta"]["total"] == 0
+
+    done = await upload(client, auth_headers, STRONG, unit="lb", dry_run="false", timezone="America/New_York")
+    assert done.status_code == 201, done.text
+    sessions = (await client.get(f"{API}/sessions", headers=auth_headers)).json()["data"]
+    push = next(s for s in sessions if s["name"] == "Push Day")
+    assert push["started_at"].startswith("2026-10-01T12:00:00")
+
+    local = await client.get(f"{API}/export", params={"timezone": "America/New_York"}, headers=auth_headers)
+    utc = await client.get(f"{API}/export", headers=auth_headers)
+    assert "2026-10-01 08:00:00,Push Day" in local.text
+    assert "2026-10-01 12:00:00,Push Day" in utc.text

@@ -57,6 +57,10 @@ from keel.identity.guards import Principal
 SECURITY = [{"BearerToken": []}]
 TAG = ["gym"]
 Formula = Literal["epley", "brzycki"]
+TimeZone = Annotated[
+    str,
+    Parameter(max_length=64, description="IANA time zone of the CSV's wall-clock times, e.g. Europe/Berlin"),
+]
 RepCap = Annotated[
     int, Parameter(ge=1, le=30, description="Sets above this many reps give no e1RM")
 ]
@@ -586,8 +590,10 @@ async def import_csv(
     format: Literal["auto", "strong", "hevy"] = "auto",
     unit: Literal["kg", "lb"] = "kg",
     dry_run: bool = True,
+    timezone: TimeZone = "UTC",
 ) -> Response[Envelope[ImportPreview]]:
     settings = _settings(request)
+    tz = services.time_zone(timezone)
     body = await _read_csv(request, settings.gym_import_max_size)
     preview = await services.import_csv(
         db_session,
@@ -598,6 +604,7 @@ async def import_csv(
         unit=unit,
         dry_run=dry_run,
         max_rows=settings.gym_import_max_rows,
+        tz=tz,
     )
     return Response(content=ok(preview), status_code=200 if dry_run else 201)
 
@@ -606,7 +613,7 @@ async def import_csv(
     "/export",
     tags=TAG,
     security=SECURITY,
-    responses=error_responses(Unauthorized),
+    responses=error_responses(Unauthorized, ValidationFailed),
     summary="Download your sessions as a Strong or Hevy CSV",
     opt={"skip_compression": True},
 )
@@ -615,8 +622,10 @@ async def export_csv(
     principal: Principal,
     format: Literal["strong", "hevy"] = "strong",
     unit: Literal["kg", "lb"] | None = None,
+    timezone: TimeZone = "UTC",
 ) -> Response[str]:
-    text = await services.export_csv(db_session, principal, fmt=format, unit=unit)
+    tz = services.time_zone(timezone)
+    text = await services.export_csv(db_session, principal, fmt=format, unit=unit, tz=tz)
     return Response(
         content=text,
         media_type="text/csv; charset=utf-8",

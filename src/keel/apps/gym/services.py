@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from sqlalchemy import case, exists, func, or_, select
@@ -1084,6 +1085,16 @@ async def _existing_fingerprints(
     return {importers.workout_fingerprint(_aware(started), name, n) for started, name, n in rows}
 
 
+def time_zone(name: str) -> tzinfo:
+    """An IANA zone for the wall-clock times Strong and Hevy exports carry (they write no offset)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed(
+            details={"timezone": f"unknown time zone {name[:64]!r}; use an IANA name such as Europe/Berlin"}
+        ) from exc
+
+
 async def import_csv(
     db: AsyncSession,
     cache: Cache,
@@ -1094,13 +1105,14 @@ async def import_csv(
     unit: str,
     dry_run: bool,
     max_rows: int,
+    tz: tzinfo = UTC,
 ) -> ImportPreview:
     index, by_id = await name_lookup(db, cache, principal.user_id)
     slug_to_id = {r.slug: r.id for r in by_id.values() if r.slug}
     result = importers.parse_csv(
         text,
         weight_unit=unit,
-        default_tz=UTC,
+        default_tz=tz,
         name_index=index,
         expected_format=None if fmt == "auto" else importers.CsvFormat(fmt),
         max_rows=max_rows,
@@ -1255,8 +1267,14 @@ async def _workouts(db: AsyncSession, user_id: uuid.UUID) -> list[importers.Impo
     return out
 
 
-async def export_csv(db: AsyncSession, principal: Principal, *, fmt: str, unit: str | None) -> str:
+async def export_csv(
+    db: AsyncSession, principal: Principal, *, fmt: str, unit: str | None, tz: tzinfo = UTC
+) -> str:
     workouts = await _workouts(db, principal.user_id)
+    for workout in workouts:  # both formats write wall-clock times: the caller's zone, not UTC
+        workout.started_at = workout.started_at.astimezone(tz)
+        if workout.ended_at is not None:
+            workout.ended_at = workout.ended_at.astimezone(tz)
     if fmt == "hevy":
         return importers.dumps_hevy_csv(workouts, weight_unit=unit or "kg")
     return importers.dumps_strong_csv(workouts, weight_unit=unit)
