@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Request, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import charts, services
@@ -274,7 +274,7 @@ async def list_plans(
     offset: Offset = 0,
     plan_scope: Annotated[
         Literal["all", "mine", "predefined"],
-        Parameter(query="scope", description="all (predefined, then yours), mine, predefined"),
+        QueryParameter(name="scope", description="all (predefined, then yours), mine, predefined"),
     ] = "all",
 ) -> Page[PlanRead]:
     items, total = await services.list_plans(
@@ -358,8 +358,10 @@ async def list_sessions(
     principal: Principal,
     limit: Limit = 20,
     offset: Offset = 0,
-    date_from: Annotated[datetime | None, Parameter(query="from", description="started at or after")] = None,
-    date_to: Annotated[datetime | None, Parameter(query="to", description="started before")] = None,
+    date_from: Annotated[datetime | None, QueryParameter(name="from", description="started at or after")] = (
+        None
+    ),
+    date_to: Annotated[datetime | None, QueryParameter(name="to", description="started before")] = None,
     plan_id: UUID | None = None,
     exercise_id: UUID | None = None,
 ) -> Page[SessionRead]:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import ServerSentEvent, Stream
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -117,7 +117,7 @@ async def upload_file_raw(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     principal: Principal,
-    filename: Annotated[str | None, Parameter(query="filename", max_length=255)] = None,
+    filename: Annotated[str | None, QueryParameter(name="filename", max_length=255)] = None,
 ) -> Envelope[FileRead]:
     settings = _settings(request)
     body = stream_request_body(request, settings.scribe_max_upload_size)
@@ -359,7 +359,7 @@ async def delete_transcription(
 
 # --------------------------------------------------------------------------- exports and engines
 
-ExportFormat = Annotated[str, Parameter(query="format", pattern="^(" + "|".join(EXPORT_FORMATS) + ")$")]
+ExportFormat = Annotated[str, QueryParameter(name="format", pattern="^(" + "|".join(EXPORT_FORMATS) + ")$")]
 
 
 @get(
