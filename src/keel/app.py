@@ -8,9 +8,9 @@ from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request, Router
-from litestar.datastructures import State
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -23,6 +23,7 @@ from keel.core.components import AppBuilder, AppSpec
 from keel.core.edge import Edge
 from keel.core.errors import (
     EXCEPTION_HANDLERS,
+    Forbidden,
     KeelError,
     PayloadTooLarge,
     TooManyRequests,
@@ -107,6 +108,9 @@ def _document_errors(app: Litestar) -> None:
                 continue
             merged = dict(defaults)
             merged.update(handler.responses or {})
+            # cookie-authenticated writes can fail the CSRF check (403) on any route that takes a token
+            if 401 in merged and 403 not in merged and handler.http_methods - {"GET", "HEAD", "OPTIONS"}:
+                merged.update(error_responses(Forbidden))
             handler.responses = merged
 
 

@@ -360,7 +360,8 @@ async def test_cookie_transport_sets_flags_and_needs_csrf_for_unsafe_requests(cl
     assert "HttpOnly" in refresh and "Path=/api/v1/auth/refresh" in refresh
     assert "HttpOnly" not in csrf
     assert (await client.get("/api/v1/users/me")).status_code == 200  # GET: the cookie alone
-    assert (await client.patch("/api/v1/users/me", json={"name": "X"})).status_code == 401  # no CSRF header
+    no_csrf = await client.patch("/api/v1/users/me", json={"name": "X"})
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "CSRF_FAILED"
     ok = await client.patch(
         "/api/v1/users/me", json={"name": "X"}, headers={"X-CSRF-Token": data["csrf_token"]}
     )

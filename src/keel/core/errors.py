@@ -68,6 +68,13 @@ class Forbidden(KeelError):
     default_message = "You do not have permission to do this"
 
 
+class CsrfFailed(Forbidden):
+    """Cookie authentication on an unsafe method without the matching X-CSRF-Token (double submit)."""
+
+    code = "CSRF_FAILED"
+    default_message = "Missing or invalid CSRF token (send the csrf cookie's value in X-CSRF-Token)"
+
+
 class NotFound(KeelError):
     status_code = 404
     code = "NOT_FOUND"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from litestar.connection import ASGIConnection
 from sqlalchemy import select, update
 
-from keel.core.errors import Forbidden, Unauthorized
+from keel.core.errors import CsrfFailed, Forbidden, Unauthorized
 from keel.identity.models import LoginSession, Permission, Role, User, role_permission, user_role
 from keel.identity.services import LAST_SEEN_EVERY, Identity
 from keel.identity.tokens import InvalidToken
@@ -134,7 +134,7 @@ async def authenticate_connection(connection: ASGIConnection[Any, Any, Any, Any]
         sent = _header(connection.scope, b"x-csrf-token") or ""
         expected = _cookies(connection.scope).get(names.csrf) or ""
         if not sent or not expected or not hmac.compare_digest(sent, expected):
-            raise Unauthorized("Missing or invalid CSRF token (send the csrf cookie value in X-CSRF-Token)")
+            raise CsrfFailed()
     if await identity.is_revoked(claims.sid):
         raise Unauthorized("Session revoked")
     user_id, session_id = uuid.UUID(claims.sub), uuid.UUID(claims.sid)

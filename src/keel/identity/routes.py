@@ -14,7 +14,15 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
-from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
+from keel.core.errors import (
+    Conflict,
+    CsrfFailed,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+    error_responses,
+)
 from keel.identity import services as svc
 from keel.identity.guards import CookieNames, Principal, requires_permission
 from keel.identity.models import AuditEvent, LoginSession, User
@@ -215,7 +223,7 @@ class AuthController(Controller):
             sent = request.headers.get("x-csrf-token", "")
             expected = request.cookies.get(names.csrf, "")
             if not sent or not expected or not secrets.compare_digest(sent, expected):
-                raise Unauthorized("Missing or invalid CSRF token")
+                raise CsrfFailed()
         issued = await _durable(
             db_session, svc.refresh(_identity(request), db_session, token=token, client=_client(request))
         )
