@@ -405,7 +405,16 @@ async def test_me_update_and_delete(client, settings, user_factory):
     assert (
         await client.patch("/api/v1/users/me", json={"email": "x@y.z"}, headers=user.headers)
     ).status_code == 400
-    assert (await client.delete("/api/v1/users/me", headers=user.headers)).status_code == 200
+    wrong = await client.request(
+        "DELETE", "/api/v1/users/me", json={"password": "not my password"}, headers=user.headers
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["details"] == {"password": "does not match"}
+    assert (await client.delete("/api/v1/users/me", headers=user.headers)).status_code == 400  # no body
+    assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 200  # still there
+    gone = await client.request(
+        "DELETE", "/api/v1/users/me", json={"password": user.password}, headers=user.headers
+    )
+    assert gone.status_code == 200
     assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 401
     assert (await login(client, user.email, user.password)).status_code == 401
     assert await _rows(settings, select(User.id)) == []
@@ -457,6 +466,35 @@ async def test_role_assignment_takes_effect_and_is_audited(client, settings, use
     assert resp.status_code == 200 and resp.json()["data"]["roles"] == ["admin", "user"]
     assert (await client.get("/api/v1/users", headers=user.headers)).status_code == 200
     assert ("role.changed",) in await _rows(settings, select(AuditEvent.event))
+
+
+async def test_the_last_active_admin_cannot_be_removed(client, user_factory):
+    """Demoting, deactivating or deleting the only active admin is 409 (nobody could manage accounts after);
+    with another active admin each works."""
+    first = await user_factory(roles=["admin"])
+    second = await user_factory(roles=["admin"])
+    users = "/api/v1/users"
+
+    async def set_roles(actor, target, roles):
+        return await client.put(f"{users}/{target.id}/roles", json={"roles": roles}, headers=actor.headers)
+
+    async def set_active(actor, target, active):
+        return await client.patch(f"{users}/{target.id}", json={"is_active": active}, headers=actor.headers)
+
+    async def delete_own_account(actor):
+        body = {"password": actor.password}
+        return await client.request("DELETE", f"{users}/me", json=body, headers=actor.headers)
+
+    assert (await set_roles(first, second, ["user"])).status_code == 200  # two admins: fine
+    last = await delete_own_account(first)  # first is now the only admin
+    assert last.status_code == 409 and "last active admin" in last.json()["error"]["message"]
+    assert (await client.get(f"{users}/me", headers=first.headers)).status_code == 200
+
+    assert (await set_roles(first, second, ["admin"])).status_code == 200
+    assert (await set_active(first, second, False)).status_code == 200
+    assert (await delete_own_account(first)).status_code == 409  # an inactive admin does not count
+    assert (await set_active(first, second, True)).status_code == 200
+    assert (await delete_own_account(first)).status_code == 200
 
 
 async def test_unknown_role_is_refused_and_changes_nothing(client, user_factory, admin_headers):

@@ -29,6 +29,7 @@ from keel.identity.models import AuditEvent, LoginSession, User
 from keel.identity.schemas import (
     AdminUserUpdateIn,
     AuditOut,
+    DeleteAccountIn,
     Done,
     LoginIn,
     MeUpdateIn,
@@ -429,11 +430,26 @@ class UserController(Controller):
         await db_session.flush()
         return ok(user_out(user))
 
-    @delete("/me", status_code=200, responses=error_responses(Unauthorized), summary="Delete my account")
+    @delete(
+        "/me",
+        status_code=200,
+        responses=error_responses(Unauthorized, ValidationFailed, Conflict),
+        summary="Delete my account (send my password again)",
+    )
     async def delete_me(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        data: DeleteAccountIn,
     ) -> Response[Envelope[Done]]:
         user = await svc.get_user(db_session, principal.user_id)
+        await _durable(
+            db_session,
+            svc.verify_password(
+                _identity(request), db_session, user, data.password, client=_client(request), field="password"
+            ),
+        )
         await svc.delete_user(
             _identity(request), db_session, user, actor_id=principal.user_id, client=_client(request)
         )

@@ -90,6 +90,10 @@ class SessionOut(msgspec.Struct, kw_only=True):
     current: bool
 
 
+class DeleteAccountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    password: Password  # deleting an account re-asks for the password: a stolen token alone is not enough
+
+
 class MeUpdateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
 

@@ -684,9 +684,40 @@ async def confirm_verification(
 # --- users (self and admin) ---
 
 
+async def keep_an_admin(db: AsyncSession, user_id: uuid.UUID) -> None:
+    """Refuse (409) a change that would leave no active admin: nobody could manage accounts or roles again.
+    Call before removing the user's admin role, deactivating or deleting them."""
+    from keel.identity.models import user_role
+
+    def admins(*conditions: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(User)
+            .join(user_role, user_role.c.user_id == User.id)
+            .join(Role, Role.id == user_role.c.role_id)
+            .where(Role.name == rbac.ADMIN, *conditions)
+        )
+
+    if not await db.scalar(admins(User.id == user_id)):
+        return  # not an admin: nothing to keep
+    if not await db.scalar(admins(User.is_active.is_(True), User.id != user_id)):
+        raise Conflict("This is the last active admin; make another account admin first")
+
+
+async def verify_password(
+    identity: Identity, db: AsyncSession, user: User, password: str, *, client: ClientInfo, field: str
+) -> None:
+    """Re-authentication for a sensitive change; a wrong password is audited even though the request fails."""
+    valid, _ = await identity.passwords.verify_and_update(password, user.password_hash)
+    if not valid:
+        audit(db, "reauth.failed", client=client, user_id=user.id, actor_id=user.id)
+        raise DurableFailure(ValidationFailed("The password is wrong", details={field: "does not match"}))
+
+
 async def delete_user(
     identity: Identity, db: AsyncSession, user: User, *, actor_id: uuid.UUID, client: ClientInfo
 ) -> None:
+    await keep_an_admin(db, user.id)
     ids = list(
         (
             await db.scalars(
@@ -744,6 +775,8 @@ async def admin_update_user(
 ) -> User:
     if "is_active" in changes and user.id == actor_id and not changes["is_active"]:
         raise Conflict("You cannot deactivate your own account here")
+    if changes.get("is_active") is False and user.is_active:
+        await keep_an_admin(db, user.id)
     for key, value in changes.items():
         setattr(user, key, value.strip() if isinstance(value, str) else value)
     if changes.get("is_active") is False:
@@ -771,6 +804,8 @@ async def set_roles(
         raise ValidationFailed(details={"roles": f"unknown roles: {', '.join(unknown)}"})
     if user.id == actor_id and rbac.ADMIN not in found:
         raise Conflict("You cannot remove your own admin role")
+    if rbac.ADMIN not in found and user.is_active:
+        await keep_an_admin(db, user.id)
     before = sorted(r.name for r in user.roles)
     user.roles = [found[name] for name in wanted]
     await db.flush()
