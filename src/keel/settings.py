@@ -61,6 +61,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     auth_cookie_secure: bool | None = None  # None: secure everywhere but development
     login_max_failures: int = 5
     login_lockout_base: int = 30
+    login_ip_limit: str = "30/minute"  # login attempts per client IP (moving window)
+    register_limit: str = "20/hour"  # registrations per client IP
+    email_limit: str = "5/hour"  # reset / verification mails per address
+    email_ip_limit: str = "30/hour"  # reset / verification requests per client IP
     frontend_url: str = "http://127.0.0.1:8000"
 
     # mail

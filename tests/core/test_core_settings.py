@@ -69,3 +69,15 @@ def test_cli_refuses_to_start_in_production_with_default_secret(tmp_path: Path) 
     )
     assert result.returncode != 0
     assert "JWT_SECRET" in result.stderr
+
+
+def test_identity_throttles_come_from_settings_and_a_bad_one_names_its_variable(make_settings) -> None:
+    from keel.app import create_app
+    from keel.settings import SettingsError
+
+    app = create_app(make_settings(login_ip_limit="7/minute", email_limit="2/day"))
+    identity = app.state.identity
+    assert (identity.login_ip_limit.amount, identity.login_ip_limit.get_expiry()) == (7, 60)
+    assert (identity.email_limit.amount, identity.email_limit.get_expiry()) == (2, 86400)
+    with pytest.raises(SettingsError, match="REGISTER_LIMIT='lots' is not a rate limit"):
+        create_app(make_settings(register_limit="lots"))

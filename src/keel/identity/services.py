@@ -40,6 +40,7 @@ from keel.identity.tokens import (
     sha256_hex,
     unseal_for,
 )
+from keel.settings import SettingsError
 
 if TYPE_CHECKING:
     from keel.core.stores import Stores
@@ -58,6 +59,14 @@ class DurableFailure(Exception):
     def __init__(self, error: KeelError) -> None:
         self.error = error
         super().__init__(error.message)
+
+
+def _limit(settings: Settings, name: str) -> RateLimitItem:
+    value = getattr(settings, name)
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name.upper()}={value!r} is not a rate limit such as '30/minute'") from exc
 
 
 def utcnow() -> datetime:
@@ -106,12 +115,12 @@ class Identity:
             storage = MemoryStorage()
         self.limit_storage = storage
         self.window = MovingWindowRateLimiter(storage)
-        # throttles (moving windows); tests and deployments may replace them on the instance
-        self.login_ip_limit: RateLimitItem = parse("30/minute")
+        # throttles (moving windows), from settings; tests may replace them on the instance
+        self.login_ip_limit: RateLimitItem = _limit(settings, "login_ip_limit")
         self.login_failures: RateLimitItem = RateLimitItemPerSecond(max(1, settings.login_max_failures), 900)
-        self.register_limit: RateLimitItem = parse("20/hour")
-        self.email_limit: RateLimitItem = parse("5/hour")  # reset / verification mails per address
-        self.email_ip_limit: RateLimitItem = parse("30/hour")  # reset / verification requests per IP
+        self.register_limit: RateLimitItem = _limit(settings, "register_limit")
+        self.email_limit: RateLimitItem = _limit(settings, "email_limit")
+        self.email_ip_limit: RateLimitItem = _limit(settings, "email_ip_limit")
 
     # --- throttling ---
 
