@@ -204,12 +204,13 @@ async def test_500_hides_internals_outside_development(client) -> None:
     assert "hunter2" not in response.text and "RuntimeError" not in response.text
 
 
-async def test_500_shows_the_exception_in_development(make_settings) -> None:
-    app = create_app(make_settings(keel_env="development", debug=True), extra_route_handlers=HANDLERS)
+async def test_500_shows_the_exception_and_trace_in_development(make_settings) -> None:
+    app = create_app(make_settings(keel_env="development"), extra_route_handlers=HANDLERS)
     async with AsyncTestClient(app=app) as dev:
         response = await dev.get("/t/err/crash")
     body = assert_envelope(response, 500, "INTERNAL_ERROR")
     assert "RuntimeError: secret internals" in body["error"]["message"]
+    assert any("crash" in line for line in body["error"]["details"]["traceback"])  # the raising handler
 
 
 async def test_413_for_a_body_over_the_limit(make_settings) -> None:

@@ -7,15 +7,16 @@ translated here too, so every failure answers
 
 from __future__ import annotations
 
+import traceback
 from typing import Any, ClassVar
 
 import structlog
 from advanced_alchemy import exceptions as aa_exc
 from litestar import Request, Response
-from sqlalchemy import exc as sa_exc
 from litestar import exceptions as ls_exc
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
 
 from keel.core.envelope import ErrorBody, ErrorEnvelope
 
@@ -224,9 +225,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     err = to_keel_error(exc)
     if err.status_code >= 500:
         log.error("unhandled_error", exc_info=exc, path=request.url.path)
-        debug = getattr(request.app, "debug", False)
-        if debug and not isinstance(exc, KeelError):
-            err = KeelError(f"{type(exc).__name__}: {exc}")
+        settings = getattr(request.app.state, "settings", None)
+        development = getattr(settings, "keel_env", None) == "development"
+        if (development or getattr(request.app, "debug", False)) and not isinstance(exc, KeelError):
+            # development only (seed: "error stack traces in development"); production shows nothing inside
+            trace = "".join(traceback.format_exception(exc)).splitlines()[-40:]
+            err = KeelError(f"{type(exc).__name__}: {exc}", details={"traceback": trace})
     return error_response(request, err)
 
 
