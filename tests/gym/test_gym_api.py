@@ -349,6 +349,14 @@ async def test_session_from_plan_day_sets_in_kg_and_lb_with_records(client, auth
         f"{API}/sessions/{session['id']}/sets/{set_id}", json={"reps": 6}, headers=auth_headers
     )
     assert resp.status_code == 200 and resp.json()["data"]["reps"] == 6
+    # RPE and RIR: setting one replaces the other; sending both is a field error
+    path = f"{API}/sessions/{session['id']}/sets/{set_id}"
+    rir = (await client.patch(path, json={"rir": 2}, headers=auth_headers)).json()["data"]
+    assert Decimal(rir["rir"]) == 2 and rir["rpe"] is None
+    switched = (await client.patch(path, json={"rpe": 8.5}, headers=auth_headers)).json()["data"]
+    assert Decimal(switched["rpe"]) == Decimal("8.5") and switched["rir"] is None
+    both = await client.patch(path, json={"rpe": 8, "rir": 1}, headers=auth_headers)
+    assert both.status_code == 400 and "rir" in both.json()["error"]["details"]
     resp = await client.delete(f"{API}/sessions/{session['id']}/sets/{set_id}", headers=auth_headers)
     assert resp.status_code == 204
     progress = (await client.get(f"{API}/exercises/{bench}/progress", headers=auth_headers)).json()["data"]

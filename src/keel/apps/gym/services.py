@@ -905,6 +905,10 @@ async def update_set(
         exercise = await visible_exercise(db, principal.user_id, exercise_id)
     except NotFound:
         raise ValidationFailed(details={"exercise_id": "unknown exercise"}) from None
+    # RPE and RIR are two scales for one thing: setting one replaces the other unless both are sent
+    for given, other in (("rpe", "rir"), ("rir", "rpe")):
+        if values.get(given) is not None and other not in values:
+            values[other] = None
     merged = {
         "weight": values.get("weight"),
         "rpe": values.get("rpe", _dec(row.rpe)),
