@@ -92,5 +92,40 @@ def long_speech(speech_dir: Path) -> Path:
     return out
 
 
+# (espeak-ng voice, pitch, words per minute, line): two clearly different voices taking turns
+CONVERSATION = [
+    ("en-us+m3", "25", "140", "good morning everyone and welcome to the weekly planning meeting"),
+    ("en-us+f4", "80", "150", "thank you it is great to be here and I have three topics today"),
+    ("en-us+m3", "25", "140", "please go ahead with the first topic when you are ready"),
+    ("en-us+f4", "80", "150", "the first topic is the budget for the next quarter"),
+]
+CONVERSATION_PAUSE = 1.2  # seconds of silence between turns
+
+
+@pytest.fixture(scope="session")
+def conversation(speech_dir: Path) -> tuple[Path, list[tuple[float, float]]]:
+    """A two-voice conversation (A, B, A, B, 1.2 s apart) and each turn's (start, end) in seconds."""
+    from keel.apps.scribe.media import probe
+
+    inputs: list[str] = []
+    turns: list[tuple[float, float]] = []
+    at = 0.0
+    silence = speech_dir / "pause.wav"
+    _run("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-t", str(CONVERSATION_PAUSE),
+         "-i", "anullsrc=r=22050:cl=mono", str(silence))  # fmt: skip
+    for i, (voice, pitch, speed, line) in enumerate(CONVERSATION):
+        part = speech_dir / f"turn{i}.wav"
+        _run("espeak-ng", "-v", voice, "-p", pitch, "-s", speed, "-w", str(part), line)
+        length = probe(part).duration
+        turns.append((at, at + length))
+        at += length + CONVERSATION_PAUSE
+        inputs += ["-i", str(part)] + (["-i", str(silence)] if i < len(CONVERSATION) - 1 else [])
+    count = len(inputs) // 2
+    out = speech_dir / "conversation.wav"
+    graph = "".join(f"[{i}]" for i in range(count)) + f"concat=n={count}:v=0:a=1"
+    _run("ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, str(out))
+    return out, turns
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scribe_settings(**overrides): settings of the scribe API test app")

@@ -508,6 +508,43 @@ async def test_a_row_whose_job_could_not_be_queued_is_swept_up_without_a_restart
         await engine.dispose()
 
 
+async def test_speaker_turns_on_request_and_renamed_speakers_in_exports(
+    client: Any, user_factory: Any, conversation: Any
+) -> None:
+    """diarize=true labels a two-voice conversation's turns; renaming "Speaker 2" shows in the SRT. Without
+    it, segments carry no speaker."""
+    path, turns = conversation
+    h = (await user_factory()).headers
+    file = (await upload(client, h, path)).json()["data"]
+    plain = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": file["id"]})).json()
+    job = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": file["id"], "diarize": True})
+    assert job.status_code == 202 and job.json()["data"]["diarize"] is True
+    done = await wait_final(client, h, job.json()["data"]["id"])
+    assert done["status"] == "completed"
+
+    def turn_of(segment: dict[str, Any]) -> int:  # the synthesized turn a segment's middle falls in
+        middle = (segment["start"] + segment["end"]) / 2
+        return min(range(len(turns)), key=lambda i: abs((turns[i][0] + turns[i][1]) / 2 - middle))
+
+    by_turn = {turn_of(s): s["speaker"] for s in done["segments"]}
+    assert len(by_turn) >= 3, done["segments"]  # the engine found most turns
+    voices = {i % 2: set() for i in range(2)}
+    for turn, speaker in by_turn.items():
+        voices[turn % 2].add(speaker)
+    assert all(len(v) == 1 for v in voices.values() if v) and not (voices[0] & voices[1]), by_turn
+
+    second = next(iter(voices[1]))
+    renamed = await client.put(
+        f"{API}/transcriptions/{done['id']}", headers=h, json={"speakers": {second: "Bea"}}
+    )
+    assert renamed.status_code == 200
+    srt = await client.get(f"{API}/export/{done['id']}", headers=h, params={"format": "srt"})
+    assert "Bea:" in srt.text and f"{second}:" not in srt.text
+
+    undiarized = await wait_final(client, h, plain["data"]["id"])
+    assert undiarized["diarize"] is False and {s["speaker"] for s in undiarized["segments"]} == {None}
+
+
 async def test_bad_requests(client: Any, user_factory: Any, speech_dir: Path) -> None:
     h = (await user_factory()).headers
     file = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -63,6 +64,7 @@ class Transcription(Base):
     detected_language: Mapped[str | None] = mapped_column(String(10), nullable=True)
     engine: Mapped[str] = mapped_column(String(30))
     word_timestamps: Mapped[bool] = mapped_column(Boolean, default=True)
+    diarize: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # speaker turns
     status: Mapped[str] = mapped_column(String(20), default=QUEUED)
     progress: Mapped[float] = mapped_column(Float, default=0.0)  # percent
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

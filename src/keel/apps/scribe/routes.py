@@ -193,9 +193,10 @@ def _form_options(fields: dict[str, str], file_id: UUID) -> TranscriptionCreate:
     for name in ("language", "engine", "title"):
         if fields.get(name):
             raw[name] = fields[name]
-    if "word_timestamps" in fields:
-        raw["word_timestamps"] = fields["word_timestamps"].strip().lower() in ("1", "true", "yes", "on")
-    unknown = set(fields) - {"language", "engine", "title", "word_timestamps"}
+    for flag in ("word_timestamps", "diarize"):
+        if flag in fields:
+            raw[flag] = fields[flag].strip().lower() in ("1", "true", "yes", "on")
+    unknown = set(fields) - {"language", "engine", "title", "word_timestamps", "diarize"}
     if unknown:
         raise ValidationFailed(details={name: "unknown field" for name in sorted(unknown)})
     try:
@@ -213,7 +214,7 @@ def _form_options(fields: dict[str, str], file_id: UUID) -> TranscriptionCreate:
     after_response=_enqueue_after_commit,
     responses={**UPLOAD_ERRORS, **error_responses(TooManyRequests)},
     summary="Upload and transcribe in one request (multipart: `file` plus language, engine, "
-    "word_timestamps, title fields)",
+    "word_timestamps, diarize, title fields)",
 )
 async def upload_and_transcribe(
     request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal

@@ -38,6 +38,7 @@ class TranscriptionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     language: Language = "auto"
     engine: EngineName | None = None  # None: the best ready engine
     word_timestamps: bool = True
+    diarize: bool = False  # label segments "Speaker 1", "Speaker 2", ... (heuristic, see scribe.diarize)
     title: Title | None = None  # None: the file name
 
 
@@ -60,6 +61,7 @@ class TranscriptionRead(msgspec.Struct, kw_only=True):
     detected_language: str | None
     engine: str
     word_timestamps: bool
+    diarize: bool
     status: Status
     progress: float
     error: str | None

@@ -298,6 +298,7 @@ def transcription_read(row: Transcription, *, detail: bool = False) -> Transcrip
         detected_language=row.detected_language,
         engine=row.engine,
         word_timestamps=row.word_timestamps,
+        diarize=row.diarize,
         status=row.status,  # type: ignore[arg-type]
         progress=round(row.progress, 1),
         error=row.error,
@@ -388,6 +389,7 @@ async def create_transcription(
         language=data.language,
         engine=engine,
         word_timestamps=data.word_timestamps,
+        diarize=data.diarize,
         status=QUEUED,
         progress=0.0,
         duration=file.duration,

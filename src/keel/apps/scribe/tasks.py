@@ -66,7 +66,8 @@ _CHILD_ENGINES: dict[bytes, Any] = {}
 
 
 def _child_transcribe(
-    config: bytes, engine_name: str, path: str, language: str, word_timestamps: bool, control: str
+    config: bytes, engine_name: str, path: str, language: str, word_timestamps: bool, control: str,
+    diarize: bool = False,
 ) -> tuple[str, Any]:
     """Runs in a pool process: ("ok", msgpack TranscriptResult) or ("error", kind, user message)."""
     from keel.apps.scribe import engines, media
@@ -104,6 +105,11 @@ def _child_transcribe(
             on_progress=on_progress,
             should_cancel=should_cancel,
         )
+        if diarize and not should_cancel():
+            from keel.apps.scribe.diarize import speaker_turns
+
+            for segment, speaker in zip(result.segments, speaker_turns(path, result.segments), strict=True):
+                segment.speaker = speaker
         return ("ok", msgspec.msgpack.encode(result))
     except engines.TranscriptionCancelled as exc:
         return ("error", "cancelled", str(exc))
@@ -244,7 +250,7 @@ async def run_transcription(tid: uuid.UUID) -> str:
         row.attempts += 1
         row.started_at, row.finished_at = datetime.now(UTC), None
         owner, key, event = row.owner_id, file.storage_key, _event(row)
-        engine_name, language, words = row.engine, row.language, row.word_timestamps
+        engine_name, language, words, diarize = row.engine, row.language, row.word_timestamps, row.diarize
     await publish(rt, owner, event)
 
     from keel.apps.scribe.services import engine_config
@@ -263,6 +269,7 @@ async def run_transcription(tid: uuid.UUID) -> str:
                 language,
                 words,
                 str(control),
+                diarize,
             )
             outcome = await _watch(rt, tid, owner, future, control)
     except BrokenProcessPool:
