@@ -12,8 +12,13 @@ API = "/api/v1/market"
 
 
 @pytest.fixture
-def settings(make_settings: Any) -> Any:
-    return make_settings(keel_apps="gym,scribe,market", market_max_media_size=64 * 1024)
+def settings(make_settings: Any, tmp_path: Any) -> Any:
+    # storage of its own per test, so tests can assert that nothing was left behind
+    return make_settings(
+        keel_apps="gym,scribe,market",
+        market_max_media_size=64 * 1024,
+        storage_url=f"file://{tmp_path}/storage",
+    )
 
 
 @dataclass
