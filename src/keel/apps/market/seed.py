@@ -1,5 +1,5 @@
 """Demo marketplace: two shops with an owner, sellers and products (idempotent: shops are found by slug,
-accounts by email, products by SKU; nothing that exists is changed).
+accounts by email, products by SKU; nothing that exists is changed). Skipped in production.
 
 The demo accounts get an unusable password hash: sign-in needs a password reset, so seeding never
 creates an account anyone can log into with a published password.
@@ -56,6 +56,8 @@ async def _user(session: AsyncSession, email: str, name: str) -> User:
 
 
 async def seed(session: AsyncSession, settings: Settings | None = None) -> None:
+    if settings is not None and settings.is_production:
+        return  # demo shops and accounts have no place in a real marketplace
     for slug, (name, description, owner_email, seller_emails, products) in DEMO_SHOPS.items():
         vendor = await session.scalar(select(Vendor).where(Vendor.slug == slug))
         if vendor is None:
