@@ -110,6 +110,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scribe_max_concurrent_jobs: int = 2  # queued or running transcriptions per user (429 beyond)
     scribe_max_minutes_per_day: int = 600  # minutes of audio a user may submit per UTC day (429 beyond)
 
+    # market
+    market_max_media_size: int = 25 * 1024**2  # bytes per chat media upload (413 beyond)
+
     # gym
     gym_edit_window_hours: int = 24  # sets of a session finished longer ago than this are read-only (409)
     gym_import_max_size: int = 10 * 1024**2  # bytes of CSV per import (413 beyond)

@@ -1,0 +1,1 @@
+"""market: vendors, sellers, products and customer chats."""

@@ -1,0 +1,198 @@
+"""market realtime: every message change and read marker reaches each participant's `user:<id>:market`
+channel over SSE and WebSocket, and nobody else's. With Redis (the services lane) the listeners sit on
+another app instance than the one that handles the requests, as behind a load balancer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import connect
+
+from keel.app import create_app
+
+API = "/api/v1/market"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """The app on a real uvicorn server on this event loop (streams need a real HTTP server)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "server failed to start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def instances(settings: Any) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """(client of the instance handling requests, client of the instance holding the listeners): two apps
+    sharing Redis when it is configured, else one app for both."""
+    import msgspec
+
+    live = msgspec.structs.replace(settings, realtime_keepalive=0.3)
+    async with contextlib.AsyncExitStack() as stack:
+        front = await stack.enter_async_context(serve(create_app(live)))
+        back = await stack.enter_async_context(serve(create_app(live))) if settings.redis_url else front
+        writer = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://{front}", timeout=10))
+        reader = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://{back}", timeout=10))
+        yield writer, reader
+
+
+async def register(http: httpx.AsyncClient, name: str) -> dict[str, str]:
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    resp = await http.post(
+        "/api/v1/auth/register", json={"email": email, "password": "Market realtime pass 1!", "name": name}
+    )
+    assert resp.status_code == 201, resp.text
+    data = resp.json()["data"]
+    return {"id": data["user"]["id"], "email": email, "token": data["access_token"]}
+
+
+def auth(user: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user['token']}"}
+
+
+async def next_events(lines: Any, count: int, wait: float = 5.0) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        line = await asyncio.wait_for(anext(lines), wait)
+        if line.startswith("data:"):
+            events.append(json.loads(line[5:]))
+    return events
+
+
+async def test_participants_receive_chat_events_and_others_do_not(instances) -> None:
+    writer, reader = instances
+    owner, customer, seller, stranger = [
+        await register(writer, n) for n in ("Owner", "Customer", "Seller", "Stranger")
+    ]
+    vendor = (await writer.post(f"{API}/vendors", json={"name": "Corner Bikes"}, headers=auth(owner))).json()[
+        "data"
+    ]
+    seller_row = (
+        await writer.post(
+            f"{API}/vendors/{vendor['id']}/sellers", json={"email": seller["email"]}, headers=auth(owner)
+        )
+    ).json()["data"]
+    chat = (
+        await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
+    ).json()["data"]
+    await writer.post(
+        f"{API}/chats/{chat['id']}/sellers", json={"seller_id": seller_row["id"]}, headers=auth(owner)
+    )
+
+    ws_base = str(reader.base_url).replace("http://", "ws://").rstrip("/")
+    async with (
+        reader.stream("GET", "/api/v1/events?topics=market", headers=auth(customer)) as customer_stream,
+        reader.stream("GET", "/api/v1/events?topics=market", headers=auth(stranger)) as stranger_stream,
+        connect(f"{ws_base}/api/v1/ws?topics=market&access_token={seller['token']}") as seller_ws,
+    ):
+        customer_lines = customer_stream.aiter_lines()
+        stranger_lines = stranger_stream.aiter_lines()
+        assert (await anext(customer_lines)).startswith(": connected")
+        assert (await anext(stranger_lines)).startswith(": connected")
+        await asyncio.sleep(0.3)  # subscribed on every instance
+
+        sent = await writer.post(
+            f"{API}/chats/{chat['id']}/messages",
+            json={"client_id": str(uuid.uuid4()), "body": "Your bike is ready"},
+            headers=auth(owner),
+        )
+        assert sent.status_code == 201
+        message_id = sent.json()["data"]["id"]
+        edited = await writer.patch(
+            f"{API}/chats/{chat['id']}/messages/{message_id}",
+            json={"body": "Your bike is ready for pick-up"},
+            headers=auth(owner),
+        )
+        assert edited.status_code == 200
+        read = await writer.post(
+            f"{API}/chats/{chat['id']}/read", json={"message_id": message_id}, headers=auth(customer)
+        )
+        assert read.status_code == 200
+        deleted = await writer.delete(f"{API}/chats/{chat['id']}/messages/{message_id}", headers=auth(owner))
+        assert deleted.status_code == 204
+
+        events = await next_events(customer_lines, 4)
+        channel = f"user:{customer['id']}:market"
+        assert [e["channel"] for e in events] == [channel] * 4
+        assert [e["event"]["type"] for e in events] == [
+            "message.created",
+            "message.updated",
+            "read",
+            "message.deleted",
+        ]
+        assert events[0]["event"]["message"]["body"] == "Your bike is ready"
+        assert events[0]["event"]["chat_id"] == chat["id"]
+        assert events[1]["event"]["message"]["body"] == "Your bike is ready for pick-up"
+        assert events[2]["event"]["user_id"] == customer["id"]
+        assert events[3]["event"]["message"]["deleted"] is True
+
+        first = json.loads(await asyncio.wait_for(seller_ws.recv(), 5))
+        assert first["channel"] == f"user:{seller['id']}:market"
+        assert first["event"]["type"] == "message.created" and first["event"]["message"]["id"] == message_id
+
+        # the stranger's stream carries keep-alives only
+        seen: list[str] = []
+        with contextlib.suppress(asyncio.TimeoutError):
+            async with asyncio.timeout(1.0):
+                async for line in stranger_lines:
+                    seen.append(line)
+        assert any(s.startswith(": keep-alive") for s in seen)
+        assert not [s for s in seen if s.startswith("data:")]
+
+
+async def test_failed_send_publishes_nothing(instances) -> None:
+    writer, reader = instances
+    owner, customer = await register(writer, "Owner"), await register(writer, "Customer")
+    vendor = (await writer.post(f"{API}/vendors", json={"name": "Quiet Shop"}, headers=auth(owner))).json()[
+        "data"
+    ]
+    chat = (
+        await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
+    ).json()["data"]
+    await writer.post(f"{API}/chats/{chat['id']}/close", headers=auth(owner))
+    async with reader.stream("GET", "/api/v1/events?topics=market", headers=auth(customer)) as stream:
+        lines = stream.aiter_lines()
+        assert (await anext(lines)).startswith(": connected")
+        await asyncio.sleep(0.3)
+        refused = await writer.post(
+            f"{API}/chats/{chat['id']}/messages",
+            json={"client_id": str(uuid.uuid4()), "body": "hello?"},
+            headers=auth(owner),
+        )
+        assert refused.status_code == 409
+        await writer.post(f"{API}/chats/{chat['id']}/reopen", headers=auth(owner))
+        accepted = await writer.post(
+            f"{API}/chats/{chat['id']}/messages",
+            json={"client_id": str(uuid.uuid4()), "body": "open again"},
+            headers=auth(owner),
+        )
+        assert accepted.status_code == 201
+        [only] = await next_events(lines, 1)
+        assert only["event"]["message"]["body"] == "open again"
