@@ -24,7 +24,7 @@ class SettingsError(RuntimeError):
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     keel_env: Literal["development", "test", "production"] = "development"
-    keel_apps: str = "gym,scribe"
+    keel_apps: str = "gym,scribe,market"
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
