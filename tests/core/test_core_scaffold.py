@@ -96,18 +96,9 @@ def test_scaffold_new_app_then_merge_second_resource(tmp_path: Path) -> None:
 
 
 def _copy_checkout(target: Path) -> None:
-    """The package without the real market app (and its revision): the scaffold writes a fresh one there."""
+    """The package, tests' conftest and fixtures: the scaffold adds a feature to a real app there."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    real_market = {PACKAGE / "apps" / "market"}
-
-    def ignore_market(directory: str, names: list[str]) -> set[str]:
-        skipped = set(ignore(directory, names))
-        skipped |= {n for n in names if Path(directory) / n in real_market}
-        if Path(directory).name == "versions":
-            skipped |= {n for n in names if n.endswith("_market.py")}
-        return skipped
-
-    shutil.copytree(PACKAGE, target / "src" / "keel", ignore=ignore_market)
+    shutil.copytree(PACKAGE, target / "src" / "keel", ignore=ignore)
     (target / "tests").mkdir()
     shutil.copy(REPO / "tests" / "conftest.py", target / "tests" / "conftest.py")
     shutil.copytree(REPO / "tests" / "fixtures", target / "tests" / "fixtures", ignore=ignore)
@@ -125,7 +116,7 @@ root = Path(sys.argv[1])
 settings = load_settings(None, keel_env="test", database_url=f"sqlite+aiosqlite:///{root}/scaffold.db",
                          jwt_secret="test-only-secret-that-is-long-enough-0123456789")
 migrate.upgrade(settings)
-for path in scaffold_resource("widget", "market", settings=settings, root=root):
+for path in scaffold_resource("widget", "gym", settings=settings, root=root):
     print(path)
 """
 
@@ -143,7 +134,7 @@ def test_scaffold_end_to_end_in_a_copy(tmp_path: Path) -> None:
     written = [Path(line) for line in run.stdout.split() if line.endswith(".py")]
     revision = next(p for p in written if "migrations" in p.parts)
     text = revision.read_text()
-    assert "op.create_table('market_widget'" in text or 'op.create_table("market_widget"' in text
+    assert "op.create_table('gym_widget'" in text or 'op.create_table("gym_widget"' in text
     versions = tmp_path / "src" / "keel" / "migrations" / "versions"
     heads = [p for p in versions.glob("*.py") if p != revision]
     previous = max(ast.literal_eval(_assigned(p, "revision")) for p in heads)
@@ -154,7 +145,7 @@ def test_scaffold_end_to_end_in_a_copy(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:warnings", "tests/market"], cwd=tmp_path, env=env,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:warnings", "tests/gym"], cwd=tmp_path, env=env,
         capture_output=True, text=True, check=False, timeout=600,
     )
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
