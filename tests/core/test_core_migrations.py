@@ -53,3 +53,13 @@ async def test_history_matches_models_and_round_trips(base_settings) -> None:
     assert not (remaining & model_tables), f"downgrade left {remaining & model_tables}"
     await loop.run_in_executor(None, migrate.upgrade, base_settings, "head")
     assert model_tables <= await _tables(base_settings.database_url)
+
+
+def test_first_migrate_creates_the_sqlite_folder(tmp_path) -> None:
+    """A fresh checkout has no ./var: `keel migrate` (the first step of `make run`) must create it."""
+    from keel.settings import load_settings
+
+    database = tmp_path / "var" / "nested" / "keel.db"
+    settings = load_settings(None, keel_env="test", database_url=f"sqlite+aiosqlite:///{database}")
+    migrate.upgrade(settings)
+    assert database.is_file()

@@ -50,7 +50,8 @@ def import_all_models() -> None:
                 raise
 
 
-def _prepare_sqlite_path(url: str) -> None:
+def prepare_sqlite_path(url: str) -> None:
+    """Create the folder of a SQLite file (./var on a fresh checkout) so the first connect can create it."""
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +81,7 @@ def engine_config(settings: Settings) -> EngineConfig:
 
 def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     if not settings.is_postgres:
-        _prepare_sqlite_path(settings.database_url)
+        prepare_sqlite_path(settings.database_url)
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
         engine_config=engine_config(settings),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from keel.core.db import MIGRATIONS_DIR
+from keel.core.db import MIGRATIONS_DIR, prepare_sqlite_path
 from keel.settings import Settings
 
 
@@ -26,6 +26,8 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ig
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
+    if not settings.is_postgres:
+        prepare_sqlite_path(settings.database_url)
     command.upgrade(alembic_config(settings), revision)
     if settings.is_postgres:
         from keel.core.jobs import ensure_jobs_schema
