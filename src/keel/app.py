@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
         signature_namespace=builder.signature_namespace,
         state=State(builder.state),
         debug=settings.debug,
+        logging_config=None,  # keel.core.logging owns the handlers: one JSON format for every logger
     )
     app.edge = Edge(app._inner, settings)
     _document_errors(app)

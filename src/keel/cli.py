@@ -55,6 +55,7 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
         server_header=False,
         access_log=False,  # the edge writes one structured line per request
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep keel.core.logging's JSON handler for uvicorn's own lines
     )
 
 

@@ -211,3 +211,42 @@ async def test_metrics_count_requests_by_route_template(client) -> None:
     assert count(text) - count(before.text) == 2
     for thing_id in ids:
         assert thing_id not in text  # raw paths never become label values
+
+
+LOG_SCRIPT = """
+import logging, sys
+from litestar.testing import TestClient
+from keel.app import create_app
+from keel.settings import load_settings
+
+settings = load_settings(None, keel_env="test", log_level="INFO", database_url=sys.argv[1], keel_apps="",
+                         jwt_secret="test-only-secret-that-is-long-enough-0123456789", storage_url=sys.argv[2])
+with TestClient(create_app(settings)) as client:
+    account = {"email": "logged@example.com", "password": "Logged-password-0001"}
+    token = client.post("/api/v1/auth/register", json=account).json()["data"]["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": "trace-me-42"}
+    assert client.get("/api/v1/auth/sessions", headers=headers).status_code == 200
+logging.getLogger("some.library").warning("pool %s is %d%% full", "main", 90)
+"""
+
+
+def test_logs_are_json_lines_with_the_request_context(settings, tmp_path) -> None:
+    """One access line per request (request id, user id, route template, status, latency) on stdout, and
+    libraries' stdlib logging as JSON on stderr. In a fresh process: structlog caches configured loggers."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", LOG_SCRIPT, settings.database_url, f"file://{tmp_path}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    access = next(line for line in lines if line.get("request_id") == "trace-me-42")
+    assert access["event"] == "request" and access["status"] == 200 and access["method"] == "GET"
+    assert access["route"] == "/api/v1/auth/sessions" and access["path"] == "/api/v1/auth/sessions"
+    assert access["user_id"] and isinstance(access["latency_ms"], float) and access["level"] == "info"
+    library = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    line = next(line for line in library if line.get("logger") == "some.library")
+    assert (line["event"], line["level"]) == ("pool main is 90% full", "warning") and line["timestamp"]

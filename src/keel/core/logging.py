@@ -32,7 +32,24 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
-    # libraries using stdlib logging go to stderr at the same level, without duplicating access logs
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    # libraries on stdlib logging (uvicorn, procrastinate, sqlalchemy, ...) write the same JSON lines to
+    # stderr, with the request context when they log inside a request; this replaces any handler
+    # installed before (Litestar's and uvicorn's own configs are turned off in create_app / `keel serve`)
+    handler = logging.StreamHandler(sys.stderr)
+    if json:
+        handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(),
+                ],
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
