@@ -280,9 +280,30 @@ def status_counts(base: str) -> Counter[tuple[str, str, str]]:
     return counts
 
 
+_IN_FLIGHT = re.compile(r"^keel_http_requests_in_flight(?:\{[^}]*\})? ([\d.e+-]+)$", re.MULTILINE)
+
+
+def drain(base: str, timeout: float = 300.0) -> float:
+    """Wait until the server has finished what the last scenario left queued (wrk stops sending, the
+    server does not stop working): otherwise the next scenario measures the previous one's backlog.
+    Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            text = httpx.get(f"{base}/metrics", timeout=timeout).text
+        except httpx.HTTPError:
+            break
+        in_flight = sum(float(m.group(1)) for m in _IN_FLIGHT.finditer(text))
+        if in_flight <= 1:  # the /metrics request itself
+            break
+        time.sleep(0.5)
+    return round(time.monotonic() - started, 1)
+
+
 def run_scenario(base: str, scenario: Scenario, token: str, values: dict[str, str]) -> dict[str, Any]:
     before = status_counts(base)
     result = measure(base, scenario, token if scenario.auth else None, values)
+    result["drain_s"] = drain(base)
     after = status_counts(base)
     statuses: Counter[str] = Counter()
     for (method, route, status), count in (after - before).items():
@@ -344,6 +365,8 @@ def print_table(bare: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> 
         )
         if row.get("non_2xx_by_status"):
             print(f"{'':<7}  non-2xx by status: {row['non_2xx_by_status']}")
+        if row.get("drain_s", 0) > 1:
+            print(f"{'':<7}  the server needed {row['drain_s']} s more to finish the requests still queued")
 
 
 def print_scribe(scribe: dict[str, Any]) -> None:
