@@ -74,9 +74,9 @@ def server_env() -> dict[str, str]:
 
 
 def start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """Start a server; its stderr (warnings, tracebacks) goes to `log`, never to a pipe nobody drains."""
+    """Start a server; its output (JSON log lines, tracebacks) goes to `log`, never to an undrained pipe."""
     with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=sink)  # noqa: S603
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
