@@ -369,6 +369,24 @@ def print_table(bare: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> 
             print(f"{'':<7}  the server needed {row['drain_s']} s more to finish the requests still queued")
 
 
+def server_errors(log: Path) -> dict[str, int]:
+    """Unhandled errors in the server's JSON log, by route and the exception's last line."""
+    errors: Counter[str] = Counter()
+    if not log.exists():
+        return {}
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if '"unhandled_error"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            last = (entry.get("exception") or "").strip().splitlines()[-1:] or ["?"]
+            errors[f"{entry.get('path', '?')}: {last[0][:160]}"] += 1
+    return dict(errors.most_common())
+
+
 def print_scribe(scribe: dict[str, Any]) -> None:
     if "skipped" in scribe:
         print(f"\nscribe: not measured: {scribe['skipped']}")
@@ -460,6 +478,11 @@ def main() -> None:
         print_table(bare, rows)
     if scribe_result:
         print_scribe(scribe_result)
+    errors = server_errors(OUT / "server.log")
+    if errors:
+        print("\nunhandled errors in var/bench/server.log:")
+        for what, count in errors.items():
+            print(f"  {count:>5} x {what}")
     stamp = time.strftime("%Y%m%dT%H%M%S")
     path = OUT / f"results-{stamp}.json"
     meta = {
@@ -474,7 +497,10 @@ def main() -> None:
         "load_average": os.getloadavg(),
     }
     path.write_text(
-        json.dumps({"meta": meta, "bare": bare, "results": rows, "scribe": scribe_result}, indent=2)
+        json.dumps(
+            {"meta": meta, "bare": bare, "results": rows, "scribe": scribe_result, "server_errors": errors},
+            indent=2,
+        )
     )
     print(f"\nwrote {path.relative_to(ROOT)}")
 
