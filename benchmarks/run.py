@@ -1,10 +1,11 @@
 """`make bench`: Keel (`keel serve --workers N`) against a bare Litestar app on loopback, then gym and scribe.
 
 Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_CONNECTIONS (32),
-BENCH_THREADS (2), BENCH_GROUPS (core,gym,scribe), BENCH_LOG_LEVEL (INFO), DATABASE_URL (default: a fresh
-SQLite database under var/bench), REDIS_URL (optional). Uses wrk when installed, else a small asyncio httpx
-load generator. Prints a table and writes var/bench/results-<timestamp>.json. A group whose prerequisite is
-missing is reported as not measured, with the reason, instead of stopping the run.
+BENCH_THREADS (2), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS (core,gym,scribe),
+BENCH_LOG_LEVEL (INFO), DATABASE_URL (default: a fresh SQLite database under var/bench), REDIS_URL
+(optional). Uses wrk when installed, else a small asyncio httpx load generator. Prints a table and writes
+var/bench/results-<timestamp>.json. A group whose prerequisite is missing is reported as not measured,
+with the reason, instead of stopping the run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ WORKERS = _env_int("BENCH_WORKERS", 1)
 DURATION = _env_int("BENCH_DURATION", 10)
 CONNECTIONS = _env_int("BENCH_CONNECTIONS", 32)
 THREADS = _env_int("BENCH_THREADS", 2)
+# BENCH_LOAD=httpx forces the built-in generator (what a machine without wrk uses)
+USE_WRK = bool(shutil.which("wrk")) and os.environ.get("BENCH_LOAD", "wrk") == "wrk"
 GROUPS = [g.strip() for g in os.environ.get("BENCH_GROUPS", "core,gym,scribe").split(",") if g.strip()]
 
 
@@ -256,7 +259,7 @@ def measure(
     for key, value in values.items():
         path = path.replace("{" + key + "}", value)
     body = _body_template(scenario, values)
-    if shutil.which("wrk"):
+    if USE_WRK:
         return run_wrk(base + path, scenario, token, path, body)
     return asyncio.run(_run_httpx(base + path, scenario, token, body))
 
@@ -421,7 +424,7 @@ def main() -> None:
     shutil.rmtree(OUT / "storage", ignore_errors=True)
     (OUT / "prometheus").mkdir(exist_ok=True)
     subprocess.run([str(BIN / "keel"), "migrate"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
-    tool = "wrk" if shutil.which("wrk") else "httpx (install wrk for higher load)"
+    tool = "wrk" if USE_WRK else "httpx (install wrk for higher load)"
     database = env["DATABASE_URL"].split(":", 1)[0]
     print(
         f"load: {tool}, {DURATION}s per scenario, {CONNECTIONS} connections, {WORKERS} worker(s); "
