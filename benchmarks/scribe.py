@@ -215,4 +215,10 @@ def upload(base: str, token: str, server_pid: int, size: int = UPLOAD_BYTES) -> 
 def run(base: str, token: str, server_pid: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="keel-bench-") as tmp:
         engines = realtime_factors(Path(tmp))
-    return {"engines": engines, "upload": upload(base, token, server_pid)}
+    try:
+        uploaded = upload(base, token, server_pid)
+    except Exception as exc:  # e.g. scribe not in KEEL_APPS, or the server died: report, keep the RTF rows
+        uploaded = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
+    if uploaded.get("status") not in (None, 201):
+        uploaded = {"skipped": f"HTTP {uploaded['status']}: {uploaded.get('error', '')}"[:300]}
+    return {"engines": engines, "upload": uploaded}
