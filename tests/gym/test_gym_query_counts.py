@@ -108,7 +108,9 @@ async def add_plans(client: Any, headers: dict[str, str], exercises: list[str], 
         assert resp.status_code == 201, resp.text
 
 
-async def test_gym_reads_run_the_same_queries_for_50_and_5000_sets(client, app, settings, user_factory) -> None:
+async def test_gym_reads_run_the_same_queries_for_50_and_5000_sets(
+    client, app, settings, user_factory
+) -> None:
     lifter = await user_factory()
     headers = lifter.headers
     library = (await client.get(f"{API}/exercises", params={"limit": 6}, headers=headers)).json()["data"]
@@ -116,11 +118,12 @@ async def test_gym_reads_run_the_same_queries_for_50_and_5000_sets(client, app, 
     bench = exercises[0]
 
     async def counts(session_id: str) -> dict[str, int]:
+        exercise = f"{API}/exercises/{bench}"
         return {
-            "records": await count_queries(client, app, headers, f"{API}/exercises/{bench}/records"),
-            "history": await count_queries(client, app, headers, f"{API}/exercises/{bench}/history", limit=20),
-            "progress": await count_queries(client, app, headers, f"{API}/exercises/{bench}/progress"),
-            "plans": await count_queries(client, app, headers, f"{API}/workout-plans", scope="mine", limit=20),
+            "records": await count_queries(client, app, headers, f"{exercise}/records"),
+            "history": await count_queries(client, app, headers, f"{exercise}/history", limit=20),
+            "progress": await count_queries(client, app, headers, f"{exercise}/progress"),
+            "plans": await count_queries(client, app, headers, f"{API}/workout-plans", scope="mine"),
             "sessions": await count_queries(client, app, headers, f"{API}/sessions", limit=20),
             "session": await count_queries(client, app, headers, f"{API}/sessions/{session_id}"),
         }
