@@ -1,8 +1,10 @@
-"""What `make bench` drives. Apps add their own: append a `Scenario` to SCENARIOS (gym lists, scribe ...).
+"""What `make bench` drives over HTTP. Apps add their own: append a `Scenario` to SCENARIOS.
 
-`auth=True` sends the bench user's bearer token; `body` is a JSON template where `{n}` becomes a number
-unique to each request (so creates never collide); `bare` names the path of the bare Litestar app to
-compare with.
+`auth=True` sends the bench user's bearer token. `path` and `body` may name values prepared by the
+scenario's group set-up (`{exercise_id}`, `{session_id}`, see benchmarks/gym.py). In `body`, `{n}`
+becomes a number unique to each request and `{uuid}` a UUID unique to each request (so creates never
+collide); literal JSON braces are doubled (`{{`, `}}`). `bare` names the path of the bare Litestar app
+to compare with.
 """
 
 from __future__ import annotations
@@ -12,25 +14,59 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scenario:
+    group: str
     name: str
     method: str
     path: str
     auth: bool = False
     body: str | None = None
     bare: str | None = None
+    # a different X-Forwarded-For client per request (loopback is a trusted proxy by default), for routes
+    # with a per-client-IP product limit such as registration (20/hour per IP)
+    spread_clients: bool = False
 
 
 SCENARIOS: list[Scenario] = [
-    Scenario("health", "GET", "/health", bare="/health"),
-    Scenario("auth sessions (list)", "GET", "/api/v1/auth/sessions?limit=20", auth=True),
-    Scenario("users/me", "GET", "/api/v1/users/me", auth=True),
+    # core: the stack on its cheapest route, an authenticated paginated list, a read and a create
+    Scenario("core", "health", "GET", "/health", bare="/health"),
+    Scenario("core", "auth sessions (list, 20/page)", "GET", "/api/v1/auth/sessions?limit=20", auth=True),
+    Scenario("core", "users/me", "GET", "/api/v1/users/me", auth=True),
     Scenario(
+        "core",
         "register (create, argon2)",
         "POST",
         "/api/v1/auth/register",
         body='{{"email": "bench-{n}@bench.example", "password": "Bench-password-{n}-long", "name": "Bench"}}',
+        spread_clients=True,
     ),
-    # gym: plans with days and exercises, 20/page (predefined from the cache, then the caller's own)
-    Scenario("gym plans (list, 20/page)", "GET", "/api/v1/gym/workout-plans?limit=20", auth=True),
-    Scenario("gym my plans (list, 20/page)", "GET", "/api/v1/gym/workout-plans?scope=mine&limit=20", auth=True),
+    # gym (set-up in benchmarks/gym.py: 25 own plans, 5,000 bench-press sets over 250 sessions)
+    Scenario(
+        "gym",
+        "my plans (20/page, days+exercises)",
+        "GET",
+        "/api/v1/gym/workout-plans?scope=mine&limit=20",
+        auth=True,
+    ),
+    Scenario(
+        "gym",
+        "log a set (create)",
+        "POST",
+        "/api/v1/gym/sessions/{session_id}/sets",
+        auth=True,
+        body='{{"exercise_id": "{log_exercise_id}", "client_id": "{uuid}", "reps": 5, "weight": 100}}',
+    ),
+    Scenario(
+        "gym",
+        "records, 5,000 sets",
+        "GET",
+        "/api/v1/gym/exercises/{exercise_id}/records",
+        auth=True,
+    ),
+    Scenario(
+        "gym",
+        "exercise history (20/page of 250)",
+        "GET",
+        "/api/v1/gym/exercises/{exercise_id}/history?limit=20",
+        auth=True,
+    ),
 ]
