@@ -338,7 +338,9 @@ class PocketSphinxEngine(TranscriptionEngine):
                             utt_start = position / media.PCM_BYTES_PER_SECOND
                             utt_bytes = 0
                     on_progress(min(0.99, position / media.PCM_BYTES_PER_SECOND / duration))
-                tail = endpointer.end_stream(pending) if endpointer.in_speech else None
+                # end_stream refuses an empty buffer (audio ending mid-speech on a frame boundary): one
+                # silent sample stands in for "nothing left"
+                tail = endpointer.end_stream(pending or b"\x00\x00") if endpointer.in_speech else None
                 if tail:
                     if not in_utt:
                         decoder.start_utt()
