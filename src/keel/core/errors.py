@@ -69,6 +69,15 @@ class Forbidden(KeelError):
     default_message = "You do not have permission to do this"
 
 
+class ClientClosedRequest(KeelError):
+    """The client hung up before sending its whole body: nobody reads the answer, and it is not a server
+    fault, so it must not count as a 500 (nginx's 499 convention)."""
+
+    status_code = 499
+    code = "CLIENT_CLOSED_REQUEST"
+    default_message = "The client closed the connection before the request body was complete"
+
+
 class CsrfFailed(Forbidden):
     """Cookie authentication on an unsafe method without the matching X-CSRF-Token (double submit)."""
 
@@ -165,6 +174,8 @@ def _validation_details(extra: Any) -> dict[str, Any]:
 
 def _from_litestar(exc: ls_exc.HTTPException) -> KeelError:
     status = exc.status_code
+    if isinstance(exc, ls_exc.InternalServerException) and exc.detail == "client disconnected prematurely":
+        return ClientClosedRequest()
     if isinstance(exc, ls_exc.ValidationException) or (status == 400 and exc.extra):
         detail = str(exc.detail or "")
         if "malformed" in detail.lower() or "json" in detail.lower() and not exc.extra:
