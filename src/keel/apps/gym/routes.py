@@ -610,6 +610,7 @@ async def import_csv(
     security=SECURITY,
     responses=error_responses(Unauthorized),
     summary="Download your sessions as a Strong or Hevy CSV",
+    media_type="text/csv",
     opt={"skip_compression": True},
 )
 async def export_csv(
@@ -621,7 +622,7 @@ async def export_csv(
     text = await services.export_csv(db_session, principal, fmt=format, unit=unit)
     return Response(
         content=text,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds the charset of text types itself
         headers={"Content-Disposition": f'attachment; filename="keel-gym-{format}.csv"'},
     )
 
