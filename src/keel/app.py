@@ -26,6 +26,7 @@ from keel.core.errors import (
     KeelError,
     PayloadTooLarge,
     TooManyRequests,
+    Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
     error_responses,
@@ -99,13 +100,16 @@ def enabled_apps(settings: Settings) -> list[AppSpec]:
 
 
 def _document_errors(app: Litestar) -> None:
-    """Every operation documents the envelope for the failures any route can produce."""
+    """Every operation documents the envelope for the failures any route can produce, and 401 where it
+    declares bearer security."""
     defaults = error_responses(ValidationFailed, TooManyRequests, PayloadTooLarge, UnsupportedMediaType)
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if handler.include_in_schema is False:
                 continue
             merged = dict(defaults)
+            if handler.resolve_security():  # an operation that takes a bearer token answers 401 without one
+                merged.update(error_responses(Unauthorized))
             merged.update(handler.responses or {})
             handler.responses = merged
 
