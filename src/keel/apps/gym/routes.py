@@ -52,6 +52,7 @@ from keel.core.errors import (
     error_responses,
 )
 from keel.core.resources import Resource, ResourceContext, ResourceHooks, partial_struct, struct_values
+from keel.core.storage import binary_operation
 from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
@@ -214,6 +215,7 @@ Metric = Literal["e1rm", "top_weight", "volume"]
 @get(
     "/exercises/{item_id:uuid}/chart",
     tags=TAG,
+    operation_class=binary_operation(*charts.CONTENT_TYPES.values()),
     security=SECURITY,
     responses=READ_ERRORS,
     summary="Progress chart (matplotlib), PNG or SVG",
@@ -231,6 +233,7 @@ async def exercise_chart(
 @get(
     "/exercises/{item_id:uuid}/chart.png",
     tags=TAG,
+    operation_class=binary_operation(charts.CONTENT_TYPES["png"]),
     security=SECURITY,
     responses=READ_ERRORS,
     summary="Progress chart as PNG",
@@ -244,6 +247,7 @@ async def exercise_chart_png(
 @get(
     "/exercises/{item_id:uuid}/chart.svg",
     tags=TAG,
+    operation_class=binary_operation(charts.CONTENT_TYPES["svg"]),
     security=SECURITY,
     responses=READ_ERRORS,
     summary="Progress chart as SVG",
