@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Request, Response, delete, get, patch, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -436,7 +437,10 @@ async def finish_session(
     tags=TAG,
     security=SECURITY,
     status_code=201,
-    responses=WRITE_ERRORS,
+    responses={
+        **WRITE_ERRORS,
+        200: ResponseSpec(data_container=Envelope[LoggedSet], description="A retry: the set logged before"),
+    },
     summary="Log a set (idempotent on client_id or Idempotency-Key: a retry answers 200 with the same set)",
 )
 async def log_set(
