@@ -103,7 +103,9 @@ def enabled_apps(settings: Settings) -> list[AppSpec]:
 def _document_errors(app: Litestar) -> None:
     """Every operation documents the envelope for the failures any route can produce, and 401 where it
     declares bearer security."""
-    defaults = error_responses(ValidationFailed, TooManyRequests, PayloadTooLarge, UriTooLong, UnsupportedMediaType)
+    defaults = error_responses(
+        ValidationFailed, TooManyRequests, PayloadTooLarge, UriTooLong, UnsupportedMediaType
+    )
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if handler.include_in_schema is False:
