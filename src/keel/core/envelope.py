@@ -11,6 +11,9 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 
 T = TypeVar("T")
+# the largest `offset` a list accepts: beyond a 64-bit integer the database driver fails, and no real
+# list gets near it (a list route declares `le=MAX_OFFSET` so a bigger one is a 400, not a 500)
+MAX_OFFSET = 2**31 - 1
 
 
 class PageMeta(msgspec.Struct, kw_only=True):

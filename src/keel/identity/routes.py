@@ -13,7 +13,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.core.envelope import Envelope, Page, ok, page
+from keel.core.envelope import MAX_OFFSET, Envelope, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from keel.identity import services as svc
 from keel.identity.guards import CookieNames, Principal, requires_permission
@@ -40,7 +40,7 @@ from keel.identity.services import ClientInfo, DurableFailure, Identity, IssuedT
 T = TypeVar("T")
 REFRESH_PATH = "/api/v1/auth/refresh"
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100)")]
-Offset = Annotated[int, Parameter(ge=0, description="Items to skip")]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="Items to skip")]
 AUTH_RATE = {"rate_limit": "auth"}
 
 

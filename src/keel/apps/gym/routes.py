@@ -40,7 +40,7 @@ from keel.apps.gym.schemas import (
     SetRead,
 )
 from keel.core.cache import Cache
-from keel.core.envelope import Envelope, Page, ok, page
+from keel.core.envelope import MAX_OFFSET, Envelope, Page, ok, page
 from keel.core.errors import (
     Conflict,
     Forbidden,
@@ -59,7 +59,7 @@ from keel.identity.guards import Principal
 SECURITY = [{"BearerToken": []}]
 TAG = ["gym"]
 Limit = Annotated[int, Parameter(ge=1, le=100, default=20, description="Page size (1-100)")]
-Offset = Annotated[int, Parameter(ge=0, default=0, description="Items to skip")]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, default=0, description="Items to skip")]
 Formula = Literal["epley", "brzycki"]
 RepCap = Annotated[
     int, Parameter(ge=1, le=30, default=12, description="Sets above this many reps give no e1RM")

@@ -25,7 +25,7 @@ from keel.apps.scribe.schemas import (
     TranscriptionEdit,
     TranscriptionRead,
 )
-from keel.core.envelope import Envelope, Page, ok, page
+from keel.core.envelope import MAX_OFFSET, Envelope, Page, ok, page
 from keel.core.errors import (
     Conflict,
     NotFound,
@@ -41,7 +41,7 @@ from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
 Limit = Annotated[int, Parameter(ge=1, le=100, default=20)]
-Offset = Annotated[int, Parameter(ge=0, default=0)]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, default=0)]
 UPLOAD_ERRORS = error_responses(PayloadTooLarge, UnsupportedMediaType, Unprocessable)
 FORM_OVERHEAD = 256 * 1024  # multipart framing and option fields on top of the file itself
 TAG = ["scribe"]
