@@ -27,7 +27,9 @@ from keel.core.errors import (
     KeelError,
     PayloadTooLarge,
     TooManyRequests,
+    Unauthorized,
     UnsupportedMediaType,
+    UriTooLong,
     ValidationFailed,
     error_responses,
 )
@@ -100,13 +102,18 @@ def enabled_apps(settings: Settings) -> list[AppSpec]:
 
 
 def _document_errors(app: Litestar) -> None:
-    """Every operation documents the envelope for the failures any route can produce."""
-    defaults = error_responses(ValidationFailed, TooManyRequests, PayloadTooLarge, UnsupportedMediaType)
+    """Every operation documents the envelope for the failures any route can produce, and 401 where it
+    declares bearer security."""
+    defaults = error_responses(
+        ValidationFailed, TooManyRequests, PayloadTooLarge, UriTooLong, UnsupportedMediaType
+    )
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if handler.include_in_schema is False:
                 continue
             merged = dict(defaults)
+            if handler.resolve_security():  # an operation that takes a bearer token answers 401 without one
+                merged.update(error_responses(Unauthorized))
             merged.update(handler.responses or {})
             # cookie-authenticated writes can fail the CSRF check (403) on any route that takes a token
             if 401 in merged and 403 not in merged and handler.http_methods - {"GET", "HEAD", "OPTIONS"}:

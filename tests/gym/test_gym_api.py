@@ -560,3 +560,29 @@ async def bulk_sets(settings: Any, headers: Any, client: Any, session_id: str, e
             ],
         )
     await engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/workout-plans", "/exercises", "/sessions"])
+async def test_an_offset_past_any_database_integer_is_a_field_error(client, auth_headers, path) -> None:
+    # an offset beyond 64 bits reached the database driver and answered 500 (found by the OpenAPI fuzz)
+    resp = await client.get(f"{API}{path}", params={"offset": 10**36}, headers=auth_headers)
+    assert resp.status_code == 400, resp.text
+    assert "offset" in resp.json()["error"]["details"]
+
+
+async def test_deleting_an_account_removes_its_exercises_plans_and_logged_sets(client, user_factory) -> None:
+    # on PostgreSQL the custom exercise's RESTRICT references from sets and plans refused the cascade
+    # with a 409 (found by the OpenAPI fuzz)
+    user = await user_factory()
+    exercise = (await client.post(f"{API}/exercises", json={"name": "Own lift"}, headers=user.headers)).json()
+    exercise_id = exercise["data"]["id"]
+    plan = {"name": "Own plan", "exercises": [{"exercise_id": exercise_id}]}
+    assert (await client.post(f"{API}/workout-plans", json=plan, headers=user.headers)).status_code == 201
+    session = await start(client, user.headers, name="Own session")
+    logged = await log(client, user.headers, session["id"], exercise_id=exercise_id, reps=5)
+    assert logged.status_code == 201
+
+    resp = await client.delete("/api/v1/users/me", headers=user.headers)
+    assert resp.status_code == 200, resp.text
+    login = await client.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})
+    assert login.status_code == 401

@@ -644,3 +644,10 @@ async def test_identify_gives_the_user_id_without_database(app, user_factory):
     scope = {"type": "http", "headers": [(b"authorization", f"Bearer {user.access_token}".encode())]}
     assert app.state.identify(scope) == user.id
     assert app.state.identify({"type": "http", "headers": [(b"authorization", b"Bearer junk")]}) is None
+
+
+async def test_an_offset_past_any_database_integer_is_a_field_error(client, user_factory) -> None:
+    user = await user_factory()
+    resp = await client.get("/api/v1/auth/sessions", params={"offset": 10**36}, headers=user.headers)
+    assert resp.status_code == 400, resp.text
+    assert "offset" in resp.json()["error"]["details"]

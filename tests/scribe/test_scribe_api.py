@@ -616,3 +616,12 @@ async def test_remote_engine_end_to_end(make_settings: Any, fake_openai: Any, sp
         ]
         data = await wait_final(client, h, job["id"])
         assert data["status"] == "failed" and "API key" in data["error"]
+
+
+@pytest.mark.parametrize("path", ["/files", "/transcriptions"])
+async def test_an_offset_past_any_database_integer_is_a_field_error(
+    client: Any, auth_headers: Any, path: str
+) -> None:
+    resp = await client.get(f"/api/v1/scribe{path}", params={"offset": 10**36}, headers=auth_headers)
+    assert resp.status_code == 400, resp.text
+    assert "offset" in resp.json()["error"]["details"]

@@ -12,10 +12,13 @@ import msgspec
 from litestar.params import Parameter
 
 T = TypeVar("T")
+# the largest `offset` a list accepts: beyond a 64-bit integer the database driver fails, and no real
+# list gets near it (a list route declares `le=MAX_OFFSET` so a bigger one is a 400, not a 500)
+MAX_OFFSET = 2**31 - 1
 
 # the query parameters of every paginated list: `limit: Limit = 20, offset: Offset = 0`
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size (1-100)")]
-Offset = Annotated[int, Parameter(ge=0, description="Items to skip")]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="Items to skip")]
 
 
 class PageMeta(msgspec.Struct, kw_only=True):

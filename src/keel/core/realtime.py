@@ -26,7 +26,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from keel.core.components import AppBuilder
-from keel.core.errors import BadRequest, Forbidden, KeelError, Unauthorized
+from keel.core.errors import BadRequest, Forbidden, KeelError, Unauthorized, error_responses
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -171,6 +171,9 @@ def _sse_message(item: bytes) -> ServerSentEventMessage:
     summary="Server-sent events of the caller's channels",
     description="`user:<id>` always, plus `?topics=a,b` for `user:<id>:a`, `user:<id>:b`. "
     "Each event's data is `{channel, event}`; comments keep the connection alive.",
+    media_type="text/event-stream",
+    security=[{"BearerToken": []}],
+    responses=error_responses(Unauthorized, Forbidden),
     opt={"rate_limit": None},
 )
 async def events(request: Request[Any, Any, Any], topics: str | None = None) -> ServerSentEvent:

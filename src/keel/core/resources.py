@@ -51,7 +51,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.core.envelope import Envelope, Page, ok, page
+from keel.core.envelope import MAX_OFFSET, Envelope, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 
 if TYPE_CHECKING:
@@ -425,7 +425,7 @@ class Resource:
         params: list[tuple[str, Any, Any]] = [
             ("limit", Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1-100)")],
              DEFAULT_LIMIT),
-            ("offset", Annotated[int, QueryParameter(ge=0, description="Items to skip")], 0),
+            ("offset", Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip")], 0),
         ]
         if self.sort_fields:
             description = f"Sort by {sortable}; prefix - for descending, comma-separate several"

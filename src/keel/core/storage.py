@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -28,6 +29,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import msgspec
 import obstore
 from litestar.di import Provide
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.response import Stream
 
 from keel.core.components import AppBuilder
@@ -100,6 +103,21 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     clean = filename.replace("\r", "").replace("\n", "").replace("/", "_").replace("\\", "_") or "download"
     fallback = clean.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "'")
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
+
+
+def binary_operation(*media_types: str) -> type[Operation]:
+    """`operation_class=` for a route answering raw bytes (a download, a rendered chart): its 200 is
+    documented as binary in these media types (ranges like `audio/*` allowed) instead of JSON."""
+
+    @dataclass
+    class BinaryOperation(Operation):
+        def __post_init__(self) -> None:
+            success = (self.responses or {}).get("200")
+            if isinstance(success, OpenAPIResponse):
+                binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                success.content = {media_type: OpenAPIMediaType(schema=binary) for media_type in media_types}
+
+    return BinaryOperation
 
 
 class Storage:

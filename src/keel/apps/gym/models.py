@@ -77,7 +77,8 @@ class PlanExercise(Base):
 
     day_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("gym_plan_day.id", ondelete="CASCADE"), index=True)
     exercise_id: Mapped[UUID] = mapped_column(
-        GUID, ForeignKey("gym_exercise.id", ondelete="RESTRICT"), index=True
+        # a plan entry goes with its exercise; RESTRICT broke deleting an account with custom exercises
+        GUID, ForeignKey("gym_exercise.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
     sets: Mapped[int] = mapped_column(Integer)
@@ -134,7 +135,9 @@ class WorkoutSet(Base):
         GUID, ForeignKey("gym_session.id", ondelete="CASCADE"), index=True
     )
     exercise_id: Mapped[UUID] = mapped_column(
-        GUID, ForeignKey("gym_exercise.id", ondelete="RESTRICT"), index=True
+        # NO ACTION (the default), not RESTRICT: still refuses deleting a logged exercise, but is checked
+        # after the cascade, so deleting an account removes its sets and custom exercises together
+        GUID, ForeignKey("gym_exercise.id"), index=True
     )
     client_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     position: Mapped[int] = mapped_column(Integer)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Request, Response, delete, get, patch, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +53,7 @@ from keel.core.errors import (
     error_responses,
 )
 from keel.core.resources import Resource, ResourceContext, ResourceHooks, partial_struct, struct_values
+from keel.core.storage import binary_operation
 from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
@@ -216,6 +218,7 @@ Metric = Literal["e1rm", "top_weight", "volume"]
 @get(
     "/exercises/{item_id:uuid}/chart",
     tags=TAG,
+    operation_class=binary_operation(*charts.CONTENT_TYPES.values()),
     security=SECURITY,
     responses=READ_ERRORS,
     summary="Progress chart (matplotlib), PNG or SVG",
@@ -233,6 +236,7 @@ async def exercise_chart(
 @get(
     "/exercises/{item_id:uuid}/chart.png",
     tags=TAG,
+    operation_class=binary_operation(charts.CONTENT_TYPES["png"]),
     security=SECURITY,
     responses=READ_ERRORS,
     summary="Progress chart as PNG",
@@ -246,6 +250,7 @@ async def exercise_chart_png(
 @get(
     "/exercises/{item_id:uuid}/chart.svg",
     tags=TAG,
+    operation_class=binary_operation(charts.CONTENT_TYPES["svg"]),
     security=SECURITY,
     responses=READ_ERRORS,
     summary="Progress chart as SVG",
@@ -436,7 +441,10 @@ async def finish_session(
     tags=TAG,
     security=SECURITY,
     status_code=201,
-    responses=WRITE_ERRORS,
+    responses={
+        **WRITE_ERRORS,
+        200: ResponseSpec(data_container=Envelope[LoggedSet], description="A retry: the set logged before"),
+    },
     summary="Log a set (idempotent on client_id or Idempotency-Key: a retry answers 200 with the same set)",
 )
 async def log_set(
@@ -617,6 +625,7 @@ async def import_csv(
     security=SECURITY,
     responses=error_responses(Unauthorized, ValidationFailed),
     summary="Download your sessions as a Strong or Hevy CSV",
+    media_type="text/csv",
     opt={"skip_compression": True},
 )
 async def export_csv(
@@ -630,7 +639,7 @@ async def export_csv(
     text = await services.export_csv(db_session, principal, fmt=format, unit=unit, tz=tz)
     return Response(
         content=text,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds the charset of text types itself
         headers={"Content-Disposition": f'attachment; filename="keel-gym-{format}.csv"'},
     )
 

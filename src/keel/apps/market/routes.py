@@ -38,7 +38,7 @@ from keel.apps.market.schemas import (
     VendorRead,
     VendorUpdate,
 )
-from keel.core.envelope import Envelope, Page, ok, page
+from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import (
     Conflict,
     Forbidden,
@@ -56,8 +56,6 @@ from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
 TAG = ["market"]
-Limit = Annotated[int, Parameter(ge=1, le=100, default=20, description="Page size (1-100)")]
-Offset = Annotated[int, Parameter(ge=0, default=0)]
 # messages per user and route: a chat is conversational, a flood is not
 SEND_RATE = "30/minute"
 MEDIA_RATE = "10/minute"

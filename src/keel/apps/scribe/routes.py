@@ -36,7 +36,7 @@ from keel.core.errors import (
     ValidationFailed,
     error_responses,
 )
-from keel.core.storage import content_disposition, read_multipart, stream_request_body
+from keel.core.storage import binary_operation, content_disposition, read_multipart, stream_request_body
 from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
@@ -145,6 +145,7 @@ async def get_file(db_session: AsyncSession, principal: Principal, file_id: UUID
     tags=TAG,
     security=SECURITY,
     responses=error_responses(NotFound),
+    operation_class=binary_operation("audio/*", "video/*"),  # what uploads accept
     summary="Download the original file (streamed)",
 )
 async def download_file(
