@@ -79,7 +79,7 @@ def installed_apps() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`services` tests need real PostgreSQL and Redis; in the embedded lane they are deselected (reported)."""
+    """`services` tests need real PostgreSQL and Redis; the embedded lane deselects (and reports) them."""
     if os.environ.get("DATABASE_URL", "").startswith("postgresql") and os.environ.get("REDIS_URL"):
         return
     deselected = [i for i in items if i.get_closest_marker("services")]
@@ -162,7 +162,7 @@ async def _clean_state(base_settings: Settings) -> AsyncIterator[None]:
                 await conn.execute(text("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
-                await conn.execute(text(f'DELETE FROM "{table}"'))
+                await conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - our own table names
     await engine.dispose()
     if base_settings.redis_url:
         import redis.asyncio as redis

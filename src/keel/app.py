@@ -137,7 +137,9 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
     for spec in apps:
         if spec.install:
             spec.install(builder)
-        builder.route_handlers.append(Router(path=f"{API_PREFIX}/{spec.name}", route_handlers=spec.route_handlers))
+        builder.route_handlers.append(
+            Router(path=f"{API_PREFIX}/{spec.name}", route_handlers=spec.route_handlers)
+        )
         builder.tags.append({"name": spec.name, "description": spec.description})
     builder.state["apps"] = apps
     builder.state["readiness_checks"] = builder.readiness_checks
@@ -162,8 +164,20 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
         cors_config=CORSConfig(
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
-            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID", "Idempotency-Key"],
-            expose_headers=["X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-CSRF-Token",
+                "X-Request-ID",
+                "Idempotency-Key",
+            ],
+            expose_headers=[
+                "X-Request-ID",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Retry-After",
+            ],
         ),
         compression_config=CompressionConfig(
             backend="brotli", brotli_gzip_fallback=True, minimum_size=1024, exclude_opt_key="skip_compression"

@@ -160,7 +160,9 @@ def new() -> None:
     pass
 
 
-@new.command("resource", help="Scaffold a CRUD resource NAME in APP: model, schemas, routes, migration and tests.")
+@new.command(
+    "resource", help="Scaffold a CRUD resource NAME in APP: model, schemas, routes, migration and tests."
+)
 @click.argument("name")
 @click.option("--app", "app_name", required=True, help="The app package under keel/apps.")
 @click.option("--no-migration", is_flag=True, help="Skip generating the Alembic revision.")

@@ -213,23 +213,30 @@ async def test_500_shows_the_exception_and_trace_in_development(make_settings) -
     assert any("crash" in line for line in body["error"]["details"]["traceback"])  # the raising handler
 
 
-async def test_a_client_hanging_up_mid_body_is_499_not_a_server_error(make_settings, settings, widget_table) -> None:
+async def test_a_client_hanging_up_mid_body_is_499_not_a_server_error(
+    make_settings, settings, widget_table
+) -> None:
     """The body stops half-way with a disconnect: 499 CLIENT_CLOSED_REQUEST, nothing written, and no 5xx in
     the metrics a dashboard alerts on."""
     from prometheus_client import REGISTRY
 
     def errors_5xx() -> float:
         return sum(
-            s.value for m in REGISTRY.collect() if m.name == "keel_http_requests"
-            for s in m.samples if s.name.endswith("_total") and s.labels.get("status", "").startswith("5")
+            s.value
+            for m in REGISTRY.collect()
+            if m.name == "keel_http_requests"
+            for s in m.samples
+            if s.name.endswith("_total") and s.labels.get("status", "").startswith("5")
         )
 
     app = create_app(make_settings(), extra_route_handlers=HANDLERS)
     before = errors_5xx()
-    messages = iter([
-        {"type": "http.request", "body": b'{"name": "half', "more_body": True},
-        {"type": "http.disconnect"},
-    ])
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"name": "half', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -241,14 +248,17 @@ async def test_a_client_hanging_up_mid_body_is_499_not_a_server_error(make_setti
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
         "path": "/t/err/widgets", "raw_path": b"/t/err/widgets", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"), (b"content-length", b"40")],
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                    (b"content-length", b"40")],
         "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
     }  # fmt: skip
     async with AsyncTestClient(app=app):  # lifespan: the database plugin is up
         await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 499
-    body = msgspec.json.decode(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+    body = msgspec.json.decode(
+        b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    )
     assert body["error"]["code"] == "CLIENT_CLOSED_REQUEST"
     assert await _widget_names(settings) == []
     assert errors_5xx() == before

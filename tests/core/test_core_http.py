@@ -220,7 +220,8 @@ from keel.app import create_app
 from keel.settings import load_settings
 
 settings = load_settings(None, keel_env="test", log_level="INFO", database_url=sys.argv[1], keel_apps="",
-                         jwt_secret="test-only-secret-that-is-long-enough-0123456789", storage_url=sys.argv[2])
+                         jwt_secret="test-only-secret-that-is-long-enough-0123456789",
+                         storage_url=sys.argv[2])
 with TestClient(create_app(settings)) as client:
     account = {"email": "logged@example.com", "password": "Logged-password-0001"}
     token = client.post("/api/v1/auth/register", json=account).json()["data"]["access_token"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import inspect
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.types import TypeDecorator
 
 from keel.core import migrate
-from keel.core.migrate import include_object
 from keel.core.db import import_all_models, metadata
+from keel.core.migrate import include_object
 
 
 async def _tables(url: str) -> set[str]:

@@ -28,7 +28,8 @@ _API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # the interactive docs load their own scripts and styles; everything else is JSON and gets nothing
 _DOCS_CSP = (
     b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com https://unpkg.com; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com "
+    b"https://unpkg.com; "
     b"img-src 'self' data: https:; font-src 'self' data: https://fonts.gstatic.com; connect-src 'self'; "
     b"frame-ancestors 'none'"
 )
@@ -121,7 +122,9 @@ class Edge:
             metrics.IN_FLIGHT.inc()
         try:
             if len(scope.get("query_string", b"")) > self.max_query:
-                await self._reject(UriTooLong(f"Query string exceeds {self.max_query} bytes"), request_id, send_wrapper)
+                await self._reject(
+                    UriTooLong(f"Query string exceeds {self.max_query} bytes"), request_id, send_wrapper
+                )
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
@@ -153,7 +156,10 @@ class Edge:
             {
                 "type": "http.response.start",
                 "status": err.status_code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -153,8 +153,19 @@ class ServiceUnavailable(KeelError):
 _HTTP_CODES: dict[int, type[KeelError]] = {
     cls.status_code: cls
     for cls in (
-        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, Gone,
-        PayloadTooLarge, UriTooLong, UnsupportedMediaType, Unprocessable, TooManyRequests, ServiceUnavailable,
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        Gone,
+        PayloadTooLarge,
+        UriTooLong,
+        UnsupportedMediaType,
+        Unprocessable,
+        TooManyRequests,
+        ServiceUnavailable,
     )
 }
 
@@ -178,7 +189,7 @@ def _from_litestar(exc: ls_exc.HTTPException) -> KeelError:
         return ClientClosedRequest()
     if isinstance(exc, ls_exc.ValidationException) or (status == 400 and exc.extra):
         detail = str(exc.detail or "")
-        if "malformed" in detail.lower() or "json" in detail.lower() and not exc.extra:
+        if "malformed" in detail.lower() or ("json" in detail.lower() and not exc.extra):
             return BadRequest("Malformed JSON body")
         return ValidationFailed(details=_validation_details(exc.extra) or None)
     if isinstance(exc, ls_exc.NotFoundException):
@@ -228,8 +239,12 @@ def error_response(request: Request[Any, Any, Any] | None, err: KeelError) -> Re
     request_id = None
     if request is not None:
         request_id = request.scope.get("state", {}).get("request_id")
-    body = ErrorEnvelope(error=ErrorBody(code=err.code, message=err.message, details=err.details), request_id=request_id)
-    return Response(content=body, status_code=err.status_code, headers=err.headers, media_type="application/json")
+    body = ErrorEnvelope(
+        error=ErrorBody(code=err.code, message=err.message, details=err.details), request_id=request_id
+    )
+    return Response(
+        content=body, status_code=err.status_code, headers=err.headers, media_type="application/json"
+    )
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
@@ -248,7 +263,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 def error_responses(*errors: type[KeelError]) -> dict[int, ResponseSpec]:
     """OpenAPI `responses=` for a route: each error class documented with the envelope shape."""
     return {
-        e.status_code: ResponseSpec(data_container=ErrorEnvelope, description=f"{e.code}: {e.default_message}")
+        e.status_code: ResponseSpec(
+            data_container=ErrorEnvelope, description=f"{e.code}: {e.default_message}"
+        )
         for e in errors
     }
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-
-import msgspec
 from typing import Any
 
+import msgspec
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
@@ -30,7 +29,9 @@ class Readiness(msgspec.Struct):
     checks: dict[str, str]
 
 
-@get("/health", tags=["health"], summary="The process is up", exclude_from_auth=True, opt={"rate_limit": None})
+@get(
+    "/health", tags=["health"], summary="The process is up", exclude_from_auth=True, opt={"rate_limit": None}
+)
 async def health() -> Envelope[Health]:
     return ok(Health(status="ok", uptime_seconds=round(time.time() - _STARTED, 3)))
 
@@ -62,8 +63,15 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Envelope[Readiness]
     return Response(body, status_code=200 if is_ready else 503)
 
 
-@get("/metrics", tags=["health"], summary="Prometheus metrics", media_type=MediaType.TEXT, opt={"rate_limit": None},
-     include_in_schema=True, exclude_from_auth=True)
+@get(
+    "/metrics",
+    tags=["health"],
+    summary="Prometheus metrics",
+    media_type=MediaType.TEXT,
+    opt={"rate_limit": None},
+    include_in_schema=True,
+    exclude_from_auth=True,
+)
 async def metrics_endpoint() -> Response[bytes]:
     payload, content_type = render_metrics()
     return Response(payload, media_type=content_type)

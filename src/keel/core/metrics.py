@@ -29,9 +29,13 @@ LATENCY = Histogram(
 )
 IN_FLIGHT = Gauge("keel_http_requests_in_flight", "Requests being served", multiprocess_mode="livesum")
 DB_POOL_CHECKED_OUT = Gauge(
-    "keel_db_pool_connections_in_use", "Database connections checked out of the pool", multiprocess_mode="livesum"
+    "keel_db_pool_connections_in_use",
+    "Database connections checked out of the pool",
+    multiprocess_mode="livesum",
 )
-CACHE_ERRORS = Counter("keel_cache_errors_total", "Cache backend failures (request served without cache)", ["op"])
+CACHE_ERRORS = Counter(
+    "keel_cache_errors_total", "Cache backend failures (request served without cache)", ["op"]
+)
 CACHE_HITS = Counter("keel_cache_requests_total", "Cache lookups", ["result"])
 RATE_LIMITED = Counter("keel_rate_limited_total", "Requests refused by a rate limit", ["route"])
 JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])

@@ -22,7 +22,9 @@ def alembic_config(settings: Settings) -> Config:
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
     """Autogenerate compares our models only: procrastinate's tables are applied by `upgrade` below, so a new
     revision must never try to drop them."""
-    return not (type_ == "table" and reflected and compare_to is None and str(name).startswith("procrastinate"))
+    return not (
+        type_ == "table" and reflected and compare_to is None and str(name).startswith("procrastinate")
+    )
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:

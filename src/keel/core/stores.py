@@ -37,7 +37,9 @@ class Stores:
     def get(self, namespace: str) -> Store:
         if namespace not in self._stores:
             if self.redis is not None:
-                self._stores[namespace] = RedisStore(self.redis, namespace=f"keel:{namespace}", handle_client_shutdown=False)
+                self._stores[namespace] = RedisStore(
+                    self.redis, namespace=f"keel:{namespace}", handle_client_shutdown=False
+                )
             else:
                 self._stores[namespace] = MemoryStore()
         return self._stores[namespace]

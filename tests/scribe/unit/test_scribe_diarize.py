@@ -21,7 +21,12 @@ def test_segments_in_any_order_keep_their_speaker(conversation) -> None:
     path, turns = conversation
     shuffled = [turns[3], turns[0], turns[2], turns[1]]
     # labels follow first appearance in time, whatever order the segments come in
-    assert speaker_turns(str(path), _segments(shuffled)) == ["Speaker 2", "Speaker 1", "Speaker 1", "Speaker 2"]
+    assert speaker_turns(str(path), _segments(shuffled)) == [
+        "Speaker 2",
+        "Speaker 1",
+        "Speaker 1",
+        "Speaker 2",
+    ]
 
 
 def test_one_voice_is_one_speaker(long_speech: Path) -> None:

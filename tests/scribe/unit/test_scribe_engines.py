@@ -90,12 +90,14 @@ def test_pocketsphinx_audio_cut_off_mid_speech_on_a_frame_boundary(
     sphinx: PocketSphinxEngine, speech_dir: Path, tmp_path: Path
 ) -> None:
     """A recording that stops mid-word, exactly on a VAD frame (30 ms), still gives its last segment."""
+    import shutil
     import subprocess
 
     cut = tmp_path / "cut.wav"
     seconds = 60 * 0.03  # 1.8 s: mid-sentence (speech starts at 0.5 s), a whole number of frames
-    subprocess.run(  # noqa: S603
-        ["ffmpeg", "-v", "error", "-y", "-i", str(speech_dir / "speech.wav"), "-t", f"{seconds}",
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [ffmpeg, "-v", "error", "-y", "-i", str(speech_dir / "speech.wav"), "-t", f"{seconds}",
          "-ar", "16000", "-ac", "1", str(cut)],
         check=True, timeout=60,
     )  # fmt: skip
