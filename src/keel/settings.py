@@ -106,6 +106,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scribe_max_concurrent_jobs: int = 2  # queued or running transcriptions per user (429 beyond)
     scribe_max_minutes_per_day: int = 600  # minutes of audio a user may submit per UTC day (429 beyond)
 
+    # segmint
+    segmint_encryption_key: str = ""  # Fernet key(s), comma-separated, first encrypts; empty: derived (dev only)
+    segmint_ideas_url: str = ""  # OpenAI-compatible base URL (…/v1) for idea suggestions; empty: local engine
+    segmint_ideas_key: str = ""
+    segmint_ideas_model: str = "gpt-4o-mini"
+    segmint_publish_timeout: float = 15.0  # seconds per request to a publishing target
+
     # gym
     gym_edit_window_hours: int = 24  # sets of a session finished longer ago than this are read-only (409)
     gym_import_max_size: int = 10 * 1024**2  # bytes of CSV per import (413 beyond)
@@ -160,6 +167,18 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     return settings
 
 
+def _valid_fernet_keys(value: str) -> bool:
+    from cryptography.fernet import Fernet
+
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    try:
+        for key in keys:
+            Fernet(key)
+    except ValueError:
+        return False
+    return bool(keys)
+
+
 def check_production(s: Settings) -> None:
     if not s.is_production:
         return
@@ -170,6 +189,11 @@ def check_production(s: Settings) -> None:
         problems.append("JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE must be set for asymmetric JWT_ALGORITHM")
     if s.debug:
         problems.append("DEBUG must be false in production")
+    if "segmint" in s.apps and not _valid_fernet_keys(s.segmint_encryption_key):
+        problems.append(
+            "SEGMINT_ENCRYPTION_KEY must be set to one or more Fernet keys (comma-separated; make one with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+        )
     if "*" in s.cors_origins and s.cors_allow_credentials:
         problems.append("CORS_ORIGIN must list explicit origins when CORS_ALLOW_CREDENTIALS is true")
     if problems:

@@ -1,0 +1,1 @@
+"""segmint: personalised content engine (content, approval workflows, integrations, publishing, ideas, voice)."""
