@@ -11,7 +11,9 @@ from segmint.helpers import API, create_content
 async def test_create_read_update_delete_with_versions(client: Any, user_factory: Any) -> None:
     h = (await user_factory()).headers
     # the seed document's minimal body works; the title defaults to the first words
-    resp = await client.post(f"{API}/content", headers=h, json={"text": "Sample content text", "tone": "friendly"})
+    resp = await client.post(
+        f"{API}/content", headers=h, json={"text": "Sample content text", "tone": "friendly"}
+    )
     assert resp.status_code == 201, resp.text
     item = resp.json()["data"]
     assert item["title"] == "Sample content text" and item["status"] == "draft" and item["version"] == 1
@@ -20,20 +22,34 @@ async def test_create_read_update_delete_with_versions(client: Any, user_factory
     changed = await client.patch(
         f"{API}/content/{item['id']}",
         headers=h,
-        json={"text": "Sample content, sharper", "tags": ["Launch", "b2b"], "platforms": ["linkedin", "twitter"]},
+        json={
+            "text": "Sample content, sharper",
+            "tags": ["Launch", "b2b"],
+            "platforms": ["linkedin", "twitter"],
+        },
     )
     assert changed.status_code == 400  # tags must be lower-case: nothing is half-applied
     assert "tags" in str(changed.json()["error"]["details"])
     changed = await client.patch(
         f"{API}/content/{item['id']}",
         headers=h,
-        json={"text": "Sample content, sharper", "tags": ["launch", "b2b"], "platforms": ["twitter", "linkedin"]},
+        json={
+            "text": "Sample content, sharper",
+            "tags": ["launch", "b2b"],
+            "platforms": ["twitter", "linkedin"],
+        },
     )
     assert changed.status_code == 200, changed.text
     data = changed.json()["data"]
-    assert data["version"] == 2 and data["tags"] == ["b2b", "launch"] and data["platforms"] == ["linkedin", "twitter"]
+    assert (
+        data["version"] == 2
+        and data["tags"] == ["b2b", "launch"]
+        and data["platforms"] == ["linkedin", "twitter"]
+    )
     # a tags-only change keeps the version
-    same = (await client.patch(f"{API}/content/{item['id']}", headers=h, json={"tags": ["launch"]})).json()["data"]
+    same = (await client.patch(f"{API}/content/{item['id']}", headers=h, json={"tags": ["launch"]})).json()[
+        "data"
+    ]
     assert same["version"] == 2 and same["tags"] == ["launch"]
     await client.patch(f"{API}/content/{item['id']}", headers=h, json={"tone": "witty"})
 
@@ -46,10 +62,14 @@ async def test_create_read_update_delete_with_versions(client: Any, user_factory
     ]
     restored = await client.post(f"{API}/content/{item['id']}/versions/1/restore", headers=h)
     assert restored.status_code == 200, restored.text
-    assert restored.json()["data"]["text"] == "Sample content text" and restored.json()["data"]["version"] == 4
+    assert (
+        restored.json()["data"]["text"] == "Sample content text" and restored.json()["data"]["version"] == 4
+    )
     again = await client.post(f"{API}/content/{item['id']}/versions/4/restore", headers=h)
     assert again.status_code == 409  # already what it says
-    assert (await client.post(f"{API}/content/{item['id']}/versions/99/restore", headers=h)).status_code == 404
+    assert (
+        await client.post(f"{API}/content/{item['id']}/versions/99/restore", headers=h)
+    ).status_code == 404
 
     got = (await client.get(f"{API}/content/{item['id']}", headers=h)).json()["data"]
     assert got["text"] == "Sample content text" and got["tone"] == "friendly"
@@ -85,9 +105,13 @@ async def test_validation_names_the_fields(client: Any, user_factory: Any) -> No
 async def test_list_search_filters_sorting_pagination(client: Any, user_factory: Any) -> None:
     h = (await user_factory()).headers
     other = (await user_factory()).headers
-    await create_content(client, h, title="Bravo launch", text="Launch day notes", tone="witty", tags=["launch"])
+    await create_content(
+        client, h, title="Bravo launch", text="Launch day notes", tone="witty", tags=["launch"]
+    )
     await create_content(client, h, title="Alpha recap", text="Quarterly 100% recap", tone="professional")
-    await create_content(client, h, title="Charlie", text="A launch teaser", tone="witty", tags=["teaser", "launch"])
+    await create_content(
+        client, h, title="Charlie", text="A launch teaser", tone="witty", tags=["teaser", "launch"]
+    )
     await create_content(client, other, title="Other launch", text="not yours", tone="witty", tags=["launch"])
 
     async def titles(query: str) -> tuple[list[str], int]:
@@ -120,7 +144,11 @@ async def test_other_users_get_404_everywhere(client: Any, user_factory: Any) ->
         ("POST", f"/content/{cid}/versions/1/restore", None),
         ("POST", f"/content/{cid}/reopen", {}),
         ("POST", f"/content/{cid}/submit", {"workflow_id": str(uuid.uuid4())}),
-        ("POST", f"/content/{cid}/schedules", {"publish_at": "2099-01-01T00:00:00Z", "integration_ids": [str(uuid.uuid4())]}),
+        (
+            "POST",
+            f"/content/{cid}/schedules",
+            {"publish_at": "2099-01-01T00:00:00Z", "integration_ids": [str(uuid.uuid4())]},
+        ),
     ):
         resp = await client.request(method, f"{API}{path}", headers=stranger, json=body)
         assert resp.status_code == 404, (method, path, resp.text)
@@ -137,14 +165,18 @@ async def test_illegal_transitions_answer_409_with_what_is_allowed(client: Any, 
     resp = await client.post(f"{API}/content/{cid}/reopen", headers=h, json={})
     assert resp.status_code == 409
     error = resp.json()["error"]
-    assert "'draft' cannot become 'draft'" in error["message"] and error["details"]["allowed"] == ["in_review"]
+    assert "'draft' cannot become 'draft'" in error["message"] and error["details"]["allowed"] == [
+        "in_review"
+    ]
     integration = await client.post(
-        f"{API}/integration", headers=h,
+        f"{API}/integration",
+        headers=h,
         json={"name": "hook", "provider": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "s" * 20},
-    )  # fmt: skip
+    )
     resp = await client.post(
-        f"{API}/content/{cid}/schedules", headers=h,
+        f"{API}/content/{cid}/schedules",
+        headers=h,
         json={"publish_at": "2099-01-01T00:00:00Z", "integration_ids": [integration.json()["data"]["id"]]},
-    )  # fmt: skip
+    )
     assert resp.status_code == 409 and "cannot become 'scheduled'" in resp.json()["error"]["message"]
     assert (await client.get(f"{API}/content/{cid}", headers=h)).json()["data"]["status"] == "draft"

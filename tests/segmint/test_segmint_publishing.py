@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 from litestar import Request, post
-from segmint.helpers import API, FakeServer, create_content
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from keel.app import create_app
 from keel.settings import SettingsError, load_settings
+from segmint.helpers import API, FakeServer, create_content
 
-MASTODON_TOKEN = "mastodon-access-token-0123456789"
-WEBHOOK_SECRET = "webhook-signing-secret-abcdef"
+MASTODON_TOKEN = "mastodon-access-token-0123456789"  # noqa: S105 - test data
+WEBHOOK_SECRET = "webhook-signing-secret-abcdef"  # noqa: S105 - test data
 
 
 @post("/_test/segmint/requeue", status_code=200)
@@ -41,30 +41,53 @@ def app(settings: Any) -> Any:
 async def approved_content(client: Any, user_factory: Any, owner: Any, text: str = "Big news today!") -> str:
     approver = await user_factory()
     workflow = await client.post(
-        f"{API}/workflow", headers=owner.headers,
+        f"{API}/workflow",
+        headers=owner.headers,
         json={"name": f"wf-{uuid.uuid4().hex[:6]}", "approver_emails": [approver.email]},
-    )  # fmt: skip
-    cid = (await create_content(client, owner.headers, text=text, tags=["news"], platforms=["mastodon"]))["id"]
-    await client.post(f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow.json()["data"]["id"]})
-    decided = await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=approver.headers, json={"decision": "approve"})
+    )
+    cid = (await create_content(client, owner.headers, text=text, tags=["news"], platforms=["mastodon"]))[
+        "id"
+    ]
+    await client.post(
+        f"{API}/content/{cid}/submit",
+        headers=owner.headers,
+        json={"workflow_id": workflow.json()["data"]["id"]},
+    )
+    decided = await client.post(
+        f"{API}/workflow/reviews/{cid}/decision", headers=approver.headers, json={"decision": "approve"}
+    )
     assert decided.json()["data"]["content"]["status"] == "approved", decided.text
     return cid
 
 
 async def connect(client: Any, headers: dict[str, str], server: FakeServer) -> tuple[str, str]:
     hook = await client.post(
-        f"{API}/integration", headers=headers,
-        json={"name": "my hook", "provider": "webhook", "url": f"{server.url}/hook", "secret": WEBHOOK_SECRET},
-    )  # fmt: skip
+        f"{API}/integration",
+        headers=headers,
+        json={
+            "name": "my hook",
+            "provider": "webhook",
+            "url": f"{server.url}/hook",
+            "secret": WEBHOOK_SECRET,
+        },
+    )
     toot = await client.post(
-        f"{API}/integration", headers=headers,
-        json={"name": "my mastodon", "provider": "mastodon", "url": f"{server.url}/", "secret": MASTODON_TOKEN},
-    )  # fmt: skip
+        f"{API}/integration",
+        headers=headers,
+        json={
+            "name": "my mastodon",
+            "provider": "mastodon",
+            "url": f"{server.url}/",
+            "secret": MASTODON_TOKEN,
+        },
+    )
     assert hook.status_code == 201 and toot.status_code == 201, (hook.text, toot.text)
     return hook.json()["data"]["id"], toot.json()["data"]["id"]
 
 
-async def wait_schedule(client: Any, headers: dict[str, str], sid: str, limit: float = 45.0) -> dict[str, Any]:
+async def wait_schedule(
+    client: Any, headers: dict[str, str], sid: str, limit: float = 45.0
+) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + limit
     while True:
         data = (await client.get(f"{API}/schedules/{sid}", headers=headers)).json()["data"]
@@ -78,13 +101,16 @@ def soon(seconds: float = 1.0) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
-async def test_credentials_are_encrypted_at_rest_and_never_returned(client: Any, user_factory: Any, settings: Any) -> None:
+async def test_credentials_are_encrypted_at_rest_and_never_returned(
+    client: Any, user_factory: Any, settings: Any
+) -> None:
     owner, stranger = await user_factory(), await user_factory()
     server_url = "http://127.0.0.1:9"
     resp = await client.post(
-        f"{API}/integration", headers=owner.headers,
+        f"{API}/integration",
+        headers=owner.headers,
         json={"name": "toot", "provider": "mastodon", "url": server_url, "secret": MASTODON_TOKEN},
-    )  # fmt: skip
+    )
     assert resp.status_code == 201, resp.text
     data = resp.json()["data"]
     assert data["secret_hint"] == "••••" + MASTODON_TOKEN[-4:] and MASTODON_TOKEN not in resp.text
@@ -93,7 +119,9 @@ async def test_credentials_are_encrypted_at_rest_and_never_returned(client: Any,
 
     engine = create_async_engine(settings.database_url)
     async with engine.connect() as conn:
-        stored = (await conn.execute(text("SELECT secret_encrypted, secret_hint FROM segmint_integration"))).one()
+        stored = (
+            await conn.execute(text("SELECT secret_encrypted, secret_hint FROM segmint_integration"))
+        ).one()
     await engine.dispose()
     assert MASTODON_TOKEN not in stored[0] and MASTODON_TOKEN[:12] not in stored[0]
     from keel.apps.segmint.publishing import decrypt
@@ -101,14 +129,20 @@ async def test_credentials_are_encrypted_at_rest_and_never_returned(client: Any,
     assert decrypt(settings, stored[0]) == MASTODON_TOKEN  # the stored value is a Fernet token of it
 
     # re-keying changes the ciphertext and the hint; other users see nothing
-    rekey = await client.patch(f"{API}/integration/{data['id']}", headers=owner.headers, json={"secret": "short-ok"})
-    assert rekey.json()["data"]["secret_hint"] == "••••"
+    rekey = await client.patch(
+        f"{API}/integration/{data['id']}", headers=owner.headers, json={"secret": "short-ok"}
+    )
+    assert rekey.json()["data"]["secret_hint"] == "••••"  # noqa: S105 - a short secret shows nothing
     for method in ("GET", "PATCH", "DELETE"):
         body = {"name": "x"} if method == "PATCH" else None
-        resp = await client.request(method, f"{API}/integration/{data['id']}", headers=stranger.headers, json=body)
+        resp = await client.request(
+            method, f"{API}/integration/{data['id']}", headers=stranger.headers, json=body
+        )
         assert resp.status_code == 404
     bad = await client.post(
-        f"{API}/integration", headers=owner.headers, json={"name": "x", "provider": "myspace", "url": "ftp://x", "secret": "1"}
+        f"{API}/integration",
+        headers=owner.headers,
+        json={"name": "x", "provider": "myspace", "url": "ftp://x", "secret": "1"},
     )
     assert bad.status_code == 400
     assert {"provider", "url", "secret"} & set(str(bad.json()["error"]["details"]).replace("'", " ").split())
@@ -116,9 +150,11 @@ async def test_credentials_are_encrypted_at_rest_and_never_returned(client: Any,
 
 def test_production_refuses_to_start_without_an_encryption_key() -> None:
     base = {
-        "keel_env": "production", "jwt_secret": "x" * 40, "keel_apps": "gym,scribe,segmint",
+        "keel_env": "production",
+        "jwt_secret": "x" * 40,
+        "keel_apps": "gym,scribe,segmint",
         "database_url": "sqlite+aiosqlite:///./var/never-opened.db",
-    }  # fmt: skip
+    }
     with pytest.raises(SettingsError, match="SEGMINT_ENCRYPTION_KEY"):
         load_settings(None, **base)
     with pytest.raises(SettingsError, match="SEGMINT_ENCRYPTION_KEY"):
@@ -140,28 +176,46 @@ async def test_scheduled_publish_delivers_once_per_target_with_a_retry(
     fake_server.statuses = [503]  # the first request (the webhook, connected first) fails transiently
 
     for bad, field in (
-        ({"publish_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(), "integration_ids": [hook_id]}, "publish_at"),
+        (
+            {
+                "publish_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+                "integration_ids": [hook_id],
+            },
+            "publish_at",
+        ),
         ({"publish_at": "2099-01-01T09:00:00", "integration_ids": [hook_id]}, "publish_at"),
         ({"publish_at": soon(60), "integration_ids": []}, "integration_ids"),
     ):
         resp = await client.post(f"{API}/content/{cid}/schedules", headers=h, json=bad)
         assert resp.status_code == 400 and field in str(resp.json()["error"]["details"]), resp.text
     stranger_hook = await client.post(
-        f"{API}/integration", headers=(await user_factory()).headers,
-        json={"name": "theirs", "provider": "webhook", "url": f"{fake_server.url}/x", "secret": WEBHOOK_SECRET},
-    )  # fmt: skip
+        f"{API}/integration",
+        headers=(await user_factory()).headers,
+        json={
+            "name": "theirs",
+            "provider": "webhook",
+            "url": f"{fake_server.url}/x",
+            "secret": WEBHOOK_SECRET,
+        },
+    )
     resp = await client.post(
-        f"{API}/content/{cid}/schedules", headers=h,
+        f"{API}/content/{cid}/schedules",
+        headers=h,
         json={"publish_at": soon(60), "integration_ids": [stranger_hook.json()["data"]["id"]]},
-    )  # fmt: skip
+    )
     assert resp.status_code == 404
 
     resp = await client.post(
-        f"{API}/content/{cid}/schedules", headers=h, json={"publish_at": soon(1.0), "integration_ids": [hook_id, toot_id]}
+        f"{API}/content/{cid}/schedules",
+        headers=h,
+        json={"publish_at": soon(1.0), "integration_ids": [hook_id, toot_id]},
     )
     assert resp.status_code == 201, resp.text
     schedule = resp.json()["data"]
-    assert schedule["status"] == "scheduled" and [d["status"] for d in schedule["deliveries"]] == ["pending", "pending"]
+    assert schedule["status"] == "scheduled" and [d["status"] for d in schedule["deliveries"]] == [
+        "pending",
+        "pending",
+    ]
     assert (await client.get(f"{API}/content/{cid}", headers=h)).json()["data"]["status"] == "scheduled"
     assert fake_server.requests == []  # nothing before its time
 
@@ -181,17 +235,23 @@ async def test_scheduled_publish_delivers_once_per_target_with_a_retry(
     assert json.loads(toot["body"]) == {"status": "Big news today!", "visibility": "public"}
     hook = hooks[1]
     signature = hmac.new(
-        WEBHOOK_SECRET.encode(), hook["headers"]["X-Segmint-Timestamp"].encode() + b"." + hook["body"], hashlib.sha256
+        WEBHOOK_SECRET.encode(),
+        hook["headers"]["X-Segmint-Timestamp"].encode() + b"." + hook["body"],
+        hashlib.sha256,
     ).hexdigest()
     assert hook["headers"]["X-Segmint-Signature"] == f"sha256={signature}"
     payload = json.loads(hook["body"])
-    assert payload["content_id"] == cid and payload["text"] == "Big news today!" and payload["tags"] == ["news"]
+    assert (
+        payload["content_id"] == cid and payload["text"] == "Big news today!" and payload["tags"] == ["news"]
+    )
     # the retry carried the same idempotency key as the failed attempt
     assert hooks[0]["headers"]["Idempotency-Key"] == hooks[1]["headers"]["Idempotency-Key"]
 
     content = (await client.get(f"{API}/content/{cid}", headers=h)).json()["data"]
     assert content["status"] == "published" and content["published_at"] is not None
-    trail = [e["action"] for e in (await client.get(f"{API}/content/{cid}/history", headers=h)).json()["data"]]
+    trail = [
+        e["action"] for e in (await client.get(f"{API}/content/{cid}/history", headers=h)).json()["data"]
+    ]
     assert trail[-2:] == ["scheduled", "published"]
 
     # a duplicate run of the job (or a re-queue after a crash) posts nothing more
@@ -199,7 +259,9 @@ async def test_scheduled_publish_delivers_once_per_target_with_a_retry(
 
     engine = create_async_engine(settings.database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    assert await run_publish(sessions, settings, uuid.UUID(schedule["id"]), final_attempt=False) == "published"
+    assert (
+        await run_publish(sessions, settings, uuid.UUID(schedule["id"]), final_attempt=False) == "published"
+    )
     await engine.dispose()
     assert len(fake_server.requests) == 3
     # published content is final
@@ -207,14 +269,20 @@ async def test_scheduled_publish_delivers_once_per_target_with_a_retry(
     assert resp.status_code == 409 and "final" in resp.json()["error"]["message"]
 
 
-async def test_cancel_and_lost_job_requeue(client: Any, user_factory: Any, settings: Any, fake_server: FakeServer) -> None:
+async def test_cancel_and_lost_job_requeue(
+    client: Any, user_factory: Any, settings: Any, fake_server: FakeServer
+) -> None:
     owner = await user_factory()
     h = owner.headers
     hook_id, _ = await connect(client, h, fake_server)
     cid = await approved_content(client, user_factory, owner)
-    later = (await client.post(
-        f"{API}/content/{cid}/schedules", headers=h, json={"publish_at": soon(3600), "integration_ids": [hook_id]}
-    )).json()["data"]  # fmt: skip
+    later = (
+        await client.post(
+            f"{API}/content/{cid}/schedules",
+            headers=h,
+            json={"publish_at": soon(3600), "integration_ids": [hook_id]},
+        )
+    ).json()["data"]
     assert (await client.delete(f"{API}/content/{cid}", headers=h)).status_code == 409
     assert (await client.delete(f"{API}/integration/{hook_id}", headers=h)).status_code == 409
     stranger = (await user_factory()).headers
@@ -226,14 +294,20 @@ async def test_cancel_and_lost_job_requeue(client: Any, user_factory: Any, setti
     assert (await client.get(f"{API}/content/{cid}", headers=h)).json()["data"]["status"] == "approved"
 
     # schedule again, then pretend the process died: the row's job is unknown to the queue
-    again = (await client.post(
-        f"{API}/content/{cid}/schedules", headers=h, json={"publish_at": soon(1.5), "integration_ids": [hook_id]}
-    )).json()["data"]  # fmt: skip
+    again = (
+        await client.post(
+            f"{API}/content/{cid}/schedules",
+            headers=h,
+            json={"publish_at": soon(1.5), "integration_ids": [hook_id]},
+        )
+    ).json()["data"]
     from keel.apps.segmint.models import Schedule
 
     engine = create_async_engine(settings.database_url)
     async with engine.begin() as conn:
-        await conn.execute(update(Schedule).where(Schedule.id == uuid.UUID(again["id"])).values(job_id=987654321))
+        await conn.execute(
+            update(Schedule).where(Schedule.id == uuid.UUID(again["id"])).values(job_id=987654321)
+        )
     assert (await client.post("/_test/segmint/requeue")).json() == {"requeued": 1}
     done = await wait_schedule(client, h, again["id"])
     assert done["status"] == "published"
@@ -244,7 +318,10 @@ async def test_cancel_and_lost_job_requeue(client: Any, user_factory: Any, setti
     await engine.dispose()
     assert statuses == ["cancelled", "published"]
     listed = (await client.get(f"{API}/schedules?content_id={cid}", headers=h)).json()
-    assert listed["meta"]["total"] == 2 and (await client.get(f"{API}/schedules?status=published", headers=h)).json()["meta"]["total"] == 1
+    assert (
+        listed["meta"]["total"] == 2
+        and (await client.get(f"{API}/schedules?status=published", headers=h)).json()["meta"]["total"] == 1
+    )
 
 
 async def test_refused_credential_fails_without_retry_and_content_returns_to_approved(
@@ -255,9 +332,13 @@ async def test_refused_credential_fails_without_retry_and_content_returns_to_app
     _, toot_id = await connect(client, h, fake_server)
     cid = await approved_content(client, user_factory, owner)
     fake_server.statuses = [401]
-    sid = (await client.post(
-        f"{API}/content/{cid}/schedules", headers=h, json={"publish_at": soon(0.5), "integration_ids": [toot_id]}
-    )).json()["data"]["id"]  # fmt: skip
+    sid = (
+        await client.post(
+            f"{API}/content/{cid}/schedules",
+            headers=h,
+            json={"publish_at": soon(0.5), "integration_ids": [toot_id]},
+        )
+    ).json()["data"]["id"]
     done = await wait_schedule(client, h, sid)
     assert done["status"] == "failed"
     delivery = done["deliveries"][0]

@@ -7,11 +7,14 @@ from typing import Any
 from segmint.helpers import API, create_content
 
 
-async def make_workflow(client: Any, headers: dict[str, str], emails: list[str], required: int = 1) -> dict[str, Any]:
+async def make_workflow(
+    client: Any, headers: dict[str, str], emails: list[str], required: int = 1
+) -> dict[str, Any]:
     resp = await client.post(
-        f"{API}/workflow", headers=headers,
+        f"{API}/workflow",
+        headers=headers,
         json={"name": f"review by {len(emails)}", "approver_emails": emails, "required_approvals": required},
-    )  # fmt: skip
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()["data"]
 
@@ -54,12 +57,16 @@ async def test_two_approvals_needed_then_approved_with_audit_trail(client: Any, 
     assert (await client.get(f"{API}/content/{cid}", headers=first.headers)).status_code == 404
 
     submitted = await client.post(
-        f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"], "comment": "please"}
+        f"{API}/content/{cid}/submit",
+        headers=owner.headers,
+        json={"workflow_id": workflow["id"], "comment": "please"},
     )
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["data"]["status"] == "in_review"
     # the owner cannot edit while it is in review
-    assert (await client.patch(f"{API}/content/{cid}", headers=owner.headers, json={"text": "x"})).status_code == 409
+    assert (
+        await client.patch(f"{API}/content/{cid}", headers=owner.headers, json={"text": "x"})
+    ).status_code == 409
 
     waiting = (await client.get(f"{API}/workflow/reviews", headers=first.headers)).json()
     assert waiting["meta"]["total"] == 1
@@ -67,8 +74,12 @@ async def test_two_approvals_needed_then_approved_with_audit_trail(client: Any, 
     assert review["content"]["id"] == cid and review["approvals"] == 0 and review["required_approvals"] == 2
 
     # approvers read, never write; the outsider sees nothing
-    assert (await client.get(f"{API}/content/{cid}", headers=first.headers)).json()["data"]["text"] == item["text"]
-    assert (await client.patch(f"{API}/content/{cid}", headers=first.headers, json={"text": "x"})).status_code == 403
+    assert (await client.get(f"{API}/content/{cid}", headers=first.headers)).json()["data"]["text"] == item[
+        "text"
+    ]
+    assert (
+        await client.patch(f"{API}/content/{cid}", headers=first.headers, json={"text": "x"})
+    ).status_code == 403
     assert (await client.delete(f"{API}/content/{cid}", headers=first.headers)).status_code == 403
     assert (await client.get(f"{API}/content/{cid}/history", headers=first.headers)).status_code == 403
     for path in (f"/content/{cid}", f"/workflow/reviews/{cid}"):
@@ -81,17 +92,25 @@ async def test_two_approvals_needed_then_approved_with_audit_trail(client: Any, 
         await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=owner.headers, json=decision)
     ).status_code == 404
 
-    one = await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=first.headers, json={**decision, "comment": "nice"})
+    one = await client.post(
+        f"{API}/workflow/reviews/{cid}/decision", headers=first.headers, json={**decision, "comment": "nice"}
+    )
     assert one.status_code == 200, one.text
     assert one.json()["data"]["approvals"] == 1 and one.json()["data"]["content"]["status"] == "in_review"
     twice = await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=first.headers, json=decision)
     assert twice.status_code == 409
     assert (await client.get(f"{API}/workflow/reviews", headers=first.headers)).json()["meta"]["total"] == 0
-    assert (await client.get(f"{API}/workflow/reviews/{cid}", headers=first.headers)).json()["data"]["my_decision"] == "approved"
+    assert (await client.get(f"{API}/workflow/reviews/{cid}", headers=first.headers)).json()["data"][
+        "my_decision"
+    ] == "approved"
 
     two = await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=second.headers, json=decision)
     assert two.json()["data"]["approvals"] == 2 and two.json()["data"]["content"]["status"] == "approved"
-    late = await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=second.headers, json={"decision": "reject", "comment": "no"})
+    late = await client.post(
+        f"{API}/workflow/reviews/{cid}/decision",
+        headers=second.headers,
+        json={"decision": "reject", "comment": "no"},
+    )
     assert late.status_code == 409
 
     trail = (await client.get(f"{API}/content/{cid}/history", headers=owner.headers)).json()
@@ -106,39 +125,69 @@ async def test_two_approvals_needed_then_approved_with_audit_trail(client: Any, 
     assert trail["data"][1]["comment"] == "please" and trail["data"][2]["comment"] == "nice"
     # the workflow is busy no more; deleting it keeps the content (and its history)
     assert (await client.delete(f"{API}/workflow/{workflow['id']}", headers=owner.headers)).status_code == 204
-    assert (await client.get(f"{API}/content/{cid}", headers=owner.headers)).json()["data"]["workflow_id"] is None
+    assert (await client.get(f"{API}/content/{cid}", headers=owner.headers)).json()["data"][
+        "workflow_id"
+    ] is None
 
 
-async def test_rejection_goes_back_to_draft_and_resubmission_starts_a_new_round(client: Any, user_factory: Any) -> None:
+async def test_rejection_goes_back_to_draft_and_resubmission_starts_a_new_round(
+    client: Any, user_factory: Any
+) -> None:
     owner, approver = await user_factory(), await user_factory()
     workflow = await make_workflow(client, owner.headers, [approver.email])
     cid = (await create_content(client, owner.headers))["id"]
-    await client.post(f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]})
+    await client.post(
+        f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]}
+    )
     assert (await client.delete(f"{API}/workflow/{workflow['id']}", headers=owner.headers)).status_code == 409
 
-    no_reason = await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=approver.headers, json={"decision": "reject"})
+    no_reason = await client.post(
+        f"{API}/workflow/reviews/{cid}/decision", headers=approver.headers, json={"decision": "reject"}
+    )
     assert no_reason.status_code == 400 and "comment" in no_reason.json()["error"]["details"]
     rejected = await client.post(
-        f"{API}/workflow/reviews/{cid}/decision", headers=approver.headers,
+        f"{API}/workflow/reviews/{cid}/decision",
+        headers=approver.headers,
         json={"decision": "reject", "comment": "Too long for twitter"},
-    )  # fmt: skip
+    )
     assert rejected.json()["data"]["content"]["status"] == "rejected"
-    again = await client.post(f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]})
+    again = await client.post(
+        f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]}
+    )
     assert again.status_code == 409 and "back to draft" in again.json()["error"]["message"]
 
     # editing rejected content reopens it as a draft with a new version
     edited = await client.patch(f"{API}/content/{cid}", headers=owner.headers, json={"text": "Shorter."})
     assert edited.json()["data"]["status"] == "draft" and edited.json()["data"]["version"] == 2
-    await client.post(f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]})
+    await client.post(
+        f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]}
+    )
     # a new round: the approver decides again
-    assert (await client.get(f"{API}/workflow/reviews", headers=approver.headers)).json()["meta"]["total"] == 1
-    ok = await client.post(f"{API}/workflow/reviews/{cid}/decision", headers=approver.headers, json={"decision": "approve"})
+    assert (await client.get(f"{API}/workflow/reviews", headers=approver.headers)).json()["meta"][
+        "total"
+    ] == 1
+    ok = await client.post(
+        f"{API}/workflow/reviews/{cid}/decision", headers=approver.headers, json={"decision": "approve"}
+    )
     assert ok.json()["data"]["content"]["status"] == "approved"
-    trail = [e["action"] for e in (await client.get(f"{API}/content/{cid}/history", headers=owner.headers)).json()["data"]]
-    assert trail == ["created", "submitted", "rejected", "reopened", "submitted", "approved", "approval_complete"]
+    trail = [
+        e["action"]
+        for e in (await client.get(f"{API}/content/{cid}/history", headers=owner.headers)).json()["data"]
+    ]
+    assert trail == [
+        "created",
+        "submitted",
+        "rejected",
+        "reopened",
+        "submitted",
+        "approved",
+        "approval_complete",
+    ]
     # someone else's workflow cannot be used
     other = await user_factory()
     foreign = await make_workflow(client, other.headers, [approver.email])
     cid2 = (await create_content(client, owner.headers))["id"]
-    resp = await client.post(f"{API}/content/{cid2}/submit", headers=owner.headers, json={"workflow_id": foreign["id"]})
+    resp = await client.post(
+        f"{API}/content/{cid2}/submit", headers=owner.headers, json={"workflow_id": foreign["id"]}
+    )
     assert resp.status_code == 404

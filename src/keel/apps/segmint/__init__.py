@@ -1,1 +1,1 @@
-"""segmint: personalised content engine (content, approval workflows, integrations, publishing, ideas, voice)."""
+"""segmint: personalised content engine (content, workflows, integrations, publishing, ideas, voice)."""

@@ -178,11 +178,14 @@ class RemoteIdeaEngine:
         self.transport = transport
 
     async def suggest(self, context: Context) -> list[IdeaDraft]:
+        topics = ", ".join(context.topics) or "not known yet"
+        recent = "; ".join(context.recent_titles) or "none"
+        avoid = "; ".join(sorted(context.avoid)) or "none"
         prompt = (
-            f"Suggest {context.count} content ideas in a {context.tone} tone for a creator whose recurring topics are: "
-            f"{', '.join(context.topics) or 'not known yet'}. Recent titles: {'; '.join(context.recent_titles) or 'none'}. "
-            "Do not repeat these titles: " + ("; ".join(sorted(context.avoid)) or "none") + ". "
-            'Answer only JSON: {"ideas": [{"title": "...", "text": "one or two sentences", "topics": ["..."]}]}'
+            f"Suggest {context.count} content ideas in a {context.tone} tone for a creator whose recurring "
+            f"topics are: {topics}. Recent titles: {recent}. Do not repeat these titles: {avoid}. "
+            'Answer only JSON: {"ideas": [{"title": "...", "text": "one or two sentences", '
+            '"topics": ["..."]}]}'
         )
         body = {
             "model": self.model,
@@ -259,9 +262,12 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
         topics = [data.topic.strip(), *[t for t in topics if t != data.topic.strip()]]
     avoid = await db.scalars(select(func.lower(Idea.title)).where(Idea.owner_id == owner_id))
     return Context(
-        tone=data.tone, count=data.count, topics=topics, recent_titles=[r[0] for r in rows[:5]],
+        tone=data.tone,
+        count=data.count,
+        topics=topics,
+        recent_titles=[r[0] for r in rows[:5]],
         avoid=frozenset(avoid.all()),
-    )  # fmt: skip
+    )
 
 
 async def suggest(db: AsyncSession, settings: Settings, owner_id: UUID, data: IdeaRequest) -> list[Idea]:
@@ -286,9 +292,16 @@ async def suggest(db: AsyncSession, settings: Settings, owner_id: UUID, data: Id
 
 def idea_read(row: Idea) -> IdeaRead:
     return IdeaRead(
-        id=row.id, title=row.title, text=row.text, tone=row.tone, topics=list(row.topics or []), engine=row.engine,
-        status=row.status, content_id=row.content_id, created_at=row.created_at,  # type: ignore[arg-type]
-    )  # fmt: skip
+        id=row.id,
+        title=row.title,
+        text=row.text,
+        tone=row.tone,
+        topics=list(row.topics or []),
+        engine=row.engine,
+        status=row.status,
+        content_id=row.content_id,
+        created_at=row.created_at,  # type: ignore[arg-type]
+    )
 
 
 async def list_ideas(

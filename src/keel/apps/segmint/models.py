@@ -15,8 +15,13 @@ from keel.core.db import Base
 
 # content states; the allowed moves between them live in services.TRANSITIONS
 DRAFT, IN_REVIEW, APPROVED, SCHEDULED, PUBLISHED, REJECTED = (
-    "draft", "in_review", "approved", "scheduled", "published", "rejected",
-)  # fmt: skip
+    "draft",
+    "in_review",
+    "approved",
+    "scheduled",
+    "published",
+    "rejected",
+)
 CONTENT_STATES = (DRAFT, IN_REVIEW, APPROVED, SCHEDULED, PUBLISHED, REJECTED)
 TONES = ("friendly", "professional", "witty", "casual", "formal", "inspirational", "informative", "playful")
 PLATFORMS = ("twitter", "linkedin", "instagram", "facebook", "mastodon", "blog", "newsletter", "tiktok")

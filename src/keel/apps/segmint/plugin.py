@@ -22,8 +22,8 @@ async def startup(app: Litestar) -> None:
 
 spec = AppSpec(
     name="segmint",
-    description="Personalised content engine: content, approval workflows, integrations, scheduled publishing, "
-    "idea suggestions and voice profile",
+    description="Personalised content engine: content, approval workflows, integrations, scheduled "
+    "publishing, idea suggestions and voice profile",
     route_handlers=route_handlers,
     seed=seed,
     tasks=tasks.tasks,

@@ -94,9 +94,13 @@ def hint(secret: str) -> str:
 
 def integration_read(row: Integration) -> IntegrationRead:
     return IntegrationRead(
-        id=row.id, name=row.name, provider=row.provider,  # type: ignore[arg-type]
-        url=row.url, secret_hint=row.secret_hint, created_at=row.created_at,
-    )  # fmt: skip
+        id=row.id,
+        name=row.name,
+        provider=row.provider,  # type: ignore[arg-type]
+        url=row.url,
+        secret_hint=row.secret_hint,
+        created_at=row.created_at,
+    )
 
 
 async def _name_taken(db: AsyncSession, owner_id: UUID, name: str, but: UUID | None = None) -> None:
@@ -112,9 +116,13 @@ async def create_integration(
 ) -> Integration:
     await _name_taken(db, owner_id, data.name)
     row = Integration(
-        owner_id=owner_id, name=data.name, provider=data.provider, url=data.url.rstrip("/") if data.provider == "mastodon" else data.url,
-        secret_encrypted=encrypt(settings, data.secret), secret_hint=hint(data.secret),
-    )  # fmt: skip
+        owner_id=owner_id,
+        name=data.name,
+        provider=data.provider,
+        url=data.url.rstrip("/") if data.provider == "mastodon" else data.url,
+        secret_encrypted=encrypt(settings, data.secret),
+        secret_hint=hint(data.secret),
+    )
     db.add(row)
     await db.flush()
     return row
@@ -162,9 +170,15 @@ async def list_integrations(
 async def delete_integration(db: AsyncSession, owner_id: UUID, integration_id: UUID) -> None:
     row = await get_integration(db, owner_id, integration_id)
     waiting = await db.scalar(
-        select(func.count()).select_from(Delivery).join(Schedule, Schedule.id == Delivery.schedule_id)
-        .where(Delivery.integration_id == row.id, Delivery.status == PENDING, Schedule.status.in_(SCHEDULE_ACTIVE))
-    )  # fmt: skip
+        select(func.count())
+        .select_from(Delivery)
+        .join(Schedule, Schedule.id == Delivery.schedule_id)
+        .where(
+            Delivery.integration_id == row.id,
+            Delivery.status == PENDING,
+            Schedule.status.in_(SCHEDULE_ACTIVE),
+        )
+    )
     if waiting:
         raise Conflict("This integration has scheduled publications waiting; cancel them first")
     await db.delete(row)
@@ -234,7 +248,7 @@ async def deliver(client: httpx.AsyncClient, target: Target, post: Post) -> Publ
                     "tone": post.tone,
                     "tags": post.tags,
                     "platforms": post.platforms,
-                },  # fmt: skip
+                },
                 separators=(",", ":"),
             ).encode()
             timestamp = str(int(time.time()))
@@ -287,17 +301,27 @@ def _str(value: Any) -> str | None:
 
 def schedule_read(row: Schedule) -> ScheduleRead:
     return ScheduleRead(
-        id=row.id, content_id=row.content_id, publish_at=row.publish_at, status=row.status,  # type: ignore[arg-type]
-        attempts=row.attempts, finished_at=row.finished_at, created_at=row.created_at,
+        id=row.id,
+        content_id=row.content_id,
+        publish_at=row.publish_at,
+        status=row.status,  # type: ignore[arg-type]
+        attempts=row.attempts,
+        finished_at=row.finished_at,
+        created_at=row.created_at,
         deliveries=[
             DeliveryRead(
-                integration_id=d.integration_id, integration_name=d.integration_name, status=d.status,  # type: ignore[arg-type]
-                attempts=d.attempts, external_id=d.external_id, external_url=d.external_url, error=d.error,
+                integration_id=d.integration_id,
+                integration_name=d.integration_name,
+                status=d.status,  # type: ignore[arg-type]
+                attempts=d.attempts,
+                external_id=d.external_id,
+                external_url=d.external_url,
+                error=d.error,
                 delivered_at=d.delivered_at,
             )
             for d in row.deliveries
         ],
-    )  # fmt: skip
+    )
 
 
 async def create_schedule(
@@ -318,12 +342,25 @@ async def create_schedule(
     missing = sorted(str(i) for i in set(wanted) - {i.id for i in integrations})
     if missing:
         raise NotFound(f"Integration not found: {', '.join(missing)}", details={"integration_ids": missing})
-    services.move(db, row, SCHEDULED, action="scheduled", actor_id=owner_id,
-                  comment=f"for {publish_at.isoformat()} to {', '.join(sorted(i.name for i in integrations))}")  # fmt: skip
+    services.move(
+        db,
+        row,
+        SCHEDULED,
+        action="scheduled",
+        actor_id=owner_id,
+        comment=f"for {publish_at.isoformat()} to {', '.join(sorted(i.name for i in integrations))}",
+    )
     schedule = Schedule(
-        owner_id=owner_id, content_id=row.id, publish_at=publish_at, status="scheduled", attempts=0,
-        deliveries=[Delivery(integration_id=i.id, integration_name=i.name, status=PENDING, attempts=0) for i in integrations],
-    )  # fmt: skip
+        owner_id=owner_id,
+        content_id=row.id,
+        publish_at=publish_at,
+        status="scheduled",
+        attempts=0,
+        deliveries=[
+            Delivery(integration_id=i.id, integration_name=i.name, status=PENDING, attempts=0)
+            for i in integrations
+        ],
+    )
     db.add(schedule)
     await db.flush()
     return schedule
@@ -431,8 +468,14 @@ async def run_publish(
                 )
             except PublishFailed as exc:
                 work.append((d.id, None, exc.message))
-        base = dict(content_id=str(content.id), title=content.title, text=content.text, tone=content.tone,
-                    tags=[t.tag for t in content.tags], platforms=list(content.platforms or []))  # fmt: skip
+        base = dict(
+            content_id=str(content.id),
+            title=content.title,
+            text=content.text,
+            tone=content.tone,
+            tags=[t.tag for t in content.tags],
+            platforms=list(content.platforms or []),
+        )
 
     async with httpx.AsyncClient(timeout=settings.segmint_publish_timeout, follow_redirects=False) as client:
         for delivery_id, target, problem in work:
@@ -456,8 +499,12 @@ async def run_publish(
                 else:
                     delivery.error = outcome.message
                     delivery.status = PENDING if outcome.transient and not final_attempt else FAILED
-                    log.warning("segmint_delivery_failed", delivery_id=str(delivery_id), error=outcome.message,
-                                transient=outcome.transient)  # fmt: skip
+                    log.warning(
+                        "segmint_delivery_failed",
+                        delivery_id=str(delivery_id),
+                        error=outcome.message,
+                        transient=outcome.transient,
+                    )
     return await _finish(sessions, schedule_id)
 
 
@@ -479,12 +526,24 @@ async def _finish(sessions: async_sessionmaker[AsyncSession], schedule_id: UUID)
         schedule.status = "published" if delivered == len(states) else "partial" if delivered else "failed"
         if content is not None and content.status == SCHEDULED:
             if delivered:
-                services.move(db, content, PUBLISHED, action="published", actor_id=None,
-                              comment=f"delivered to {delivered} of {len(states)} target(s)")  # fmt: skip
+                services.move(
+                    db,
+                    content,
+                    PUBLISHED,
+                    action="published",
+                    actor_id=None,
+                    comment=f"delivered to {delivered} of {len(states)} target(s)",
+                )
                 content.published_at = schedule.finished_at
             else:
-                services.move(db, content, APPROVED, action="publish_failed", actor_id=None,
-                              comment="; ".join(sorted({d.error or "" for d in schedule.deliveries}))[:2000])  # fmt: skip
+                services.move(
+                    db,
+                    content,
+                    APPROVED,
+                    action="publish_failed",
+                    actor_id=None,
+                    comment="; ".join(sorted({d.error or "" for d in schedule.deliveries}))[:2000],
+                )
         return schedule.status
 
 
@@ -492,9 +551,13 @@ async def lost_schedules(
     sessions: async_sessionmaker[AsyncSession], live_job_ids: set[int]
 ) -> list[tuple[UUID, datetime]]:
     async with sessions() as db:
-        rows = (await db.execute(
-            select(Schedule.id, Schedule.publish_at, Schedule.job_id).where(Schedule.status.in_(SCHEDULE_ACTIVE))
-        )).all()  # fmt: skip
+        rows = (
+            await db.execute(
+                select(Schedule.id, Schedule.publish_at, Schedule.job_id).where(
+                    Schedule.status.in_(SCHEDULE_ACTIVE)
+                )
+            )
+        ).all()
     return [(sid, at) for sid, at, job_id in rows if job_id is None or job_id not in live_job_ids]
 
 

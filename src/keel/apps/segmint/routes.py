@@ -427,9 +427,12 @@ async def get_integration(
     **CONTENT,
 )
 async def update_integration(
-    request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, integration_id: UUID,
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    principal: Principal,
+    integration_id: UUID,
     data: IntegrationUpdate,
-) -> Envelope[IntegrationRead]:  # fmt: skip
+) -> Envelope[IntegrationRead]:
     row = await publishing.update_integration(
         db_session, _settings(request), principal.user_id, integration_id, data
     )
@@ -510,10 +513,35 @@ async def get_voice(db_session: AsyncSession, principal: Principal) -> Envelope[
 
 
 route_handlers = [
-    create_content, list_content, get_content, update_content, delete_content, list_versions, restore_version,
-    content_history, submit_content, reopen_content,
-    create_schedule, list_schedules, get_schedule, cancel_schedule,
-    create_workflow, list_workflows, get_workflow, delete_workflow, pending_reviews, get_review, decide,
-    create_integration, list_integrations, get_integration, update_integration, delete_integration,
-    suggest_ideas, list_ideas, accept_idea, dismiss_idea, get_voice,
-]  # fmt: skip
+    create_content,
+    list_content,
+    get_content,
+    update_content,
+    delete_content,
+    list_versions,
+    restore_version,
+    content_history,
+    submit_content,
+    reopen_content,
+    create_schedule,
+    list_schedules,
+    get_schedule,
+    cancel_schedule,
+    create_workflow,
+    list_workflows,
+    get_workflow,
+    delete_workflow,
+    pending_reviews,
+    get_review,
+    decide,
+    create_integration,
+    list_integrations,
+    get_integration,
+    update_integration,
+    delete_integration,
+    suggest_ideas,
+    list_ideas,
+    accept_idea,
+    dismiss_idea,
+    get_voice,
+]

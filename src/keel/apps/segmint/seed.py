@@ -22,19 +22,26 @@ DEMO_CONTENT = (
     ContentCreate(
         title="Morning routines for creators",
         text="Coffee first. Then one hour of writing before any notifications. Routines beat motivation.",
-        tone="friendly", platforms=["twitter", "linkedin"], tags=["routines", "writing"],
+        tone="friendly",
+        platforms=["twitter", "linkedin"],
+        tags=["routines", "writing"],
     ),
     ContentCreate(
         title="Batching content saves hours",
-        text="Plan a week of posts in one sitting. Batching keeps your voice consistent and frees your afternoons.",
-        tone="professional", platforms=["linkedin", "blog"], tags=["productivity"],
+        text="Plan a week of posts in one sitting. Batching keeps your voice consistent and frees your "
+        "afternoons.",
+        tone="professional",
+        platforms=["linkedin", "blog"],
+        tags=["productivity"],
     ),
     ContentCreate(
         title="My camera and I are not speaking",
         text="Day three of the great lighting feud. The camera wants golden hour; I want lunch.",
-        tone="witty", platforms=["instagram"], tags=["video", "behind-the-scenes"],
+        tone="witty",
+        platforms=["instagram"],
+        tags=["video", "behind-the-scenes"],
     ),
-)  # fmt: skip
+)
 
 
 async def seed(session: AsyncSession, settings: Settings | None = None) -> None:

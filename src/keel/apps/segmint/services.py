@@ -20,8 +20,8 @@ from sqlalchemy.orm import selectinload
 from keel.apps.segmint.models import (
     APPROVED,
     DRAFT,
-    PUBLISHED,
     IN_REVIEW,
+    PUBLISHED,
     REJECTED,
     SCHEDULED,
     Content,
@@ -75,7 +75,8 @@ def move(
     if to not in allowed:
         options = ", ".join(allowed) or "nothing (it is final)"
         raise Conflict(
-            f"Content in status '{row.status}' cannot become '{to}'; from '{row.status}' it can become: {options}",
+            f"Content in status '{row.status}' cannot become '{to}'; "
+            f"from '{row.status}' it can become: {options}",
             details={"status": row.status, "requested": to, "allowed": list(allowed)},
         )
     record(db, row, action, actor_id=actor_id, actor_email=actor_email, comment=comment, to_status=to)
@@ -200,7 +201,8 @@ def order_by(sort: str) -> list[Any]:
         if name not in SORTABLE:
             raise ValidationFailed(
                 details={
-                    "sort": f"Unknown sort field {name!r}; sortable: {', '.join(sorted(SORTABLE))} (prefix - for descending)"
+                    "sort": f"Unknown sort field {name!r}; sortable: {', '.join(sorted(SORTABLE))} "
+                    "(prefix - for descending)"
                 }
             )
         column = getattr(Content, name)
@@ -311,9 +313,13 @@ async def list_versions(
 
 def version_read(row: ContentVersion) -> VersionRead:
     return VersionRead(
-        number=row.number, title=row.title, text=row.text, tone=row.tone, author_id=row.author_id,
+        number=row.number,
+        title=row.title,
+        text=row.text,
+        tone=row.tone,
+        author_id=row.author_id,
         created_at=row.created_at,
-    )  # fmt: skip
+    )
 
 
 async def restore_version(db: AsyncSession, user_id: UUID, content_id: UUID, number: int) -> Content:
@@ -369,7 +375,7 @@ async def history(
             review_round=e.review_round,
             comment=e.comment,
             created_at=e.created_at,
-        )  # fmt: skip
+        )
         for e in rows.all()
     ], total
 
@@ -406,7 +412,8 @@ async def create_workflow(db: AsyncSession, owner_id: UUID, data: WorkflowCreate
     if data.required_approvals > len(emails):
         raise ValidationFailed(
             details={
-                "required_approvals": f"Needs {data.required_approvals} approvals but names {len(emails)} approvers"
+                "required_approvals": f"Needs {data.required_approvals} approvals "
+                f"but names {len(emails)} approvers"
             }
         )
     if await db.scalar(select(Workflow.id).where(Workflow.owner_id == owner_id, Workflow.name == data.name)):
@@ -439,9 +446,13 @@ async def list_workflows(
     where = Workflow.owner_id == owner_id
     total = await db.scalar(select(func.count()).select_from(Workflow).where(where)) or 0
     rows = await db.scalars(
-        select(Workflow).where(where).options(selectinload(Workflow.approvers))
-        .order_by(Workflow.created_at.desc(), Workflow.id).limit(limit).offset(offset)
-    )  # fmt: skip
+        select(Workflow)
+        .where(where)
+        .options(selectinload(Workflow.approvers))
+        .order_by(Workflow.created_at.desc(), Workflow.id)
+        .limit(limit)
+        .offset(offset)
+    )
     return rows.all(), total
 
 
@@ -504,7 +515,7 @@ async def pending_reviews(
             .order_by(Content.updated_at, Content.id)
             .limit(limit)
             .offset(offset)
-        )  # fmt: skip
+        )
     ).all()
     counts = await _approval_counts(db, rows)
     return [_review_read(r, counts.get(r.id, 0), None) for r in rows], total
@@ -593,7 +604,13 @@ async def decide(
     await db.flush()
     approvals = (await _approval_counts(db, [row])).get(row.id, 0)
     if approvals >= row.workflow.required_approvals:
-        move(db, row, APPROVED, action="approval_complete", actor_id=None,
-             comment=f"{approvals} of {row.workflow.required_approvals} approvals")  # fmt: skip
+        move(
+            db,
+            row,
+            APPROVED,
+            action="approval_complete",
+            actor_id=None,
+            comment=f"{approvals} of {row.workflow.required_approvals} approvals",
+        )
         await db.flush()
     return _review_read(row, approvals, "approved")

@@ -15,23 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.apps.segmint.models import Content
 from keel.apps.segmint.schemas import TermCount, VoiceMonth, VoiceProfile
 
-WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+WORD = re.compile(r"[^\W\d_][\w'\u2019-]*", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?…]+(?:\s|$)|\n{2,}")
 TOP_TERMS = 10
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here
-    hers herself him himself his how i if in into is it its itself just let me more most my myself no nor not now
-    of off on once only or other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up very was we were what
-    when where which while who whom why will with would you your yours yourself yourselves i'm it's don't can't
-    we're you're that's isn't there's let's also get got just really like one new make via us
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just let me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves i'm it's don't can't we're you're that's isn't there's
+    let's also get got just really like one new make via us
     """.split()
 )
 
 
 def words(text: str) -> list[str]:
-    return [w.strip("'’-") for w in WORD.findall(text.lower()) if w.strip("'’-")]
+    return [w.strip("'\u2019-") for w in WORD.findall(text.lower()) if w.strip("'\u2019-")]
 
 
 def terms(text: str) -> list[str]:
