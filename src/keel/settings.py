@@ -112,6 +112,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     segmint_ideas_key: str = ""
     segmint_ideas_model: str = "gpt-4o-mini"
     segmint_publish_timeout: float = 15.0  # seconds per request to a publishing target
+    segmint_allow_private_targets: bool = False  # let integrations post to loopback/private addresses (SSRF)
 
     # gym
     gym_edit_window_hours: int = 24  # sets of a session finished longer ago than this are read-only (409)

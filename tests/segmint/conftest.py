@@ -12,7 +12,10 @@ from segmint.helpers import FakeServer
 
 @pytest.fixture
 def settings(make_settings: Any) -> Any:
-    return make_settings(keel_apps="gym,scribe,segmint", jobs_poll_interval=0.2)
+    # publishing targets in these tests are local servers
+    return make_settings(
+        keel_apps="gym,scribe,segmint", jobs_poll_interval=0.2, segmint_allow_private_targets=True
+    )
 
 
 @pytest.fixture

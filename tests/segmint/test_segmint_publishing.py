@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from litestar import Request, post
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -346,3 +347,34 @@ async def test_refused_credential_fails_without_retry_and_content_returns_to_app
     assert len(fake_server.requests) == 1  # a refused token is not retried
     content = (await client.get(f"{API}/content/{cid}", headers=h)).json()["data"]
     assert content["status"] == "approved" and content["published_at"] is None
+
+
+async def test_private_targets_are_refused_unless_allowed(
+    make_settings: Any, fake_server: FakeServer
+) -> None:
+    """The default settings: integrations cannot aim at loopback/private addresses (SSRF). Its own app."""
+    from fixtures.identity import DEFAULT_PASSWORD
+
+    settings = make_settings(keel_apps="gym,scribe,segmint")
+    assert settings.segmint_allow_private_targets is False
+    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
+        reg = await client.post(
+            "/api/v1/auth/register",
+            json={"email": "ssrf@example.com", "password": DEFAULT_PASSWORD, "name": "S"},
+        )
+        h = {"Authorization": f"Bearer {reg.json()['data']['access_token']}"}
+        for url in (
+            f"{fake_server.url}/hook",
+            "http://10.1.2.3/hook",
+            "http://169.254.169.254/latest",
+            "http://[::1]/x",
+        ):
+            resp = await client.post(
+                f"{API}/integration",
+                headers=h,
+                json={"name": "internal", "provider": "webhook", "url": url, "secret": WEBHOOK_SECRET},
+            )
+            assert resp.status_code == 400, (url, resp.text)
+            assert "private or local address" in resp.json()["error"]["details"]["url"]
+        assert (await client.get(f"{API}/integration", headers=h)).json()["meta"]["total"] == 0
+    assert fake_server.requests == []

@@ -8,14 +8,17 @@ receivers can) so even a crash between the target's answer and our commit does n
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx
@@ -89,6 +92,38 @@ def hint(secret: str) -> str:
     return "••••" + (secret[-4:] if len(secret) >= 16 else "")
 
 
+# --------------------------------------------------------------------------- where targets may live
+
+
+async def target_problem(settings: Settings, url: str) -> tuple[str, bool] | None:
+    """Why this URL may not be posted to, and whether that may pass (a DNS hiccup), or None when fine.
+
+    Integrations are user-supplied URLs the server will POST to: unless SEGMINT_ALLOW_PRIVATE_TARGETS,
+    every address the host resolves to must be public, so nobody can aim the publisher at the internal
+    network (SSRF). Checked when the integration is saved and again before each delivery."""
+    if settings.segmint_allow_private_targets:
+        return None
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        return f"The host {host!r} cannot be resolved", True
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            return (
+                f"{host!r} resolves to a private or local address ({address}); targets must be public",
+                False,
+            )
+    return None
+
+
+async def _check_url(settings: Settings, url: str) -> None:
+    problem = await target_problem(settings, url)
+    if problem is not None:
+        raise ValidationFailed(details={"url": problem[0]})
+
+
 # --------------------------------------------------------------------------- integrations
 
 
@@ -115,6 +150,7 @@ async def create_integration(
     db: AsyncSession, settings: Settings, owner_id: UUID, data: IntegrationCreate
 ) -> Integration:
     await _name_taken(db, owner_id, data.name)
+    await _check_url(settings, data.url)
     row = Integration(
         owner_id=owner_id,
         name=data.name,
@@ -145,6 +181,7 @@ async def update_integration(
         await _name_taken(db, owner_id, data.name, but=row.id)
         row.name = data.name
     if isinstance(data.url, str):
+        await _check_url(settings, data.url)
         row.url = data.url.rstrip("/") if row.provider == "mastodon" else data.url
     if isinstance(data.secret, str):
         row.secret_encrypted, row.secret_hint = encrypt(settings, data.secret), hint(data.secret)
@@ -480,8 +517,11 @@ async def run_publish(
     async with httpx.AsyncClient(timeout=settings.segmint_publish_timeout, follow_redirects=False) as client:
         for delivery_id, target, problem in work:
             outcome: Published | PublishFailed
+            blocked = await target_problem(settings, target.url) if target is not None else None
             if target is None:
                 outcome = PublishFailed(problem or "Cannot publish", transient=False)
+            elif blocked is not None:
+                outcome = PublishFailed(blocked[0], transient=blocked[1])
             else:
                 try:
                     outcome = await deliver(client, target, Post(delivery_id=str(delivery_id), **base))
