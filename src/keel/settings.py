@@ -107,7 +107,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scribe_max_minutes_per_day: int = 600  # minutes of audio a user may submit per UTC day (429 beyond)
 
     # segmint
-    segmint_encryption_key: str = ""  # Fernet key(s), comma-separated, first encrypts; empty: derived (dev only)
+    segmint_encryption_key: str = ""  # Fernet key(s), comma-separated, first encrypts; empty: derived (dev)
     segmint_ideas_url: str = ""  # OpenAI-compatible base URL (…/v1) for idea suggestions; empty: local engine
     segmint_ideas_key: str = ""
     segmint_ideas_model: str = "gpt-4o-mini"

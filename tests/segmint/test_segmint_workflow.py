@@ -63,6 +63,13 @@ async def test_two_approvals_needed_then_approved_with_audit_trail(client: Any, 
     )
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["data"]["status"] == "in_review"
+    resubmit = await client.post(
+        f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]}
+    )
+    assert (
+        resubmit.status_code == 409
+        and "'in_review' cannot become 'in_review'" in resubmit.json()["error"]["message"]
+    )
     # the owner cannot edit while it is in review
     assert (
         await client.patch(f"{API}/content/{cid}", headers=owner.headers, json={"text": "x"})

@@ -39,6 +39,7 @@ FALLBACK_TOPICS = (
     "common mistakes",
 )
 SOURCE_ROWS = 200  # the most recent pieces the engine learns from
+AVOID_RECENT = 500  # titles of the latest ideas are not suggested again
 
 # tone -> (title, text) templates; {a} and {b} are topics
 TEMPLATES: dict[str, list[tuple[str, str]]] = {
@@ -260,7 +261,12 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
     topics = [t for t, _ in sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:8]]
     if data.topic:
         topics = [data.topic.strip(), *[t for t in topics if t != data.topic.strip()]]
-    avoid = await db.scalars(select(func.lower(Idea.title)).where(Idea.owner_id == owner_id))
+    avoid = await db.scalars(
+        select(func.lower(Idea.title))
+        .where(Idea.owner_id == owner_id)
+        .order_by(Idea.created_at.desc())
+        .limit(AVOID_RECENT)
+    )
     return Context(
         tone=data.tone,
         count=data.count,

@@ -456,6 +456,7 @@ async def delete_integration(db_session: AsyncSession, principal: Principal, int
 @post(
     "/ideas",
     status_code=201,
+    opt={"rate_limit": "30/minute"},  # a remote engine costs money per call
     summary="Suggest ideas from your own content, phrased in a tone",
     responses=error_responses(ValidationFailed, ServiceUnavailable),
     **CONTENT,

@@ -485,7 +485,11 @@ async def submit(
             "Rejected content goes back to draft before it is submitted again (edit it or reopen it)",
             details={"status": row.status, "allowed": list(TRANSITIONS[REJECTED])},
         )
-    row.review_round += 1
+    if IN_REVIEW not in TRANSITIONS[row.status]:
+        move(
+            db, row, IN_REVIEW, action="submitted", actor_id=user_id
+        )  # raises the 409 naming what is allowed
+    row.review_round += 1  # a new round: earlier decisions no longer count
     row.workflow_id = workflow.id
     move(db, row, IN_REVIEW, action="submitted", actor_id=user_id, comment=comment)
     await db.flush()
