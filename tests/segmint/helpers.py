@@ -3,8 +3,11 @@ OpenAI-compatible idea service, and content creation through the API."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import threading
+from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,12 +29,21 @@ class FakeServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with outer.lock:
                     status = outer.statuses.pop(0) if outer.statuses else 200
                     outer.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "body": body, "status": status}
+                        {
+                            "method": self.command,
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "status": status,
+                        }
                     )
                     reply = outer.reply(len(outer.requests)) if callable(outer.reply) else outer.reply
                 payload = json.dumps(reply if status < 300 else {"error": "forced"}).encode()
@@ -83,3 +95,24 @@ class QueryCounter:
         from sqlalchemy import event
 
         event.remove(self.engine, "before_cursor_execute", self)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """The app on a real uvicorn server on this event loop (event streams need a real HTTP server)."""
+    import uvicorn
+
+    from core_platform_helpers import free_port
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "server failed to start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)

@@ -378,3 +378,143 @@ async def test_private_targets_are_refused_unless_allowed(
             assert "private or local address" in resp.json()["error"]["details"]["url"]
         assert (await client.get(f"{API}/integration", headers=h)).json()["meta"]["total"] == 0
     assert fake_server.requests == []
+
+
+async def test_the_owner_hears_when_a_publication_ends(make_settings: Any, fake_server: FakeServer) -> None:
+    """`user:<id>:segmint` over SSE gets the outcome, on a real server (its own app)."""
+    import httpx
+
+    from fixtures.identity import DEFAULT_PASSWORD
+    from segmint.helpers import serve
+
+    settings = make_settings(
+        keel_apps="gym,scribe,segmint", jobs_poll_interval=0.2, segmint_allow_private_targets=True
+    )
+    async with serve(create_app(settings)) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        tokens = []
+        for name in ("owner", "approver"):
+            reg = await http.post(
+                "/api/v1/auth/register",
+                json={"email": f"{name}-rt@example.com", "password": DEFAULT_PASSWORD, "name": name},
+            )
+            tokens.append({"Authorization": f"Bearer {reg.json()['data']['access_token']}"})
+        owner, approver = tokens
+        workflow = await http.post(
+            f"{API}/workflow",
+            headers=owner,
+            json={"name": "w", "approver_emails": ["approver-rt@example.com"]},
+        )
+        cid = (await create_content(http, owner))["id"]
+        await http.post(
+            f"{API}/content/{cid}/submit", headers=owner, json={"workflow_id": workflow.json()["data"]["id"]}
+        )
+        await http.post(
+            f"{API}/workflow/reviews/{cid}/decision", headers=approver, json={"decision": "approve"}
+        )
+        hook = await http.post(
+            f"{API}/integration",
+            headers=owner,
+            json={
+                "name": "hook",
+                "provider": "webhook",
+                "url": f"{fake_server.url}/hook",
+                "secret": WEBHOOK_SECRET,
+            },
+        )
+        async with http.stream("GET", "/api/v1/events?topics=segmint", headers=owner) as stream:
+            lines = stream.aiter_lines()
+            assert (await anext(lines)).startswith(": connected")
+            schedule = await http.post(
+                f"{API}/content/{cid}/schedules",
+                headers=owner,
+                json={"publish_at": soon(0.5), "integration_ids": [hook.json()["data"]["id"]]},
+            )
+            assert schedule.status_code == 201, schedule.text
+            while True:
+                line = await asyncio.wait_for(anext(lines), 20)
+                if line.startswith("data:"):
+                    message = json.loads(line[5:])
+                    break
+    assert message["channel"].endswith(":segmint")
+    event = message["event"]
+    assert (
+        event["type"] == "segmint.schedule" and event["status"] == "published" and event["content_id"] == cid
+    )
+    assert event["delivered"] == 1 and event["targets"] == 1 and "owner_id" not in event
+    assert len(fake_server.ok_posts("/hook")) == 1
+
+
+async def test_checking_an_integration_publishes_nothing(
+    client: Any, user_factory: Any, fake_server: FakeServer
+) -> None:
+    owner, stranger = await user_factory(), await user_factory()
+    hook_id, toot_id = await connect(client, owner.headers, fake_server)
+    fake_server.reply = {"acct": "me@example.social"}
+    hook = await client.post(f"{API}/integration/{hook_id}/test", headers=owner.headers)
+    assert hook.status_code == 200 and hook.json()["data"] == {
+        "ok": True,
+        "detail": "the webhook answered 200",
+    }
+    ping = fake_server.requests[-1]
+    assert json.loads(ping["body"]) == {"event": "ping"} and ping["headers"][
+        "X-Segmint-Signature"
+    ].startswith("sha256=")
+    toot = (await client.post(f"{API}/integration/{toot_id}/test", headers=owner.headers)).json()["data"]
+    assert toot == {"ok": True, "detail": "signed in as @me@example.social"}
+    check = fake_server.requests[-1]
+    assert check["method"] == "GET" and check["path"] == "/api/v1/accounts/verify_credentials"
+    assert check["headers"]["Authorization"] == f"Bearer {MASTODON_TOKEN}"
+    fake_server.statuses = [401]
+    refused = (await client.post(f"{API}/integration/{toot_id}/test", headers=owner.headers)).json()["data"]
+    assert refused["ok"] is False and "credential" in refused["detail"]
+    assert (
+        await client.post(f"{API}/integration/{toot_id}/test", headers=stranger.headers)
+    ).status_code == 404
+    assert not [r for r in fake_server.requests if r["path"] == "/api/v1/statuses"]
+
+
+async def test_a_run_after_a_crash_posts_only_to_targets_not_yet_delivered(
+    client: Any, user_factory: Any, settings: Any, fake_server: FakeServer
+) -> None:
+    """The worker died after the webhook succeeded and before Mastodon: the re-run posts to Mastodon only."""
+    from keel.apps.segmint.models import Content, Delivery, Schedule
+    from keel.apps.segmint.publishing import run_publish
+
+    owner = await user_factory()
+    hook_id, toot_id = await connect(client, owner.headers, fake_server)
+    cid = await approved_content(client, user_factory, owner)
+    fake_server.reply = {"id": "42"}
+    sid = (
+        await client.post(
+            f"{API}/content/{cid}/schedules",
+            headers=owner.headers,
+            json={"publish_at": soon(0.3), "integration_ids": [hook_id, toot_id]},
+        )
+    ).json()["data"]["id"]
+    assert (await wait_schedule(client, owner.headers, sid))["status"] == "published"
+    assert len(fake_server.requests) == 2
+
+    # rewind Mastodon's delivery (and the rows) to the state a crash would leave
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as conn:
+        schedule_id = uuid.UUID(sid)
+        await conn.execute(update(Schedule).where(Schedule.id == schedule_id).values(status="publishing"))
+        await conn.execute(
+            update(Delivery)
+            .where(Delivery.schedule_id == schedule_id, Delivery.integration_id == uuid.UUID(toot_id))
+            .values(status="pending", external_id=None, delivered_at=None)
+        )
+        await conn.execute(update(Content).where(Content.id == uuid.UUID(cid)).values(status="scheduled"))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    assert await run_publish(sessions, settings, schedule_id, final_attempt=False) == "published"
+    await engine.dispose()
+    paths = [r["path"] for r in fake_server.requests]
+    assert paths.count("/hook") == 1 and paths.count("/api/v1/statuses") == 2  # Mastodon again, the hook not
+    done = (await client.get(f"{API}/schedules/{sid}", headers=owner.headers)).json()["data"]
+    assert {d["integration_name"]: d["attempts"] for d in done["deliveries"]} == {
+        "my hook": 1,
+        "my mastodon": 2,
+    }
+    assert (await client.get(f"{API}/content/{cid}", headers=owner.headers)).json()["data"][
+        "status"
+    ] == "published"

@@ -43,6 +43,7 @@ from keel.apps.segmint.models import (
 )
 from keel.apps.segmint.schemas import (
     DeliveryRead,
+    IntegrationCheck,
     IntegrationCreate,
     IntegrationRead,
     IntegrationUpdate,
@@ -269,6 +270,58 @@ def _failure(response: httpx.Response, what: str) -> PublishFailed:
     else:
         message = f"{what} answered {status}: {response.text[:200]}"
     return PublishFailed(message, transient=transient)
+
+
+async def verify(client: httpx.AsyncClient, target: Target) -> str:
+    """Prove the integration works without publishing anything: a signed `ping` to a webhook, Mastodon's
+    verify_credentials. The account/answer on success; raises PublishFailed otherwise."""
+    try:
+        if target.provider == "mastodon":
+            response = await client.get(
+                f"{target.url}/api/v1/accounts/verify_credentials",
+                headers={"User-Agent": USER_AGENT, "Authorization": f"Bearer {target.secret}"},
+            )
+            if not response.is_success:
+                raise _failure(response, "Mastodon")
+            return f"signed in as @{_json(response).get('acct') or '?'}"
+        body = json.dumps({"event": "ping"}, separators=(",", ":")).encode()
+        timestamp = str(int(time.time()))
+        response = await client.post(
+            target.url,
+            content=body,
+            headers={
+                "User-Agent": USER_AGENT,
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(target.secret, timestamp, body),
+            },
+        )
+        if not response.is_success:
+            raise _failure(response, "The webhook")
+        return f"the webhook answered {response.status_code}"
+    except httpx.TimeoutException as exc:
+        raise PublishFailed(f"The target timed out ({type(exc).__name__})", transient=True) from exc
+    except httpx.TransportError as exc:
+        raise PublishFailed(
+            f"The target could not be reached ({type(exc).__name__})", transient=True
+        ) from exc
+
+
+async def check_integration(
+    db: AsyncSession, settings: Settings, owner_id: UUID, integration_id: UUID
+) -> IntegrationCheck:
+    row = await get_integration(db, owner_id, integration_id)
+    blocked = await target_problem(settings, row.url)
+    if blocked is not None:
+        return IntegrationCheck(ok=False, detail=blocked[0])
+    try:
+        target = Target(row.provider, row.url, decrypt(settings, row.secret_encrypted))
+        async with httpx.AsyncClient(
+            timeout=settings.segmint_publish_timeout, follow_redirects=False
+        ) as client:
+            return IntegrationCheck(ok=True, detail=await verify(client, target))
+    except PublishFailed as exc:
+        return IntegrationCheck(ok=False, detail=exc.message)
 
 
 async def deliver(client: httpx.AsyncClient, target: Target, post: Post) -> Published:
@@ -545,16 +598,35 @@ async def run_publish(
                         error=outcome.message,
                         transient=outcome.transient,
                     )
-    return await _finish(sessions, schedule_id)
+    return await _finish(sessions, settings, schedule_id)
 
 
-async def _finish(sessions: async_sessionmaker[AsyncSession], schedule_id: UUID) -> str:
+async def _finish(sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID) -> str:
+    status, event = await _settle(sessions, schedule_id)
+    if event is not None:
+        await _announce(settings, event)
+    return status
+
+
+async def _announce(settings: Settings, event: dict[str, Any]) -> None:
+    """The owner's `user:<id>:segmint` channel hears how a publication ended; never fails the job."""
+    from keel.core.realtime import notify, user_channel
+
+    try:
+        await notify(user_channel(event.pop("owner_id"), "segmint"), event, settings=settings)
+    except Exception:
+        log.warning("segmint_announce_failed", schedule_id=event.get("id"), exc_info=True)
+
+
+async def _settle(
+    sessions: async_sessionmaker[AsyncSession], schedule_id: UUID
+) -> tuple[str, dict[str, Any] | None]:
     async with sessions() as db, db.begin():
         schedule = await db.scalar(
             _schedules().where(Schedule.id == schedule_id).with_for_update(of=Schedule)
         )
         if schedule is None:
-            return "missing"
+            return "missing", None
         states = [d.status for d in schedule.deliveries]
         if PENDING in states:
             raise StillPending(f"{states.count(PENDING)} target(s) failed transiently; retrying")
@@ -584,7 +656,16 @@ async def _finish(sessions: async_sessionmaker[AsyncSession], schedule_id: UUID)
                     actor_id=None,
                     comment="; ".join(sorted({d.error or "" for d in schedule.deliveries}))[:2000],
                 )
-        return schedule.status
+        event = {
+            "type": "segmint.schedule",
+            "id": str(schedule.id),
+            "content_id": str(schedule.content_id),
+            "status": schedule.status,
+            "delivered": delivered,
+            "targets": len(states),
+            "owner_id": str(schedule.owner_id),
+        }
+        return schedule.status, event
 
 
 async def lost_schedules(

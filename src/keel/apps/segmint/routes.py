@@ -21,6 +21,7 @@ from keel.apps.segmint.schemas import (
     EventRead,
     IdeaRead,
     IdeaRequest,
+    IntegrationCheck,
     IntegrationCreate,
     IntegrationRead,
     IntegrationUpdate,
@@ -450,6 +451,21 @@ async def delete_integration(db_session: AsyncSession, principal: Principal, int
     await publishing.delete_integration(db_session, principal.user_id, integration_id)
 
 
+@post(
+    "/integration/{integration_id:uuid}/test",
+    status_code=200,
+    summary="Check an integration without publishing (signed ping / Mastodon verify_credentials)",
+    responses=READ_ERRORS,
+    opt={"rate_limit": "10/minute"},
+    **CONTENT,
+)
+async def verify_integration(
+    request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, integration_id: UUID
+) -> Envelope[IntegrationCheck]:
+    settings = _settings(request)
+    return ok(await publishing.check_integration(db_session, settings, principal.user_id, integration_id))
+
+
 # --------------------------------------------------------------------------- ideas and voice
 
 
@@ -540,6 +556,7 @@ route_handlers = [
     get_integration,
     update_integration,
     delete_integration,
+    verify_integration,
     suggest_ideas,
     list_ideas,
     accept_idea,

@@ -157,6 +157,11 @@ class IntegrationRead(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
+class IntegrationCheck(msgspec.Struct, kw_only=True):
+    ok: bool
+    detail: str  # who we are signed in as, or why it failed
+
+
 # --------------------------------------------------------------------------- scheduling
 
 
