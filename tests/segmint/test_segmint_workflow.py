@@ -166,9 +166,14 @@ async def test_rejection_goes_back_to_draft_and_resubmission_starts_a_new_round(
     # editing rejected content reopens it as a draft with a new version
     edited = await client.patch(f"{API}/content/{cid}", headers=owner.headers, json={"text": "Shorter."})
     assert edited.json()["data"]["status"] == "draft" and edited.json()["data"]["version"] == 2
+    # a draft being reworked is not the approver's to read until it is resubmitted
+    assert (await client.get(f"{API}/content/{cid}", headers=approver.headers)).status_code == 404
     await client.post(
         f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": workflow["id"]}
     )
+    assert (await client.get(f"{API}/content/{cid}", headers=approver.headers)).json()["data"][
+        "text"
+    ] == "Shorter."
     # a new round: the approver decides again
     assert (await client.get(f"{API}/workflow/reviews", headers=approver.headers)).json()["meta"][
         "total"

@@ -129,10 +129,10 @@ def content_read(row: Content) -> ContentRead:
 
 
 def _reviewer_of(user_id: UUID) -> Any:
-    """Content whose workflow has this user as an approver."""
-    return Content.workflow_id.in_(
-        select(WorkflowApprover.workflow_id).where(WorkflowApprover.user_id == user_id)
-    )
+    """Content submitted to a workflow naming this user as an approver (a draft being reworked is the
+    owner's business again until it is resubmitted)."""
+    approves = select(WorkflowApprover.workflow_id).where(WorkflowApprover.user_id == user_id)
+    return and_(Content.status != DRAFT, Content.workflow_id.in_(approves))
 
 
 async def get_content(
