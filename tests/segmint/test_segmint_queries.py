@@ -54,3 +54,19 @@ async def test_demo_seed_is_idempotent(settings: Any) -> None:
         pieces = await db.scalar(select(func.count()).select_from(Content))
     await engine.dispose()
     assert users == 1 and pieces == len(DEMO_CONTENT)
+
+
+async def test_no_demo_data_where_segmint_is_off_or_in_production(make_settings: Any) -> None:
+    from keel.apps.segmint.seed import seed
+    from keel.identity.models import User
+
+    settings = make_settings(keel_apps="gym,scribe")
+    engine = create_async_engine(settings.database_url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    for variant in (settings, make_settings(keel_env="production")):
+        async with sessions() as db, db.begin():
+            await seed(db, variant)
+    async with sessions() as db:
+        users = await db.scalar(select(func.count()).select_from(User))
+    await engine.dispose()
+    assert users == 0
