@@ -203,3 +203,33 @@ async def test_rejection_goes_back_to_draft_and_resubmission_starts_a_new_round(
         f"{API}/content/{cid2}/submit", headers=owner.headers, json={"workflow_id": foreign["id"]}
     )
     assert resp.status_code == 404
+
+
+async def test_changing_a_workflow(client: Any, user_factory: Any) -> None:
+    owner, first, second = [await user_factory() for _ in range(3)]
+    workflow = await make_workflow(client, owner.headers, [first.email])
+    wid = workflow["id"]
+    url = f"{API}/workflow/{wid}"
+    bad = await client.patch(url, headers=owner.headers, json={"required_approvals": 2})
+    assert bad.status_code == 400 and "required_approvals" in bad.json()["error"]["details"]
+    changed = await client.patch(
+        url,
+        headers=owner.headers,
+        json={"approver_emails": [first.email, second.email], "required_approvals": 2},
+    )
+    assert changed.status_code == 200, changed.text
+    data = changed.json()["data"]
+    assert data["required_approvals"] == 2 and [a["email"] for a in data["approvers"]] == sorted(
+        [first.email, second.email]
+    )
+    assert (await client.patch(url, headers=first.headers, json={"name": "mine"})).status_code == 404
+
+    cid = (await create_content(client, owner.headers))["id"]
+    await client.post(f"{API}/content/{cid}/submit", headers=owner.headers, json={"workflow_id": wid})
+    busy = await client.patch(
+        url, headers=owner.headers, json={"approver_emails": [second.email], "required_approvals": 1}
+    )
+    assert busy.status_code == 409
+    renamed = await client.patch(url, headers=owner.headers, json={"name": "Legal review"})
+    assert renamed.status_code == 200 and renamed.json()["data"]["name"] == "Legal review"
+    assert renamed.json()["data"]["required_approvals"] == 2  # the running review kept its rules

@@ -34,6 +34,7 @@ from keel.apps.segmint.schemas import (
     VoiceProfile,
     WorkflowCreate,
     WorkflowRead,
+    WorkflowUpdate,
 )
 from keel.core.envelope import Envelope, Page, ok, page
 from keel.core.errors import (
@@ -339,6 +340,19 @@ async def get_workflow(
     return ok(services.workflow_read(await services.get_workflow(db_session, principal.user_id, workflow_id)))
 
 
+@patch(
+    "/workflow/{workflow_id:uuid}",
+    summary="Rename a workflow, or change its approvers / approvals needed (not while content is in review)",
+    responses=WRITE_ERRORS,
+    **CONTENT,
+)
+async def update_workflow(
+    db_session: AsyncSession, principal: Principal, workflow_id: UUID, data: WorkflowUpdate
+) -> Envelope[WorkflowRead]:
+    await services.update_workflow(db_session, principal.user_id, workflow_id, data)
+    return ok(services.workflow_read(await services.get_workflow(db_session, principal.user_id, workflow_id)))
+
+
 @delete(
     "/workflow/{workflow_id:uuid}",
     status_code=204,
@@ -547,6 +561,7 @@ route_handlers = [
     create_workflow,
     list_workflows,
     get_workflow,
+    update_workflow,
     delete_workflow,
     pending_reviews,
     get_review,

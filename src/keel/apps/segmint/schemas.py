@@ -102,6 +102,14 @@ class WorkflowCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     required_approvals: Annotated[int, Meta(ge=1, le=20)] = 1
 
 
+class WorkflowUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    approver_emails: Annotated[list[Email], Meta(min_length=1, max_length=20)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    required_approvals: Annotated[int, Meta(ge=1, le=20)] | msgspec.UnsetType = msgspec.UNSET
+
+
 class ApproverRead(msgspec.Struct, kw_only=True):
     user_id: UUID
     email: str

@@ -41,6 +41,7 @@ from keel.apps.segmint.schemas import (
     VersionRead,
     WorkflowCreate,
     WorkflowRead,
+    WorkflowUpdate,
 )
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from keel.identity.models import User
@@ -401,30 +402,84 @@ def workflow_read(row: Workflow) -> WorkflowRead:
     )
 
 
-async def create_workflow(db: AsyncSession, owner_id: UUID, data: WorkflowCreate) -> Workflow:
-    emails = sorted({e.strip().lower() for e in data.approver_emails})
-    users = {u.email: u for u in (await db.scalars(select(User).where(User.email.in_(emails)))).all()}
-    unknown = [e for e in emails if e not in users]
+async def _approvers(
+    db: AsyncSession, owner_id: UUID, emails: Iterable[str], required: int
+) -> dict[str, User]:
+    """The accounts behind the emails, refusing unknown ones, the owner, or more approvals than approvers."""
+    wanted = sorted({e.strip().lower() for e in emails})
+    users = {u.email: u for u in (await db.scalars(select(User).where(User.email.in_(wanted)))).all()}
+    unknown = [e for e in wanted if e not in users]
     if unknown:
         raise ValidationFailed(details={"approver_emails": f"No account for: {', '.join(unknown)}"})
     if any(u.id == owner_id for u in users.values()):
         raise ValidationFailed(details={"approver_emails": "You cannot approve your own content"})
-    if data.required_approvals > len(emails):
+    if required > len(wanted):
         raise ValidationFailed(
-            details={
-                "required_approvals": f"Needs {data.required_approvals} approvals "
-                f"but names {len(emails)} approvers"
-            }
+            details={"required_approvals": f"Needs {required} approvals but names {len(wanted)} approvers"}
         )
-    if await db.scalar(select(Workflow.id).where(Workflow.owner_id == owner_id, Workflow.name == data.name)):
-        raise Conflict(f"You already have a workflow named {data.name!r}", details={"name": "already used"})
+    return users
+
+
+async def _name_free(db: AsyncSession, owner_id: UUID, name: str, but: UUID | None = None) -> None:
+    statement = select(Workflow.id).where(Workflow.owner_id == owner_id, Workflow.name == name)
+    if but is not None:
+        statement = statement.where(Workflow.id != but)
+    if await db.scalar(statement):
+        raise Conflict(f"You already have a workflow named {name!r}", details={"name": "already used"})
+
+
+async def create_workflow(db: AsyncSession, owner_id: UUID, data: WorkflowCreate) -> Workflow:
+    users = await _approvers(db, owner_id, data.approver_emails, data.required_approvals)
+    await _name_free(db, owner_id, data.name)
     row = Workflow(
         owner_id=owner_id,
         name=data.name,
         required_approvals=data.required_approvals,
-        approvers=[WorkflowApprover(user_id=users[e].id, email=e) for e in emails],
+        approvers=[WorkflowApprover(user_id=u.id, email=e) for e, u in sorted(users.items())],
     )
     db.add(row)
+    await db.flush()
+    return row
+
+
+async def _in_review(db: AsyncSession, workflow_id: UUID) -> int:
+    return (
+        await db.scalar(
+            select(func.count())
+            .select_from(Content)
+            .where(Content.workflow_id == workflow_id, Content.status == IN_REVIEW)
+        )
+        or 0
+    )
+
+
+async def update_workflow(
+    db: AsyncSession, owner_id: UUID, workflow_id: UUID, data: WorkflowUpdate
+) -> Workflow:
+    """Rename any time; approvers and approvals needed only while nothing is in review with it (the rules
+    of a running review do not change under it)."""
+    row = await get_workflow(db, owner_id, workflow_id)
+    if isinstance(data.name, str):
+        await _name_free(db, owner_id, data.name, but=row.id)
+        row.name = data.name
+    emails = (
+        data.approver_emails if isinstance(data.approver_emails, list) else [a.email for a in row.approvers]
+    )
+    required = data.required_approvals if isinstance(data.required_approvals, int) else row.required_approvals
+    if not isinstance(data.approver_emails, list) and not isinstance(data.required_approvals, int):
+        await db.flush()
+        return row
+    busy = await _in_review(db, row.id)
+    if busy:
+        raise Conflict(
+            f"{busy} content item(s) are in review with this workflow; decide or withdraw them first"
+        )
+    users = await _approvers(db, owner_id, emails, required)
+    current = {a.email: a for a in row.approvers}
+    row.approvers = [
+        current.get(e) or WorkflowApprover(user_id=u.id, email=e) for e, u in sorted(users.items())
+    ]
+    row.required_approvals = required
     await db.flush()
     return row
 
