@@ -518,3 +518,19 @@ async def test_a_run_after_a_crash_posts_only_to_targets_not_yet_delivered(
     assert (await client.get(f"{API}/content/{cid}", headers=owner.headers)).json()["data"][
         "status"
     ] == "published"
+
+
+def test_encryption_keys_rotate(make_settings: Any) -> None:
+    from cryptography.fernet import Fernet
+
+    from keel.apps.segmint.publishing import PublishFailed, decrypt, encrypt
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    stored = encrypt(make_settings(segmint_encryption_key=old), MASTODON_TOKEN)
+    rotated = make_settings(segmint_encryption_key=f"{new},{old}")
+    assert decrypt(rotated, stored) == MASTODON_TOKEN  # old rows still readable
+    assert (
+        Fernet(new.encode()).decrypt(encrypt(rotated, "fresh").encode()) == b"fresh"
+    )  # new rows use the new key
+    with pytest.raises(PublishFailed, match="enter it again"):
+        decrypt(make_settings(segmint_encryption_key=new), stored)  # the old key dropped too early
