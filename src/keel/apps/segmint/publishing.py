@@ -680,6 +680,3 @@ async def lost_schedules(
             )
         ).all()
     return [(sid, at) for sid, at, job_id in rows if job_id is None or job_id not in live_job_ids]
-
-
-__all__ = ["FAILED", "PublishFailed", "StillPending", "run_publish"]
