@@ -25,7 +25,7 @@ async def test_local_ideas_come_from_my_content_in_my_tone(client: Any, user_fac
         "My sourdough crumb finally opened up. Hydration matters.",
         "Cold fermentation makes better sourdough flavour.",
     ):
-        await create_content(client, h, text=text, tone="friendly")
+        await create_content(client, h, text=text, tone="casual")
     await create_content(
         client, other.headers, text="Kubernetes kubernetes kubernetes clusters", tone="formal"
     )
@@ -42,6 +42,9 @@ async def test_local_ideas_come_from_my_content_in_my_tone(client: Any, user_fac
         "data"
     ]
     assert not {i["title"] for i in more} & {i["title"] for i in ideas}
+    # without a tone: the user's own usual one (all three pieces above are casual; the other user is formal)
+    usual = (await client.post(f"{API}/ideas", headers=h, json={"count": 1})).json()["data"]
+    assert usual[0]["tone"] == "casual"
     steered = (
         await client.post(
             f"{API}/ideas", headers=h, json={"tone": "playful", "count": 1, "topic": "croissants"}
@@ -50,7 +53,7 @@ async def test_local_ideas_come_from_my_content_in_my_tone(client: Any, user_fac
     assert "croissants" in steered["data"][0]["title"].lower()
 
     listed = await client.get(f"{API}/ideas?limit=5", headers=h)
-    assert listed.json()["meta"]["total"] == 9 and len(listed.json()["data"]) == 5
+    assert listed.json()["meta"]["total"] == 10 and len(listed.json()["data"]) == 5
     idea = ideas[0]
     accepted = await client.post(f"{API}/ideas/{idea['id']}/accept", headers=h)
     assert accepted.status_code == 201, accepted.text

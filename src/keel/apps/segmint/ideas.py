@@ -248,16 +248,19 @@ def engine_for(settings: Settings) -> IdeaEngine:
 async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Context:
     rows = (
         await db.execute(
-            select(Content.title, Content.text, Content.status)
+            select(Content.title, Content.text, Content.status, Content.tone)
             .where(Content.owner_id == owner_id)
             .order_by(Content.created_at.desc())
             .limit(SOURCE_ROWS)
         )
     ).all()
     weights: Counter[str] = Counter()
-    for title, text, status in rows:
+    tones: Counter[str] = Counter()
+    for title, text, status, tone in rows:
+        weight = STATUS_WEIGHT.get(status, 1)
+        tones[tone] += weight
         for term, n in Counter(voice.terms(f"{title} {text}")).items():
-            weights[term] += n * STATUS_WEIGHT.get(status, 1)
+            weights[term] += n * weight
     topics = [t for t, _ in sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:8]]
     if data.topic:
         topics = [data.topic.strip(), *[t for t in topics if t != data.topic.strip()]]
@@ -267,8 +270,9 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
         .order_by(Idea.created_at.desc())
         .limit(AVOID_RECENT)
     )
+    usual = min(tones, key=lambda t: (-tones[t], t)) if tones else "friendly"
     return Context(
-        tone=data.tone,
+        tone=data.tone or usual,
         count=data.count,
         topics=topics,
         recent_titles=[r[0] for r in rows[:5]],
@@ -278,13 +282,14 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
 
 async def suggest(db: AsyncSession, settings: Settings, owner_id: UUID, data: IdeaRequest) -> list[Idea]:
     engine = engine_for(settings)
-    drafts = await engine.suggest(await context_for(db, owner_id, data))
+    context = await context_for(db, owner_id, data)
+    drafts = await engine.suggest(context)
     rows = [
         Idea(
             owner_id=owner_id,
             title=d.title,
             text=d.text,
-            tone=data.tone,
+            tone=context.tone,
             topics=d.topics,
             engine=engine.name,
             status="new",

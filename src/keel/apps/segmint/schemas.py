@@ -204,7 +204,7 @@ class ScheduleRead(msgspec.Struct, kw_only=True):
 
 
 class IdeaRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    tone: Tone = "friendly"
+    tone: Tone | None = None  # None: your own usual tone (what you write and publish most), else friendly
     count: Annotated[int, Meta(ge=1, le=10)] = 3
     topic: Annotated[str, Meta(min_length=1, max_length=200)] | None = None  # steer towards a subject
 
