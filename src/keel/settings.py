@@ -24,7 +24,7 @@ class SettingsError(RuntimeError):
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     keel_env: Literal["development", "test", "production"] = "development"
-    keel_apps: str = "gym,scribe,market"
+    keel_apps: str = "gym,scribe,market,segmint"
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
@@ -112,6 +112,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     # market
     market_max_media_size: int = 25 * 1024**2  # bytes per chat media upload (413 beyond)
+    # segmint
+    segmint_encryption_key: str = ""  # Fernet key(s), comma-separated, first encrypts; empty: derived (dev)
+    segmint_ideas_url: str = ""  # OpenAI-compatible base URL (…/v1) for idea suggestions; empty: local engine
+    segmint_ideas_key: str = ""
+    segmint_ideas_model: str = "gpt-4o-mini"
+    segmint_publish_timeout: float = 15.0  # seconds per request to a publishing target
+    segmint_allow_private_targets: bool = False  # let integrations post to loopback/private addresses (SSRF)
 
     # gym
     gym_edit_window_hours: int = 24  # sets of a session finished longer ago than this are read-only (409)
@@ -167,6 +174,18 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     return settings
 
 
+def _valid_fernet_keys(value: str) -> bool:
+    from cryptography.fernet import Fernet
+
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    try:
+        for key in keys:
+            Fernet(key)
+    except ValueError:
+        return False
+    return bool(keys)
+
+
 def check_production(s: Settings) -> None:
     if not s.is_production:
         return
@@ -177,6 +196,11 @@ def check_production(s: Settings) -> None:
         problems.append("JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE must be set for asymmetric JWT_ALGORITHM")
     if s.debug:
         problems.append("DEBUG must be false in production")
+    if "segmint" in s.apps and not _valid_fernet_keys(s.segmint_encryption_key):
+        problems.append(
+            "SEGMINT_ENCRYPTION_KEY must be set to one or more Fernet keys (comma-separated; make one with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+        )
     if "*" in s.cors_origins and s.cors_allow_credentials:
         problems.append("CORS_ORIGIN must list explicit origins when CORS_ALLOW_CREDENTIALS is true")
     if problems:

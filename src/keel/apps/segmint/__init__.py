@@ -1,0 +1,1 @@
+"""segmint: personalised content engine (content, workflows, integrations, publishing, ideas, voice)."""

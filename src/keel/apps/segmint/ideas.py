@@ -1,0 +1,356 @@
+"""Idea suggestions behind one engine interface.
+
+`LocalIdeaEngine` (default, no network, deterministic): topics are the key terms of the user's own content,
+weighted by how far each piece got (published counts most), and ideas are phrased with the requested tone's
+templates. `RemoteIdeaEngine` (SEGMINT_IDEAS_URL set): an OpenAI-compatible chat-completions service,
+given the same topics and the user's recent titles. Ideas are stored; accepting one creates a draft.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+from uuid import UUID
+
+import httpx
+import structlog
+from sqlalchemy import func, select
+
+from keel.apps.segmint import services, voice
+from keel.apps.segmint.models import APPROVED, PUBLISHED, SCHEDULED, Content, Idea
+from keel.apps.segmint.schemas import ContentCreate, IdeaRead, IdeaRequest
+from keel.core.errors import Conflict, NotFound, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from keel.settings import Settings
+
+log = structlog.get_logger("keel.segmint.ideas")
+STATUS_WEIGHT = {PUBLISHED: 3, SCHEDULED: 2, APPROVED: 2}  # what performed counts more than drafts
+FALLBACK_TOPICS = (
+    "behind the scenes",
+    "lessons learned",
+    "your audience",
+    "tools you use",
+    "common mistakes",
+)
+SOURCE_ROWS = 200  # the most recent pieces the engine learns from
+AVOID_RECENT = 500  # titles of the latest ideas are not suggested again
+
+# tone -> (title, text) templates; {a} and {b} are topics
+TEMPLATES: dict[str, list[tuple[str, str]]] = {
+    "friendly": [
+        (
+            "Let's talk about {a}",
+            "Share what {a} means to you and invite your readers to add their own take.",
+        ),
+        (
+            "{A} and {b}: what I've learned",
+            "A warm, personal story connecting {a} with {b}, ending with a question.",
+        ),
+        (
+            "Your questions about {a}, answered",
+            "Collect the questions people ask about {a} and answer three of them.",
+        ),
+    ],
+    "professional": [
+        (
+            "A practical guide to {a}",
+            "Step-by-step guidance on {a}, with one concrete example and a checklist.",
+        ),
+        (
+            "How {a} shapes {b}",
+            "Analyse the relationship between {a} and {b}, with evidence and a clear takeaway.",
+        ),
+        (
+            "Five {a} mistakes to avoid",
+            "List common pitfalls around {a} and how experienced teams avoid them.",
+        ),
+    ],
+    "witty": [
+        (
+            "{A}: a love story nobody asked for",
+            "A playful, self-aware take on your long relationship with {a}.",
+        ),
+        (
+            "{A} vs {b}: the rematch",
+            "Stage a mock showdown between {a} and {b}; let the audience vote for the winner.",
+        ),
+        (
+            "Things {a} taught me (the hard way)",
+            "A list of funny, honest lessons from {a}, each with a twist.",
+        ),
+    ],
+    "casual": [
+        ("Quick thoughts on {a}", "A short, relaxed post about {a} as you would tell it to a friend."),
+        ("{A}, {b} and a coffee", "Ramble (in a good way) about how {a} and {b} show up in your week."),
+        ("What's new with {a}", "A laid-back update on what you are trying with {a} right now."),
+    ],
+    "formal": [
+        ("On the role of {a}", "A structured essay on {a}: context, argument and conclusion."),
+        ("{A} and {b}: an assessment", "A measured comparison of {a} and {b} with sources and implications."),
+        ("Principles of {a}", "Set out the principles that guide your work on {a}."),
+    ],
+    "inspirational": [
+        ("Why {a} still matters", "A story of how {a} changed something for you, and a call to begin."),
+        ("From {a} to {b}: a journey", "Trace your path from {a} to {b} and the turning points on the way."),
+        ("Start small with {a}", "Encourage readers to take one small step with {a} today."),
+    ],
+    "informative": [
+        ("{A} explained", "Explain {a} clearly for newcomers: what it is, why it matters, how to start."),
+        ("{A} by the numbers", "Facts and figures about {a}, with what each means for your audience."),
+        ("What {a} and {b} have in common", "Compare {a} and {b} point by point and summarise the overlap."),
+    ],
+    "playful": [
+        ("If {a} were a person", "Personify {a}: its habits, its quirks, its best friend ({b})."),
+        ("{A} bingo", "Make a bingo card of everyday {a} moments and ask followers to share theirs."),
+        ("A tiny quiz about {a}", "Three light-hearted questions about {a}, answers at the end."),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class IdeaDraft:
+    title: str
+    text: str
+    topics: list[str]
+
+
+@dataclass(frozen=True)
+class Context:
+    tone: str
+    count: int
+    topics: list[str]  # most important first
+    recent_titles: list[str]
+    avoid: frozenset[str]  # titles already suggested
+
+
+class IdeaEngine(Protocol):
+    name: str
+
+    async def suggest(self, context: Context) -> list[IdeaDraft]: ...
+
+
+class LocalIdeaEngine:
+    name = "local"
+
+    async def suggest(self, context: Context) -> list[IdeaDraft]:
+        topics = list(dict.fromkeys(context.topics)) or list(FALLBACK_TOPICS)
+        if len(topics) == 1:
+            topics.append(FALLBACK_TOPICS[0])
+        templates = TEMPLATES[context.tone]
+        out: list[IdeaDraft] = []
+        seen = set(context.avoid)
+        # walk topic pairs in order of importance, rotating templates, until enough fresh titles
+        for i, a in enumerate(topics):
+            for b in topics[i + 1 :] + topics[:i]:
+                title_t, text_t = templates[(len(out) + i) % len(templates)]
+                values = {"a": a, "b": b, "A": a[:1].upper() + a[1:]}
+                title = title_t.format(**values)[:200]
+                if title.lower() in seen:
+                    continue
+                seen.add(title.lower())
+                used = [a, b] if "{b}" in title_t + text_t else [a]
+                out.append(IdeaDraft(title=title, text=text_t.format(**values), topics=used))
+                if len(out) == context.count:
+                    return out
+        return out
+
+
+class RemoteIdeaEngine:
+    name = "remote"
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        model: str,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.key = key
+        self.model = model
+        self.timeout = timeout
+        self.transport = transport
+
+    async def suggest(self, context: Context) -> list[IdeaDraft]:
+        topics = ", ".join(context.topics) or "not known yet"
+        recent = "; ".join(context.recent_titles) or "none"
+        avoid = "; ".join(sorted(context.avoid)) or "none"
+        prompt = (
+            f"Suggest {context.count} content ideas in a {context.tone} tone for a creator whose recurring "
+            f"topics are: {topics}. Recent titles: {recent}. Do not repeat these titles: {avoid}. "
+            'Answer only JSON: {"ideas": [{"title": "...", "text": "one or two sentences", '
+            '"topics": ["..."]}]}'
+        )
+        body = {
+            "model": self.model,
+            "messages": [
+                {
+                    "role": "system",
+                    "content": "You suggest social media content ideas. You answer with JSON only.",
+                },
+                {"role": "user", "content": prompt},
+            ],
+            "temperature": 0.7,
+        }
+        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+                response = await client.post(f"{self.url}/chat/completions", json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"The idea service could not be reached ({type(exc).__name__})") from exc
+        if response.status_code in (401, 403):
+            raise ServiceUnavailable("The idea service refused our API key (SEGMINT_IDEAS_KEY)")
+        if not response.is_success:
+            raise ServiceUnavailable(f"The idea service answered {response.status_code}")
+        return self._parse(response, context.count)
+
+    @staticmethod
+    def _parse(response: httpx.Response, count: int) -> list[IdeaDraft]:
+        try:
+            message = response.json()["choices"][0]["message"]["content"]
+            text = re.sub(r"^```(?:json)?\s*|\s*```$", "", message.strip())
+            items = json.loads(text)["ideas"]
+            drafts = [
+                IdeaDraft(
+                    title=str(item["title"]).strip()[:200],
+                    text=str(item.get("text") or item["title"]).strip()[:5000],
+                    topics=[str(t)[:50] for t in item.get("topics", [])][:5]
+                    if isinstance(item.get("topics"), list)
+                    else [],
+                )
+                for item in items
+                if isinstance(item, dict) and str(item.get("title", "")).strip()
+            ]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ServiceUnavailable(
+                "The idea service answered something that is not a list of ideas"
+            ) from exc
+        if not drafts:
+            raise ServiceUnavailable("The idea service suggested nothing")
+        return drafts[:count]
+
+
+def engine_for(settings: Settings) -> IdeaEngine:
+    if settings.segmint_ideas_url:
+        return RemoteIdeaEngine(
+            settings.segmint_ideas_url, settings.segmint_ideas_key, settings.segmint_ideas_model
+        )
+    return LocalIdeaEngine()
+
+
+async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Context:
+    rows = (
+        await db.execute(
+            select(Content.title, Content.text, Content.status, Content.tone)
+            .where(Content.owner_id == owner_id)
+            .order_by(Content.created_at.desc())
+            .limit(SOURCE_ROWS)
+        )
+    ).all()
+    weights: Counter[str] = Counter()
+    tones: Counter[str] = Counter()
+    for title, text, status, tone in rows:
+        weight = STATUS_WEIGHT.get(status, 1)
+        tones[tone] += weight
+        for term, n in Counter(voice.terms(f"{title} {text}")).items():
+            weights[term] += n * weight
+    topics = [t for t, _ in sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:8]]
+    if data.topic:
+        topics = [data.topic.strip(), *[t for t in topics if t != data.topic.strip()]]
+    avoid = await db.scalars(
+        select(func.lower(Idea.title))
+        .where(Idea.owner_id == owner_id)
+        .order_by(Idea.created_at.desc())
+        .limit(AVOID_RECENT)
+    )
+    usual = min(tones, key=lambda t: (-tones[t], t)) if tones else "friendly"
+    return Context(
+        tone=data.tone or usual,
+        count=data.count,
+        topics=topics,
+        recent_titles=[r[0] for r in rows[:5]],
+        avoid=frozenset(avoid.all()),
+    )
+
+
+async def suggest(db: AsyncSession, settings: Settings, owner_id: UUID, data: IdeaRequest) -> list[Idea]:
+    engine = engine_for(settings)
+    context = await context_for(db, owner_id, data)
+    drafts = await engine.suggest(context)
+    rows = [
+        Idea(
+            owner_id=owner_id,
+            title=d.title,
+            text=d.text,
+            tone=context.tone,
+            topics=d.topics,
+            engine=engine.name,
+            status="new",
+        )
+        for d in drafts
+    ]
+    db.add_all(rows)
+    await db.flush()
+    return rows
+
+
+def idea_read(row: Idea) -> IdeaRead:
+    return IdeaRead(
+        id=row.id,
+        title=row.title,
+        text=row.text,
+        tone=row.tone,
+        topics=list(row.topics or []),
+        engine=row.engine,
+        status=row.status,
+        content_id=row.content_id,
+        created_at=row.created_at,  # type: ignore[arg-type]
+    )
+
+
+async def list_ideas(
+    db: AsyncSession, owner_id: UUID, *, status: str | None, limit: int, offset: int
+) -> tuple[list[Idea], int]:
+    conditions = [Idea.owner_id == owner_id] + ([Idea.status == status] if status else [])
+    total = await db.scalar(select(func.count()).select_from(Idea).where(*conditions)) or 0
+    rows = await db.scalars(
+        select(Idea).where(*conditions).order_by(Idea.created_at.desc(), Idea.id).limit(limit).offset(offset)
+    )
+    return list(rows.all()), total
+
+
+async def _get(db: AsyncSession, owner_id: UUID, idea_id: UUID) -> Idea:
+    row = await db.scalar(select(Idea).where(Idea.id == idea_id, Idea.owner_id == owner_id).with_for_update())
+    if row is None:
+        raise NotFound("Idea not found")
+    if row.status != "new":
+        raise Conflict(f"This idea was already {row.status}", details={"status": row.status})
+    return row
+
+
+async def accept(db: AsyncSession, owner_id: UUID, idea_id: UUID) -> Content:
+    idea = await _get(db, owner_id, idea_id)
+    tags = [re.sub(r"[^a-z0-9_-]+", "-", t.lower()).strip("-")[:50] for t in idea.topics]
+    content = await services.create_content(
+        db,
+        owner_id,
+        ContentCreate(text=idea.text, tone=idea.tone, title=idea.title, tags=[t for t in tags if t][:20]),  # type: ignore[arg-type]
+        event="created_from_idea",
+    )
+    idea.status, idea.content_id = "accepted", content.id
+    await db.flush()
+    return content
+
+
+async def dismiss(db: AsyncSession, owner_id: UUID, idea_id: UUID) -> Idea:
+    idea = await _get(db, owner_id, idea_id)
+    idea.status = "dismissed"
+    await db.flush()
+    return idea

@@ -1,0 +1,199 @@
+"""segmint tables: content and its versions/tags/events, approval workflows, integrations, schedules and
+their per-integration deliveries, and idea suggestions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from keel.core.db import Base
+
+# content states; the allowed moves between them live in services.TRANSITIONS
+DRAFT, IN_REVIEW, APPROVED, SCHEDULED, PUBLISHED, REJECTED = (
+    "draft",
+    "in_review",
+    "approved",
+    "scheduled",
+    "published",
+    "rejected",
+)
+CONTENT_STATES = (DRAFT, IN_REVIEW, APPROVED, SCHEDULED, PUBLISHED, REJECTED)
+TONES = ("friendly", "professional", "witty", "casual", "formal", "inspirational", "informative", "playful")
+PLATFORMS = ("twitter", "linkedin", "instagram", "facebook", "mastodon", "blog", "newsletter", "tiktok")
+PROVIDERS = ("webhook", "mastodon")
+
+# schedule states: scheduled -> publishing -> published | partial | failed; scheduled -> cancelled
+SCHEDULE_ACTIVE = ("scheduled", "publishing")
+# delivery states: pending -> delivered | failed
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+class Content(Base):
+    __tablename__ = "segmint_content"
+    __table_args__ = (
+        Index("ix_segmint_content_owner_created", "owner_id", "created_at"),
+        Index("ix_segmint_content_owner_status", "owner_id", "status"),
+    )
+
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    tone: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT)
+    platforms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # the workflow it was last submitted to, and which submission is current (decisions count per round)
+    workflow_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("segmint_workflow.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    review_round: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+    tags: Mapped[list[ContentTag]] = relationship(
+        order_by="ContentTag.tag", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+    workflow: Mapped[Workflow | None] = relationship(lazy="raise")
+
+
+class ContentTag(Base):
+    __tablename__ = "segmint_content_tag"
+    __table_args__ = (
+        UniqueConstraint("content_id", "tag"),
+        Index("ix_segmint_content_tag_tag", "tag"),
+    )
+
+    content_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_content.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(50))
+
+
+class ContentVersion(Base):
+    """A snapshot of title/text/tone each time they change (version 1 is the text as created)."""
+
+    __tablename__ = "segmint_content_version"
+    __table_args__ = (UniqueConstraint("content_id", "number"),)
+
+    content_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_content.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    tone: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class ContentEvent(Base):
+    """The audit trail: every status change and review decision, who made it and why."""
+
+    __tablename__ = "segmint_content_event"
+    __table_args__ = (Index("ix_segmint_content_event_content_created", "content_id", "created_at"),)
+
+    content_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_content.id", ondelete="CASCADE"))
+    actor_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    actor_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    action: Mapped[str] = mapped_column(String(30))  # submitted, approved, rejected, ... (see services)
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    review_round: Mapped[int] = mapped_column(Integer, default=0)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Workflow(Base):
+    __tablename__ = "segmint_workflow"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    required_approvals: Mapped[int] = mapped_column(Integer, default=1)
+
+    approvers: Mapped[list[WorkflowApprover]] = relationship(
+        order_by="WorkflowApprover.email", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+
+class WorkflowApprover(Base):
+    __tablename__ = "segmint_workflow_approver"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "user_id"),
+        Index("ix_segmint_workflow_approver_user", "user_id"),
+    )
+
+    workflow_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_workflow.id", ondelete="CASCADE"))
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))  # as resolved when added, for display
+
+
+class Integration(Base):
+    __tablename__ = "segmint_integration"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(String(500))  # webhook URL, or the Mastodon instance's base URL
+    secret_encrypted: Mapped[str] = mapped_column(Text)  # Fernet token of the signing secret / access token
+    secret_hint: Mapped[str] = mapped_column(String(20))  # e.g. "••••abcd"
+
+
+class Schedule(Base):
+    """One planned publication of a content to some of the owner's integrations."""
+
+    __tablename__ = "segmint_schedule"
+    __table_args__ = (
+        Index("ix_segmint_schedule_content", "content_id"),
+        Index("ix_segmint_schedule_status", "status"),
+    )
+
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    content_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_content.id", ondelete="CASCADE"))
+    publish_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # procrastinate job id
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        order_by="Delivery.created_at", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+
+class Delivery(Base):
+    """The outcome of a schedule on one integration: what the target answered, or why it failed."""
+
+    __tablename__ = "segmint_delivery"
+    __table_args__ = (UniqueConstraint("schedule_id", "integration_id"),)
+
+    schedule_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_schedule.id", ondelete="CASCADE"))
+    integration_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("segmint_integration.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    integration_name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    external_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class Idea(Base):
+    __tablename__ = "segmint_idea"
+    __table_args__ = (Index("ix_segmint_idea_owner_status", "owner_id", "status", "created_at"),)
+
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    tone: Mapped[str] = mapped_column(String(20))
+    topics: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    engine: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new, accepted, dismissed
+    content_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("segmint_content.id", ondelete="SET NULL"), nullable=True
+    )

@@ -1,0 +1,31 @@
+"""segmint: personalised content engine — content with a tone and versions, approval workflows, publishing
+integrations, scheduled publishing, idea suggestions and the user's voice profile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keel.apps.segmint import tasks
+from keel.apps.segmint.routes import route_handlers
+from keel.apps.segmint.seed import seed
+from keel.core.components import AppSpec
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+
+async def startup(app: Litestar) -> None:
+    """Bind the job runner to this app and re-queue schedules whose job was lost."""
+    tasks.bind(app)
+    await tasks.requeue_lost(app)
+
+
+spec = AppSpec(
+    name="segmint",
+    description="Personalised content engine: content, approval workflows, integrations, scheduled "
+    "publishing, idea suggestions and voice profile",
+    route_handlers=route_handlers,
+    seed=seed,
+    tasks=tasks.tasks,
+    startup=startup,
+)

@@ -1,0 +1,244 @@
+"""segmint request and response shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+Tone = Literal[
+    "friendly", "professional", "witty", "casual", "formal", "inspirational", "informative", "playful"
+]
+Platform = Literal["twitter", "linkedin", "instagram", "facebook", "mastodon", "blog", "newsletter", "tiktok"]
+ContentStatus = Literal["draft", "in_review", "approved", "scheduled", "published", "rejected"]
+Provider = Literal["webhook", "mastodon"]
+
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
+Tag = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$", description="lower-case, digits, - and _")]
+Tags = Annotated[list[Tag], Meta(max_length=20)]
+Platforms = Annotated[list[Platform], Meta(max_length=len(Platform.__args__))]  # type: ignore[attr-defined]
+Comment = Annotated[str, Meta(max_length=2000)]
+Name = Annotated[str, Meta(min_length=1, max_length=100)]
+Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+HttpUrl = Annotated[str, Meta(min_length=8, max_length=500, pattern=r"^https?://[^\s/?#]+[^\s]*$")]
+
+
+# --------------------------------------------------------------------------- content
+
+
+class ContentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+    tone: Tone
+    title: Title | None = None  # None: the first words of the text
+    platforms: Platforms = []
+    tags: Tags = []
+
+
+class ContentUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Every field optional; a change of title, text or tone makes a new version."""
+
+    text: Text | msgspec.UnsetType = msgspec.UNSET
+    tone: Tone | msgspec.UnsetType = msgspec.UNSET
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    platforms: Platforms | msgspec.UnsetType = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
+
+
+class ContentRead(msgspec.Struct, kw_only=True):
+    id: UUID
+    title: str
+    text: str
+    tone: str
+    status: ContentStatus
+    platforms: list[str]
+    tags: list[str]
+    version: int
+    workflow_id: UUID | None
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    owner_id: UUID
+
+
+class VersionRead(msgspec.Struct, kw_only=True):
+    number: int
+    title: str
+    text: str
+    tone: str
+    author_id: UUID | None
+    created_at: datetime
+
+
+class EventRead(msgspec.Struct, kw_only=True):
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor_id: UUID | None
+    actor_email: str | None
+    review_round: int
+    comment: str | None
+    created_at: datetime
+
+
+class SubmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    workflow_id: UUID
+    comment: Comment | None = None
+
+
+class CommentBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    comment: Comment | None = None
+
+
+# --------------------------------------------------------------------------- workflows
+
+
+class WorkflowCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name
+    approver_emails: Annotated[list[Email], Meta(min_length=1, max_length=20)]
+    required_approvals: Annotated[int, Meta(ge=1, le=20)] = 1
+
+
+class WorkflowUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    approver_emails: Annotated[list[Email], Meta(min_length=1, max_length=20)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    required_approvals: Annotated[int, Meta(ge=1, le=20)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class ApproverRead(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    email: str
+
+
+class WorkflowRead(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    required_approvals: int
+    approvers: list[ApproverRead]
+    created_at: datetime
+
+
+class DecisionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    decision: Literal["approve", "reject"]
+    comment: Comment | None = None
+
+
+class ReviewRead(msgspec.Struct, kw_only=True):
+    """What an approver sees: the content (read-only), its workflow and the decisions so far."""
+
+    content: ContentRead
+    workflow_id: UUID
+    workflow_name: str
+    required_approvals: int
+    approvals: int
+    review_round: int
+    my_decision: str | None
+
+
+# --------------------------------------------------------------------------- integrations
+
+
+class IntegrationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name
+    provider: Provider
+    url: HttpUrl  # webhook: the URL to POST to; mastodon: the instance, e.g. https://mastodon.social
+    secret: Annotated[str, Meta(min_length=8, max_length=500)]  # webhook signing secret / Mastodon token
+
+
+class IntegrationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    url: HttpUrl | msgspec.UnsetType = msgspec.UNSET
+    secret: Annotated[str, Meta(min_length=8, max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class IntegrationRead(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    provider: Provider
+    url: str
+    secret_hint: str  # the credential itself is never returned
+    created_at: datetime
+
+
+class IntegrationCheck(msgspec.Struct, kw_only=True):
+    ok: bool
+    detail: str  # who we are signed in as, or why it failed
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+class ScheduleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    publish_at: datetime  # with a time zone; must be in the future
+    integration_ids: Annotated[list[UUID], Meta(min_length=1, max_length=20)]
+
+
+class DeliveryRead(msgspec.Struct, kw_only=True):
+    integration_id: UUID | None
+    integration_name: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    external_id: str | None
+    external_url: str | None
+    error: str | None
+    delivered_at: datetime | None
+
+
+class ScheduleRead(msgspec.Struct, kw_only=True):
+    id: UUID
+    content_id: UUID
+    publish_at: datetime
+    status: Literal["scheduled", "publishing", "published", "partial", "failed", "cancelled"]
+    attempts: int
+    finished_at: datetime | None
+    deliveries: list[DeliveryRead]
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- ideas and voice
+
+
+class IdeaRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    tone: Tone | None = None  # None: your own usual tone (what you write and publish most), else friendly
+    count: Annotated[int, Meta(ge=1, le=10)] = 3
+    topic: Annotated[str, Meta(min_length=1, max_length=200)] | None = None  # steer towards a subject
+
+
+class IdeaRead(msgspec.Struct, kw_only=True):
+    id: UUID
+    title: str
+    text: str
+    tone: str
+    topics: list[str]
+    engine: str
+    status: Literal["new", "accepted", "dismissed"]
+    content_id: UUID | None
+    created_at: datetime
+
+
+class TermCount(msgspec.Struct, kw_only=True):
+    term: str
+    count: int
+
+
+class VoiceStats(msgspec.Struct, kw_only=True):
+    pieces: int
+    words: int
+    tone_mix: dict[str, float]  # tone -> share of pieces (0..1)
+    average_sentence_length: float  # words per sentence
+    vocabulary_richness: float  # distinct words / words (0..1)
+    top_terms: list[TermCount]
+
+
+class VoiceMonth(VoiceStats, kw_only=True):
+    month: str  # YYYY-MM
+
+
+class VoiceProfile(VoiceStats, kw_only=True):
+    dominant_tone: str | None
+    months: list[VoiceMonth]

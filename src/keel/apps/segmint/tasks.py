@@ -1,0 +1,120 @@
+"""segmint jobs: `segmint:publish` delivers a schedule when it is due.
+
+The schedule and its per-integration deliveries live in segmint's tables, so the job only carries the
+schedule id: a run after a crash, a retry, or a duplicate delivery of the job picks up where the last one
+stopped and never posts twice to a target that already succeeded (see `publishing`). Transient failures
+(timeouts, 429, 5xx) are retried with exponential backoff; on the last attempt they become final.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from procrastinate import Blueprint, RetryStrategy
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from keel.apps.segmint import publishing
+from keel.apps.segmint.models import Schedule
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from procrastinate.job_context import JobContext
+
+    from keel.settings import Settings
+
+log = structlog.get_logger("keel.segmint.tasks")
+
+tasks = Blueprint()
+TASK = "segmint:publish"
+QUEUE = "segmint"
+# 5 runs: the first, then retries 2, 4, 8 and 16 s apart
+PUBLISH_RETRY = RetryStrategy(max_attempts=4, exponential_wait=2, retry_exceptions={publishing.StillPending})
+
+_bound: tuple[Settings, AsyncEngine] | None = None
+
+
+def bind(app: Litestar) -> None:
+    """Jobs run by this process use this app's settings and database engine."""
+    global _bound
+    _bound = (app.state.settings, app.state.sa_config.get_engine())
+
+
+def _runtime() -> tuple[Settings, async_sessionmaker[Any]]:
+    global _bound
+    if _bound is None:  # `keel worker`: no Litestar app in this process
+        from keel.settings import get_settings
+
+        settings = get_settings()
+        _bound = (settings, create_async_engine(settings.database_url, pool_pre_ping=True))
+    settings, engine = _bound
+    return settings, async_sessionmaker(engine, expire_on_commit=False)
+
+
+@tasks.task(name="publish", queue=QUEUE, retry=PUBLISH_RETRY, pass_context=True)
+async def publish(context: JobContext, schedule_id: str) -> str:
+    settings, sessions = _runtime()
+    job = context.job
+    final = job.attempts >= (PUBLISH_RETRY.max_attempts or 0)
+    status = await publishing.run_publish(sessions, settings, uuid.UUID(schedule_id), final_attempt=final)
+    log.info("segmint_published", schedule_id=schedule_id, status=status, attempt=job.attempts + 1)
+    return status
+
+
+async def enqueue(schedule_id: uuid.UUID, publish_at: datetime) -> int:
+    """Defer the publication for its time (one run at a time per schedule); the procrastinate job id."""
+    from keel.core.jobs import queue
+
+    at = max(publish_at, datetime.now(UTC))
+    job_id = await queue.configure_task(
+        TASK, lock=f"segmint:{schedule_id}", queue=QUEUE, schedule_at=at
+    ).defer_async(schedule_id=str(schedule_id))
+    _, sessions = _runtime()
+    async with sessions() as db, db.begin():
+        await db.execute(update(Schedule).where(Schedule.id == schedule_id).values(job_id=job_id))
+    return job_id
+
+
+async def cancel_job(job_id: int | None) -> None:
+    """Best effort: the job also checks the schedule's status, so a job that escapes this does nothing."""
+    if job_id is None:
+        return
+    from keel.core.jobs import queue
+
+    with contextlib.suppress(Exception):
+        await queue.job_manager.cancel_job_by_id_async(job_id)
+
+
+async def requeue_lost(app: Litestar) -> int:
+    """Start-up: schedules still waiting or publishing whose job is gone (the in-process queue died with
+    the old process, or the job was deleted) are deferred again."""
+    from keel.core.jobs import queue
+
+    bind(app)
+    jobs = getattr(app.state, "jobs", None)
+    if jobs is not None:
+        await jobs.connector.open_async()
+    live: set[int] = set()
+    for status in ("todo", "doing"):
+        with contextlib.suppress(Exception):
+            live.update(
+                j.id
+                for j in await queue.job_manager.list_jobs_async(task=TASK, status=status)
+                if j.id is not None
+            )
+    _, sessions = _runtime()
+    count = 0
+    for schedule_id, publish_at in await publishing.lost_schedules(sessions, live):
+        try:
+            await enqueue(schedule_id, publish_at)
+        except Exception:
+            log.warning("segmint_requeue_failed", schedule_id=str(schedule_id), exc_info=True)
+            continue
+        count += 1
+    if count:
+        log.info("segmint_requeued", count=count)
+    return count

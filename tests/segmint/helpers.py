@@ -1,0 +1,118 @@
+"""segmint test helpers: the API prefix, a local HTTP server standing in for publishing targets and an
+OpenAI-compatible idea service, and content creation through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+API = "/api/v1/segmint"
+
+
+class FakeServer:
+    """A real HTTP server on 127.0.0.1 recording every request; `statuses` forces the next answers
+    (200 with `reply` by default)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.statuses: list[int] = []
+        self.reply: Any = {}
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.do_POST()
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with outer.lock:
+                    status = outer.statuses.pop(0) if outer.statuses else 200
+                    outer.requests.append(
+                        {
+                            "method": self.command,
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "status": status,
+                        }
+                    )
+                    reply = outer.reply(len(outer.requests)) if callable(outer.reply) else outer.reply
+                payload = json.dumps(reply if status < 300 else {"error": "forced"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def ok_posts(self, path: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["status"] < 300 and (path is None or r["path"] == path)]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def create_content(client: Any, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    body.setdefault("text", "Coffee first. Then write for an hour before any notifications.")
+    body.setdefault("tone", "friendly")
+    resp = await client.post(f"{API}/content", headers=headers, json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["data"]
+
+
+class QueryCounter:
+    """Counts the SQL statements the app's engine runs inside the `with` block."""
+
+    def __init__(self, app: Any) -> None:
+        self.engine = app.state.sa_config.get_engine().sync_engine
+        self.count = 0
+
+    def __call__(self, *_: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        from sqlalchemy import event
+
+        self.count = 0
+        event.listen(self.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """The app on a real uvicorn server on this event loop (event streams need a real HTTP server)."""
+    import uvicorn
+
+    from core_platform_helpers import free_port
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "server failed to start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
