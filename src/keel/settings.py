@@ -190,10 +190,15 @@ def check_production(s: Settings) -> None:
     if not s.is_production:
         return
     problems = []
-    if s.jwt_algorithm == "HS256" and (s.jwt_secret == DEFAULT_JWT_SECRET or len(s.jwt_secret) < MIN_SECRET_LENGTH):
-        problems.append(f"JWT_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} characters")
+    weak_secret = s.jwt_secret == DEFAULT_JWT_SECRET or len(s.jwt_secret) < MIN_SECRET_LENGTH
+    if s.jwt_algorithm == "HS256" and weak_secret:
+        problems.append(
+            f"JWT_SECRET must be set to a random value of at least {MIN_SECRET_LENGTH} characters"
+        )
     if s.jwt_algorithm != "HS256" and not (s.jwt_private_key_file and s.jwt_public_key_file):
-        problems.append("JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE must be set for asymmetric JWT_ALGORITHM")
+        problems.append(
+            "JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE must be set for asymmetric JWT_ALGORITHM"
+        )
     if s.debug:
         problems.append("DEBUG must be false in production")
     if "segmint" in s.apps and not _valid_fernet_keys(s.segmint_encryption_key):
