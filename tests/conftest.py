@@ -63,8 +63,9 @@ def _isolate_local_services() -> None:
     if redis_url:
         import redis
 
-        base = redis.Redis.from_url(redis_url)
-        for index in range(1, 16):
+        # claims live in db 15, which no run uses for data: a CI-mode run flushing db 0 can't free them
+        base = redis.Redis.from_url(redis_url, db=15)
+        for index in range(1, 15):
             if base.set(f"keel:test-run-db:{index}", os.getpid(), nx=True, ex=3 * 3600):
                 atexit.register(lambda i=index: base.delete(f"keel:test-run-db:{i}"))
                 os.environ["REDIS_URL"] = re.sub(r"(/\d*)?$", f"/{index}", redis_url, count=1)
