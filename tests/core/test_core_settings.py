@@ -57,7 +57,15 @@ def test_production_refuses_unsafe_values(overrides: dict, variable: str) -> Non
 
 
 def test_production_accepts_safe_values() -> None:
-    settings = load_settings(None, keel_env="production", jwt_secret=SAFE_SECRET, cors_origin="https://app.example")
+    from cryptography.fernet import Fernet
+
+    settings = load_settings(
+        None,
+        keel_env="production",
+        jwt_secret=SAFE_SECRET,
+        cors_origin="https://app.example",
+        segmint_encryption_key=Fernet.generate_key().decode(),
+    )
     assert settings.is_production and settings.cookie_secure
 
 

@@ -376,6 +376,12 @@ async def test_private_targets_are_refused_unless_allowed(
             )
             assert resp.status_code == 400, (url, resp.text)
             assert "private or local address" in resp.json()["error"]["details"]["url"]
+        broken = await client.post(  # an unbalanced IPv6 bracket (found by the OpenAPI fuzz: was a 500)
+            f"{API}/integration",
+            headers=h,
+            json={"name": "broken", "provider": "webhook", "url": "http://[::1/x", "secret": WEBHOOK_SECRET},
+        )
+        assert broken.status_code == 400 and broken.json()["error"]["details"]["url"] == "This is not a valid URL"
         assert (await client.get(f"{API}/integration", headers=h)).json()["meta"]["total"] == 0
     assert fake_server.requests == []
 

@@ -104,7 +104,10 @@ async def target_problem(settings: Settings, url: str) -> tuple[str, bool] | Non
     network (SSRF). Checked when the integration is saved and again before each delivery."""
     if settings.segmint_allow_private_targets:
         return None
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # e.g. an unbalanced "[" ("Invalid IPv6 URL")
+        return "This is not a valid URL", False
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     except OSError:
