@@ -65,7 +65,8 @@ def server_env() -> dict[str, str]:
         KEEL_ENV=env.get("BENCH_KEEL_ENV", "production"),
         JWT_SECRET=env.get("JWT_SECRET") or "bench-only-secret-0123456789abcdefghijklmnop",
         # production refuses to start without a Fernet key while segmint is served; a fixed bench-only one
-        SEGMINT_ENCRYPTION_KEY=env.get("SEGMINT_ENCRYPTION_KEY") or "YmVuY2gtb25seS1rZXktMDEyMzQ1Njc4OWFiY2RlZmc=",
+        SEGMINT_ENCRYPTION_KEY=env.get("SEGMINT_ENCRYPTION_KEY")
+        or "YmVuY2gtb25seS1rZXktMDEyMzQ1Njc4OWFiY2RlZmc=",
         LOG_LEVEL=env.get("BENCH_LOG_LEVEL", "INFO"),
         # one client drives everything: the limiter still runs on every request, it just never refuses
         RATE_LIMIT_MAX=str(10**9),

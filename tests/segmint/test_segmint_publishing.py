@@ -381,7 +381,8 @@ async def test_private_targets_are_refused_unless_allowed(
             headers=h,
             json={"name": "broken", "provider": "webhook", "url": "http://[::1/x", "secret": WEBHOOK_SECRET},
         )
-        assert broken.status_code == 400 and broken.json()["error"]["details"]["url"] == "This is not a valid URL"
+        assert broken.status_code == 400
+        assert broken.json()["error"]["details"]["url"] == "This is not a valid URL"
         assert (await client.get(f"{API}/integration", headers=h)).json()["meta"]["total"] == 0
     assert fake_server.requests == []
 
