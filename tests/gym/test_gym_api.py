@@ -582,7 +582,8 @@ async def test_deleting_an_account_removes_its_exercises_plans_and_logged_sets(c
     logged = await log(client, user.headers, session["id"], exercise_id=exercise_id, reps=5)
     assert logged.status_code == 201
 
-    resp = await client.delete("/api/v1/users/me", headers=user.headers)
+    body = {"password": user.password}
+    resp = await client.request("DELETE", "/api/v1/users/me", json=body, headers=user.headers)
     assert resp.status_code == 200, resp.text
     login = await client.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})
     assert login.status_code == 401

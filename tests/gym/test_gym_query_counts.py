@@ -40,7 +40,9 @@ async def count_queries(client: Any, app: Any, headers: dict[str, str], path: st
     with QueryCounter(app) as counter:
         resp = await client.get(path, params=params, headers=headers)
     assert resp.status_code == 200, resp.text
-    return len(counter.statements)
+    # the guard refreshes the session's last-seen time at most once a minute: time-driven bookkeeping that
+    # lands on whichever request comes after a slow set-up, not work of the read being measured
+    return sum(1 for s in counter.statements if not s.lstrip().upper().startswith("UPDATE IDENTITY_SESSION"))
 
 
 async def add_history(

@@ -383,6 +383,12 @@ async def test_private_targets_are_refused_unless_allowed(
         )
         assert broken.status_code == 400
         assert broken.json()["error"]["details"]["url"] == "This is not a valid URL"
+        odd_host = await client.post(  # a host IDNA cannot encode (also found by the fuzz)
+            f"{API}/integration",
+            headers=h,
+            json={"name": "odd", "provider": "webhook", "url": "http://a\x8f.example/x", "secret": WEBHOOK_SECRET},
+        )
+        assert odd_host.status_code == 400, odd_host.text
         assert (await client.get(f"{API}/integration", headers=h)).json()["meta"]["total"] == 0
     assert fake_server.requests == []
 

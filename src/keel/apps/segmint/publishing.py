@@ -110,6 +110,8 @@ async def target_problem(settings: Settings, url: str) -> tuple[str, bool] | Non
         return "This is not a valid URL", False
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except UnicodeError:  # a host name IDNA cannot encode
+        return "This is not a valid host name", False
     except OSError:
         return f"The host {host!r} cannot be resolved", True
     for info in infos:
