@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import Numeric, String, and_, case, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import NullType
 
 from keel.apps.gym import importers
 from keel.apps.gym.catalog import ExerciseNameIndex, Measurement, name_key
@@ -28,8 +29,8 @@ from keel.apps.gym.records import (
     PerformedSet,
     Record,
     RecordConfig,
+    RecordKind,
     SetType,
-    compute_records,
     estimate_1rm,
     records_broken_by,
     set_volume,
@@ -768,6 +769,313 @@ async def _history(
     return [_performed(r) for r in rows]
 
 
+# --------------------------------------------------------------------------- records in SQL
+#
+# Records are computed by the database instead of replaying the history in Python: every kind is "the
+# best value, earliest set first on ties, with the best value before that set as `previous_value`", which
+# window functions answer in one pass over the exercise's rows (ix_gym_set_owner_exercise_performed).
+# e1RM is the exception: its Decimal rounding is only exact in Python, so SQL returns the heaviest load
+# per rep count (e1RM grows with the load at a fixed rep count) and Python picks the best of those few.
+# `tests/gym/test_gym_records_sql.py` checks the result against `records.compute_records`.
+
+_CHRONO = (WorkoutSet.performed_at, WorkoutSet.position, WorkoutSet.id)
+_COUNTS = WorkoutSet.set_type != SetType.WARMUP.value
+_LOADED = and_(_COUNTS, WorkoutSet.weight_kg > 0, WorkoutSet.reps > 0)
+_HALF_GRAM = Decimal("0.0005")  # half the canonical step: equality on the 3-decimal grid, float-safe
+_MILLI = Decimal("0.001")
+_E1RM_LOAD = "e1rm_load_"
+_BOUND = Numeric(14, 4)
+
+
+def _mine(user_id: uuid.UUID, exercise_id: uuid.UUID) -> tuple[Any, Any]:
+    return WorkoutSet.owner_id == user_id, WorkoutSet.exercise_id == exercise_id
+
+
+def _grid_bound(weight: Decimal) -> Any:
+    """A bound half a gram off the grid, bound with a 4th decimal (as the column's NUMERIC(10, 3) it would
+    be rounded back onto the grid by PostgreSQL)."""
+    return literal(weight, _BOUND)
+
+
+def _same_weight(column: Any, weight: Decimal) -> Any:
+    return column.between(_grid_bound(weight - _HALF_GRAM), _grid_bound(weight + _HALF_GRAM))
+
+
+def _reps_key() -> Any:
+    """The most-reps-at-weight bucket: the load, or 0 for unloaded sets (as `records._weight_key`)."""
+    return case((WorkoutSet.weight_kg > 0, WorkoutSet.weight_kg), else_=0)
+
+
+def _e1rm_columns(rep_cap: int, formula: str) -> list[Any]:
+    """Heaviest counting load per rep count that can give an e1RM (1..cap, Brzycki below 37)."""
+    top = min(rep_cap, 36) if formula == "brzycki" else rep_cap
+    return [
+        func.max(case((and_(_LOADED, WorkoutSet.reps == r), WorkoutSet.weight_kg))).label(f"{_E1RM_LOAD}{r}")
+        for r in range(1, top + 1)
+    ]
+
+
+def _best_e1rm(row: Any, rep_cap: int, formula: str) -> tuple[Decimal | None, dict[int, Decimal]]:
+    """(best e1RM, heaviest load per rep count) from a row of `_e1rm_columns`."""
+    loads = {
+        int(key.removeprefix(_E1RM_LOAD)): _dec(value)
+        for key, value in row._mapping.items()
+        if key.startswith(_E1RM_LOAD)
+    }
+    loads = {r: w for r, w in loads.items() if w is not None}
+    estimates = [estimate_1rm(w, r, formula, rep_cap=rep_cap) for r, w in loads.items()]  # type: ignore[arg-type]
+    return max((e for e in estimates if e is not None), default=None), loads
+
+
+def _lightest_load_for(e1rm: Decimal, reps: int, heaviest: Decimal, rep_cap: int, formula: str) -> Decimal:
+    """The lightest load on the 3-decimal grid whose e1RM at `reps` rounds to `e1rm` (binary search)."""
+    low, high = 1, int(heaviest / _MILLI)  # e1rm(high) == e1rm, and e1RM never falls as the load grows
+    while low < high:
+        middle = (low + high) // 2
+        estimate = estimate_1rm(Decimal(middle) * _MILLI, reps, formula, rep_cap=rep_cap)  # type: ignore[arg-type]
+        if estimate is not None and estimate >= e1rm:
+            high = middle
+        else:
+            low = middle + 1
+    return Decimal(high) * _MILLI
+
+
+def _before(row: Any) -> Any:
+    """Sets logged before `row` in history order (performed_at, position, id)."""
+    at, position, set_id = WorkoutSet.performed_at, WorkoutSet.position, WorkoutSet.id
+    return or_(
+        at < row.performed_at,
+        and_(
+            at == row.performed_at,
+            or_(position < row.position, and_(position == row.position, set_id < row.id)),
+        ),
+    )
+
+
+def _best_rows(kind: str, source: Any, value: Any, *, order_value: Any = None, partition: Any = None) -> Any:
+    """Per partition, the earliest row with the highest value, and the highest value before it."""
+    chrono = (source.c.performed_at, source.c.position, source.c.id)
+    ranked = select(
+        literal(kind, String).label("kind"),
+        source.c.id,
+        source.c.session_id,
+        source.c.performed_at,
+        source.c.weight_kg,
+        source.c.reps,
+        type_coerce(value, NullType()).label("value"),
+        type_coerce(
+            func.max(value).over(partition_by=partition, order_by=chrono, rows=(None, -1)), NullType()
+        ).label("previous"),
+        func.row_number()
+        .over(
+            partition_by=partition,
+            order_by=((order_value if order_value is not None else value).desc(), *chrono),
+        )
+        .label("rank"),
+    ).subquery()
+    return select(*(c for c in ranked.c if c.name != "rank")).where(ranked.c.rank == 1)
+
+
+_RECORD_SET_COLUMNS = (
+    WorkoutSet.id,
+    WorkoutSet.session_id,
+    WorkoutSet.performed_at,
+    WorkoutSet.position,
+    WorkoutSet.weight_kg,
+    WorkoutSet.reps,
+    WorkoutSet.duration_s,
+    WorkoutSet.distance_m,
+)
+
+
+def _record_rows(user_id: uuid.UUID, exercise_id: uuid.UUID) -> Any:
+    """One statement: every record except e1RM, one row per record (per load for most reps)."""
+    mine = _mine(user_id, exercise_id)
+    loaded = select(*_RECORD_SET_COLUMNS, (WorkoutSet.weight_kg * WorkoutSet.reps).label("volume"))
+    loaded = loaded.where(*mine, _LOADED).subquery()
+    with_reps = select(*_RECORD_SET_COLUMNS, _reps_key().label("load_key"))
+    with_reps = with_reps.where(*mine, _COUNTS, WorkoutSet.reps > 0).subquery()
+    timed = select(*_RECORD_SET_COLUMNS).where(*mine, _COUNTS, WorkoutSet.duration_s > 0).subquery()
+    distant = select(*_RECORD_SET_COLUMNS).where(*mine, _COUNTS, WorkoutSet.distance_m > 0).subquery()
+    # session volume as it stood after each set; its record is the first set that took a session to the top
+    running = select(
+        *loaded.c,
+        func.sum(loaded.c.volume)
+        .over(
+            partition_by=loaded.c.session_id,
+            order_by=(loaded.c.performed_at, loaded.c.position, loaded.c.id),
+            rows=(None, 0),
+        )
+        .label("session_volume"),
+    ).subquery()
+    return union_all(
+        _best_rows(RecordKind.HEAVIEST_WEIGHT, loaded, loaded.c.weight_kg),
+        _best_rows(
+            RecordKind.BEST_SET_VOLUME, loaded, loaded.c.volume, order_value=func.round(loaded.c.volume, 3)
+        ),
+        _best_rows(
+            RecordKind.BEST_SESSION_VOLUME,
+            running,
+            running.c.session_volume,
+            order_value=func.round(running.c.session_volume, 3),
+        ),
+        _best_rows(
+            RecordKind.MOST_REPS_AT_WEIGHT, with_reps, with_reps.c.reps, partition=with_reps.c.load_key
+        ),
+        _best_rows(RecordKind.LONGEST_DURATION, timed, timed.c.duration_s),
+        _best_rows(RecordKind.LONGEST_DISTANCE, distant, distant.c.distance_m),
+    )
+
+
+def _record_value(kind: RecordKind, raw: Any) -> Decimal | None:
+    """A value as `records.py` writes it: loads and volumes to 3 places, counts as integers."""
+    if raw is None:
+        return None
+    if kind in (RecordKind.MOST_REPS_AT_WEIGHT, RecordKind.LONGEST_DURATION):
+        return Decimal(int(raw))
+    return _dec(raw)
+
+
+async def _sql_records(
+    db: AsyncSession, user_id: uuid.UUID, exercise_id: uuid.UUID, config: RecordConfig
+) -> tuple[ExerciseRecords, int]:
+    """(current records, number of logged sets) in at most four statements, whatever the history."""
+    found: list[Record] = []
+    for row in await db.execute(_record_rows(user_id, exercise_id)):
+        kind = RecordKind(row.kind)
+        per_set = kind is not RecordKind.BEST_SESSION_VOLUME
+        with_load = kind in (
+            RecordKind.HEAVIEST_WEIGHT,
+            RecordKind.BEST_SET_VOLUME,
+            RecordKind.MOST_REPS_AT_WEIGHT,
+        )
+        weight = _dec(row.weight_kg)
+        if kind is RecordKind.MOST_REPS_AT_WEIGHT and (weight is None or weight <= 0):
+            weight = Decimal(0)  # the unloaded bucket, as `records._weight_key`
+        found.append(
+            Record(
+                kind=kind,
+                exercise_id=exercise_id,
+                value=_record_value(kind, row.value),  # type: ignore[arg-type]
+                achieved_at=_aware(row.performed_at),
+                session_id=row.session_id,
+                set_id=row.id if per_set else None,
+                weight_kg=weight if with_load else None,
+                reps=row.reps if with_load else None,
+                previous_value=_record_value(kind, row.previous),
+            )
+        )
+    mine = _mine(user_id, exercise_id)
+    formula, cap = config.formula, config.rep_cap
+    totals = (
+        await db.execute(select(func.count().label("set_count"), *_e1rm_columns(cap, formula)).where(*mine))
+    ).one()
+    e1rm = await _sql_e1rm_record(db, mine, exercise_id, totals, config)
+    return ExerciseRecords(exercise_id).apply([*found, *([e1rm] if e1rm else [])]), totals.set_count
+
+
+async def _sql_e1rm_record(
+    db: AsyncSession, mine: tuple[Any, Any], exercise_id: uuid.UUID, totals: Any, config: RecordConfig
+) -> Record | None:
+    """The e1RM record from the heaviest load per rep count (`totals`): the set that first reached the
+    best estimate, and the best estimate before that set (two statements)."""
+    formula, cap = config.formula, config.rep_cap
+    best, loads = _best_e1rm(totals, cap, formula)
+    if best is None:
+        return None
+    reaching = [
+        and_(
+            WorkoutSet.reps == reps,
+            WorkoutSet.weight_kg
+            >= _grid_bound(_lightest_load_for(best, reps, load, cap, formula) - _HALF_GRAM),
+        )
+        for reps, load in loads.items()
+        if estimate_1rm(load, reps, formula, rep_cap=cap) == best  # type: ignore[arg-type]
+    ]
+    holder = (
+        await db.execute(
+            select(*_RECORD_SET_COLUMNS).where(*mine, _LOADED, or_(*reaching)).order_by(*_CHRONO).limit(1)
+        )
+    ).one()
+    earlier = (await db.execute(select(*_e1rm_columns(cap, formula)).where(*mine, _before(holder)))).one()
+    return Record(
+        kind=RecordKind.E1RM,
+        exercise_id=exercise_id,
+        value=best,
+        achieved_at=_aware(holder.performed_at),
+        session_id=holder.session_id,
+        set_id=holder.id,
+        weight_kg=_dec(holder.weight_kg),
+        reps=holder.reps,
+        previous_value=_best_e1rm(earlier, cap, formula)[0],
+    )
+
+
+async def _bests_before(
+    db: AsyncSession, user_id: uuid.UUID, new_set: PerformedSet
+) -> tuple[ExerciseRecords, Decimal]:
+    """The exercise's current bests as of `new_set` (sets performed at or before it) and the volume already
+    lifted in its session, in one aggregate statement: what `records_broken_by` needs, no history rows."""
+    exercise_id, session_id = new_set.exercise_id, new_set.session_id
+    mine = (*_mine(user_id, exercise_id), WorkoutSet.performed_at <= new_set.performed_at)  # type: ignore[arg-type]
+    volume = WorkoutSet.weight_kg * WorkoutSet.reps
+    load = new_set.weight_kg.quantize(_MILLI) if new_set.weight_kg is not None else None
+    if load is None or load <= 0:
+        same_load = or_(WorkoutSet.weight_kg.is_(None), WorkoutSet.weight_kg <= 0)
+    else:
+        same_load = _same_weight(WorkoutSet.weight_kg, load)
+    per_session = (
+        select(func.sum(volume).label("total")).where(*mine, _LOADED).group_by(WorkoutSet.session_id)
+    )
+    per_session = per_session.subquery()
+    config = RecordConfig()  # what a logged set is flagged against (the records endpoint's defaults)
+    row = (
+        await db.execute(
+            select(
+                *_e1rm_columns(config.rep_cap, config.formula),
+                func.max(case((_LOADED, WorkoutSet.weight_kg))).label("heaviest"),
+                func.max(case((_LOADED, volume))).label("set_volume"),
+                select(func.max(per_session.c.total)).scalar_subquery().label("session_volume"),
+                func.sum(case((and_(_LOADED, WorkoutSet.session_id == session_id), volume))).label(
+                    "this_session"
+                ),
+                func.max(case((and_(WorkoutSet.reps > 0, same_load), WorkoutSet.reps))).label("reps_at_load"),
+                func.max(case((WorkoutSet.duration_s > 0, WorkoutSet.duration_s))).label("duration"),
+                func.max(case((WorkoutSet.distance_m > 0, WorkoutSet.distance_m))).label("distance"),
+            ).where(*mine, _COUNTS)
+        )
+    ).one()
+
+    def best(kind: RecordKind, raw: Any) -> Record | None:
+        value = raw if isinstance(raw, Decimal) and kind is RecordKind.E1RM else _record_value(kind, raw)
+        if value is None:
+            return None
+        return Record(
+            kind=kind,
+            exercise_id=exercise_id,
+            value=value,
+            achieved_at=new_set.performed_at,
+            session_id=session_id,
+        )
+
+    reps_at_load = best(RecordKind.MOST_REPS_AT_WEIGHT, row.reps_at_load)
+    current = ExerciseRecords(
+        exercise_id,
+        e1rm=best(RecordKind.E1RM, _best_e1rm(row, config.rep_cap, config.formula)[0]),
+        heaviest_weight=best(RecordKind.HEAVIEST_WEIGHT, row.heaviest),
+        best_set_volume=best(RecordKind.BEST_SET_VOLUME, row.set_volume),
+        best_session_volume=best(RecordKind.BEST_SESSION_VOLUME, row.session_volume),
+        longest_duration=best(RecordKind.LONGEST_DURATION, row.duration),
+        longest_distance=best(RecordKind.LONGEST_DISTANCE, row.distance),
+        most_reps_at_weight={_weight_key_of(load): reps_at_load} if reps_at_load else {},
+    )
+    return current, _dec(row.this_session) or ZERO
+
+
+def _weight_key_of(load: Decimal | None) -> Decimal:
+    return load if load is not None and load > 0 else Decimal(0)
+
+
 def record_read(record: Record) -> RecordRead:
     return RecordRead(
         kind=record.kind.value,
@@ -857,13 +1165,10 @@ async def log_set(
         performed_at=_aware(data.performed_at) if data.performed_at else _now(),
     )
     _apply_set(row, {k: v for k, v in values.items() if k not in ("exercise_id", "client_id", "position")})
-    # records before this set: one query over the exercise's history up to now
-    history = await _history(db, principal.user_id, exercise.id, WorkoutSet.performed_at <= row.performed_at)
-    current = compute_records(history).get(exercise.id)
-    session_volume = sum(
-        (set_volume(s.weight_kg, s.reps) for s in history if s.session_id == session_id and s.counts), ZERO
-    )
-    broken = records_broken_by(current, _performed(row), session_volume_before=session_volume)
+    # the bests before this set (one aggregate statement, whatever the history's length)
+    performed = _performed(row)
+    current, session_volume = await _bests_before(db, principal.user_id, performed)
+    broken = records_broken_by(current, performed, session_volume_before=session_volume)
     db.add(row)
     try:
         await db.flush()
@@ -961,10 +1266,9 @@ async def exercise_records(
     db: AsyncSession, principal: Principal, exercise_id: uuid.UUID, *, formula: str, rep_cap: int
 ) -> ExerciseRecordsRead:
     await visible_exercise(db, principal.user_id, exercise_id)
-    history = await _history(db, principal.user_id, exercise_id)
     config = RecordConfig(formula=formula, rep_cap=rep_cap)  # type: ignore[arg-type]
-    records = compute_records(history, config=config).get(exercise_id)
-    return _records_read(exercise_id, records, formula, rep_cap, len(history))
+    records, count = await _sql_records(db, principal.user_id, exercise_id, config)
+    return _records_read(exercise_id, records, formula, rep_cap, count)
 
 
 async def exercise_progress(
