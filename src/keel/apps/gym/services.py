@@ -1,8 +1,9 @@
 """gym services: library, plans, sessions and sets, records, import/export.
 
 Everything here runs inside the request's transaction (flush, never commit) and scopes every query to the
-caller. Records, progress and muscle statistics load the needed columns in one query and hand them to the
-pure engine in :mod:`keel.apps.gym.records`.
+caller. Records and the PR flags on a logged set are computed with SQL aggregates (a bounded number of
+statements whatever the history); progress and muscle statistics load the needed columns in one query and
+hand them to the pure engine in :mod:`keel.apps.gym.records`, which stays the reference for records.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from sqlalchemy import Numeric, String, and_, case, exists, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import Numeric, String, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.types import NullType
 
 from keel.apps.gym import importers
 from keel.apps.gym.catalog import ExerciseNameIndex, Measurement, name_key
@@ -604,7 +604,16 @@ async def list_sessions(
     return [session_read(s, n or 0, v) for s, n, v in rows], total or 0
 
 
-def set_read(row: WorkoutSet, exercise_name: str) -> SetRead:
+_SET_READ_COLUMNS = tuple(
+    getattr(WorkoutSet, name)
+    for name in (
+        "id", "session_id", "exercise_id", "client_id", "position", "set_type", "reps", "weight_kg",
+        "weight_unit", "rpe", "rir", "duration_s", "distance_m", "distance_unit", "notes", "performed_at",
+    )
+)  # fmt: skip
+
+
+def set_read(row: WorkoutSet | Any, exercise_name: str) -> SetRead:
     weight_kg = _dec(row.weight_kg)
     distance_m = _dec(row.distance_m)
     return SetRead(
@@ -771,11 +780,13 @@ async def _history(
 
 # --------------------------------------------------------------------------- records in SQL
 #
-# Records are computed by the database instead of replaying the history in Python: every kind is "the
-# best value, earliest set first on ties, with the best value before that set as `previous_value`", which
-# window functions answer in one pass over the exercise's rows (ix_gym_set_owner_exercise_performed).
-# e1RM is the exception: its Decimal rounding is only exact in Python, so SQL returns the heaviest load
-# per rep count (e1RM grows with the load at a fixed rep count) and Python picks the best of those few.
+# Records are computed by the database instead of replaying the history in Python. Every kind is "the
+# best value, held by the earliest set reaching it (ties keep the first), with the best value before that
+# set as `previous_value`": aggregates find the bests, ordered LIMIT 1 queries on
+# ix_gym_set_owner_exercise_performed the first set reaching each, aggregates again the bests before it.
+# e1RM's Decimal rounding is only exact in Python, so SQL returns the heaviest load per rep count (e1RM
+# never falls as the load grows at a fixed rep count) and Python estimates from those few. Loads compare
+# within half a gram (`_HALF_GRAM`) so SQLite's floats and PostgreSQL's numerics agree with the Decimals.
 # `tests/gym/test_gym_records_sql.py` checks the result against `records.compute_records`.
 
 _CHRONO = (WorkoutSet.performed_at, WorkoutSet.position, WorkoutSet.id)
@@ -806,12 +817,15 @@ def _reps_key() -> Any:
     return case((WorkoutSet.weight_kg > 0, WorkoutSet.weight_kg), else_=0)
 
 
+def _e1rm_top_reps(rep_cap: int, formula: str) -> int:
+    return min(rep_cap, 36) if formula == "brzycki" else rep_cap  # Brzycki has no estimate from 37 reps
+
+
 def _e1rm_columns(rep_cap: int, formula: str) -> list[Any]:
     """Heaviest counting load per rep count that can give an e1RM (1..cap, Brzycki below 37)."""
-    top = min(rep_cap, 36) if formula == "brzycki" else rep_cap
     return [
-        func.max(case((and_(_LOADED, WorkoutSet.reps == r), WorkoutSet.weight_kg))).label(f"{_E1RM_LOAD}{r}")
-        for r in range(1, top + 1)
+        func.max(case((and_(WorkoutSet.reps == r, _LOADED), WorkoutSet.weight_kg))).label(f"{_E1RM_LOAD}{r}")
+        for r in range(1, _e1rm_top_reps(rep_cap, formula) + 1)
     ]
 
 
@@ -852,30 +866,6 @@ def _before(row: Any) -> Any:
     )
 
 
-def _best_rows(kind: str, source: Any, value: Any, *, order_value: Any = None, partition: Any = None) -> Any:
-    """Per partition, the earliest row with the highest value, and the highest value before it."""
-    chrono = (source.c.performed_at, source.c.position, source.c.id)
-    ranked = select(
-        literal(kind, String).label("kind"),
-        source.c.id,
-        source.c.session_id,
-        source.c.performed_at,
-        source.c.weight_kg,
-        source.c.reps,
-        type_coerce(value, NullType()).label("value"),
-        type_coerce(
-            func.max(value).over(partition_by=partition, order_by=chrono, rows=(None, -1)), NullType()
-        ).label("previous"),
-        func.row_number()
-        .over(
-            partition_by=partition,
-            order_by=((order_value if order_value is not None else value).desc(), *chrono),
-        )
-        .label("rank"),
-    ).subquery()
-    return select(*(c for c in ranked.c if c.name != "rank")).where(ranked.c.rank == 1)
-
-
 _RECORD_SET_COLUMNS = (
     WorkoutSet.id,
     WorkoutSet.session_id,
@@ -883,47 +873,55 @@ _RECORD_SET_COLUMNS = (
     WorkoutSet.position,
     WorkoutSet.weight_kg,
     WorkoutSet.reps,
-    WorkoutSet.duration_s,
-    WorkoutSet.distance_m,
 )
+_VOLUME = WorkoutSet.weight_kg * WorkoutSet.reps
 
 
-def _record_rows(user_id: uuid.UUID, exercise_id: uuid.UUID) -> Any:
-    """One statement: every record except e1RM, one row per record (per load for most reps)."""
-    mine = _mine(user_id, exercise_id)
-    loaded = select(*_RECORD_SET_COLUMNS, (WorkoutSet.weight_kg * WorkoutSet.reps).label("volume"))
-    loaded = loaded.where(*mine, _LOADED).subquery()
-    with_reps = select(*_RECORD_SET_COLUMNS, _reps_key().label("load_key"))
-    with_reps = with_reps.where(*mine, _COUNTS, WorkoutSet.reps > 0).subquery()
-    timed = select(*_RECORD_SET_COLUMNS).where(*mine, _COUNTS, WorkoutSet.duration_s > 0).subquery()
-    distant = select(*_RECORD_SET_COLUMNS).where(*mine, _COUNTS, WorkoutSet.distance_m > 0).subquery()
-    # session volume as it stood after each set; its record is the first set that took a session to the top
+def _best_columns(config: RecordConfig, mine: tuple[Any, ...]) -> list[Any]:
+    """Aggregates of one scan: the heaviest load per rep count (for e1RM) and every single-value best."""
+    per_session = (
+        select(func.sum(_VOLUME).label("total")).where(*mine, _LOADED).group_by(WorkoutSet.session_id)
+    )
+    return [
+        *_e1rm_columns(config.rep_cap, config.formula),
+        func.max(case((_LOADED, WorkoutSet.weight_kg))).label(RecordKind.HEAVIEST_WEIGHT.value),
+        func.max(case((_LOADED, _VOLUME))).label(RecordKind.BEST_SET_VOLUME.value),
+        select(func.max(per_session.subquery().c.total))
+        .scalar_subquery()
+        .label(RecordKind.BEST_SESSION_VOLUME.value),
+        func.max(case((and_(_COUNTS, WorkoutSet.duration_s > 0), WorkoutSet.duration_s))).label(
+            RecordKind.LONGEST_DURATION.value
+        ),
+        func.max(case((and_(_COUNTS, WorkoutSet.distance_m > 0), WorkoutSet.distance_m))).label(
+            RecordKind.LONGEST_DISTANCE.value
+        ),
+    ]
+
+
+def _first_set(kind: RecordKind, *where: Any) -> Any:
+    """The earliest set (history order) matching `where`, labelled with the record it holds."""
+    first = select(literal(kind.value, String).label("kind"), *_RECORD_SET_COLUMNS).where(*where)
+    return select(first.order_by(*_CHRONO).limit(1).subquery())
+
+
+def _first_to_session_best(mine: tuple[Any, ...], best: Decimal) -> Any:
+    """The set that first took a session's volume to `best`: a running sum over the (usually one) sessions
+    whose total reaches it."""
+    at_best = _grid_bound(best - _HALF_GRAM)
+    sessions = select(WorkoutSet.session_id).where(*mine, _LOADED).group_by(WorkoutSet.session_id)
     running = select(
-        *loaded.c,
-        func.sum(loaded.c.volume)
-        .over(
-            partition_by=loaded.c.session_id,
-            order_by=(loaded.c.performed_at, loaded.c.position, loaded.c.id),
-            rows=(None, 0),
-        )
-        .label("session_volume"),
-    ).subquery()
-    return union_all(
-        _best_rows(RecordKind.HEAVIEST_WEIGHT, loaded, loaded.c.weight_kg),
-        _best_rows(
-            RecordKind.BEST_SET_VOLUME, loaded, loaded.c.volume, order_value=func.round(loaded.c.volume, 3)
-        ),
-        _best_rows(
-            RecordKind.BEST_SESSION_VOLUME,
-            running,
-            running.c.session_volume,
-            order_value=func.round(running.c.session_volume, 3),
-        ),
-        _best_rows(
-            RecordKind.MOST_REPS_AT_WEIGHT, with_reps, with_reps.c.reps, partition=with_reps.c.load_key
-        ),
-        _best_rows(RecordKind.LONGEST_DURATION, timed, timed.c.duration_s),
-        _best_rows(RecordKind.LONGEST_DISTANCE, distant, distant.c.distance_m),
+        *_RECORD_SET_COLUMNS,
+        func.sum(_VOLUME)
+        .over(partition_by=WorkoutSet.session_id, order_by=_CHRONO, rows=(None, 0))
+        .label("so_far"),
+    ).where(*mine, _LOADED, WorkoutSet.session_id.in_(sessions.having(func.sum(_VOLUME) >= at_best)))
+    running = running.subquery()
+    first = select(
+        literal(RecordKind.BEST_SESSION_VOLUME.value, String).label("kind"),
+        *(running.c[c.name] for c in _RECORD_SET_COLUMNS),
+    ).where(running.c.so_far >= at_best)
+    return select(
+        first.order_by(running.c.performed_at, running.c.position, running.c.id).limit(1).subquery()
     )
 
 
@@ -936,79 +934,179 @@ def _record_value(kind: RecordKind, raw: Any) -> Decimal | None:
     return _dec(raw)
 
 
+_SINGLE_KINDS = (
+    RecordKind.HEAVIEST_WEIGHT,
+    RecordKind.BEST_SET_VOLUME,
+    RecordKind.BEST_SESSION_VOLUME,
+    RecordKind.LONGEST_DURATION,
+    RecordKind.LONGEST_DISTANCE,
+)
+
+
 async def _sql_records(
     db: AsyncSession, user_id: uuid.UUID, exercise_id: uuid.UUID, config: RecordConfig
 ) -> tuple[ExerciseRecords, int]:
-    """(current records, number of logged sets) in at most four statements, whatever the history."""
-    found: list[Record] = []
-    for row in await db.execute(_record_rows(user_id, exercise_id)):
-        kind = RecordKind(row.kind)
-        per_set = kind is not RecordKind.BEST_SESSION_VOLUME
-        with_load = kind in (
-            RecordKind.HEAVIEST_WEIGHT,
-            RecordKind.BEST_SET_VOLUME,
-            RecordKind.MOST_REPS_AT_WEIGHT,
+    """(current records, number of logged sets) in four statements, whatever the history's length.
+
+    A record is the best value, held by the earliest set reaching it, with the best value before that set as
+    `previous_value`: (1) the bests in one aggregate scan, (2) the first set reaching each (ordered LIMIT 1
+    each, one UNION), (3) the bests before each of those sets (one aggregate scan), (4) most reps per load.
+    """
+    mine = _mine(user_id, exercise_id)
+    formula, cap = config.formula, config.rep_cap
+    bests = (
+        await db.execute(select(func.count().label("set_count"), *_best_columns(config, mine)).where(*mine))
+    ).one()
+    values = {kind: _record_value(kind, bests._mapping[kind.value]) for kind in _SINGLE_KINDS}
+    best_e1rm, loads = _best_e1rm(bests, cap, formula)
+    firsts: list[Any] = []
+    if best_e1rm is not None:
+        reaching = [
+            and_(
+                WorkoutSet.reps == reps,
+                WorkoutSet.weight_kg
+                >= _grid_bound(_lightest_load_for(best_e1rm, reps, load, cap, formula) - _HALF_GRAM),
+            )
+            for reps, load in loads.items()
+            if estimate_1rm(load, reps, formula, rep_cap=cap) == best_e1rm  # type: ignore[arg-type]
+        ]
+        firsts.append(_first_set(RecordKind.E1RM, *mine, _LOADED, or_(*reaching)))
+    near = {kind: _grid_bound(value - _HALF_GRAM) for kind, value in values.items() if value is not None}
+    if RecordKind.HEAVIEST_WEIGHT in near:
+        firsts.append(
+            _first_set(
+                RecordKind.HEAVIEST_WEIGHT,
+                *mine,
+                _LOADED,
+                WorkoutSet.weight_kg >= near[RecordKind.HEAVIEST_WEIGHT],
+            )
         )
-        weight = _dec(row.weight_kg)
-        if kind is RecordKind.MOST_REPS_AT_WEIGHT and (weight is None or weight <= 0):
-            weight = Decimal(0)  # the unloaded bucket, as `records._weight_key`
+    if RecordKind.BEST_SET_VOLUME in near:
+        firsts.append(
+            _first_set(
+                RecordKind.BEST_SET_VOLUME, *mine, _LOADED, _VOLUME >= near[RecordKind.BEST_SET_VOLUME]
+            )
+        )
+    if RecordKind.BEST_SESSION_VOLUME in near:
+        firsts.append(_first_to_session_best(mine, values[RecordKind.BEST_SESSION_VOLUME]))  # type: ignore[arg-type]
+    if RecordKind.LONGEST_DURATION in near:
+        firsts.append(
+            _first_set(
+                RecordKind.LONGEST_DURATION,
+                *mine,
+                _COUNTS,
+                WorkoutSet.duration_s >= near[RecordKind.LONGEST_DURATION],
+            )
+        )
+    if RecordKind.LONGEST_DISTANCE in near:
+        firsts.append(
+            _first_set(
+                RecordKind.LONGEST_DISTANCE,
+                *mine,
+                _COUNTS,
+                WorkoutSet.distance_m >= near[RecordKind.LONGEST_DISTANCE],
+            )
+        )
+    holders = {RecordKind(row.kind): row for row in await db.execute(union_all(*firsts))} if firsts else {}
+    previous = await _bests_before_each(db, mine, holders, config)
+
+    found: list[Record] = []
+    for kind, holder in holders.items():
+        with_load = kind in (RecordKind.E1RM, RecordKind.HEAVIEST_WEIGHT, RecordKind.BEST_SET_VOLUME)
         found.append(
             Record(
                 kind=kind,
                 exercise_id=exercise_id,
-                value=_record_value(kind, row.value),  # type: ignore[arg-type]
-                achieved_at=_aware(row.performed_at),
-                session_id=row.session_id,
-                set_id=row.id if per_set else None,
-                weight_kg=weight if with_load else None,
-                reps=row.reps if with_load else None,
-                previous_value=_record_value(kind, row.previous),
+                value=best_e1rm if kind is RecordKind.E1RM else values[kind],  # type: ignore[arg-type]
+                achieved_at=_aware(holder.performed_at),
+                session_id=holder.session_id,
+                set_id=None if kind is RecordKind.BEST_SESSION_VOLUME else holder.id,
+                weight_kg=_dec(holder.weight_kg) if with_load else None,
+                reps=holder.reps if with_load else None,
+                previous_value=previous.get(kind),
             )
         )
-    mine = _mine(user_id, exercise_id)
-    formula, cap = config.formula, config.rep_cap
-    totals = (
-        await db.execute(select(func.count().label("set_count"), *_e1rm_columns(cap, formula)).where(*mine))
-    ).one()
-    e1rm = await _sql_e1rm_record(db, mine, exercise_id, totals, config)
-    return ExerciseRecords(exercise_id).apply([*found, *([e1rm] if e1rm else [])]), totals.set_count
+    found += await _most_reps_records(db, mine, exercise_id)
+    return ExerciseRecords(exercise_id).apply(found), bests.set_count
 
 
-async def _sql_e1rm_record(
-    db: AsyncSession, mine: tuple[Any, Any], exercise_id: uuid.UUID, totals: Any, config: RecordConfig
-) -> Record | None:
-    """The e1RM record from the heaviest load per rep count (`totals`): the set that first reached the
-    best estimate, and the best estimate before that set (two statements)."""
-    formula, cap = config.formula, config.rep_cap
-    best, loads = _best_e1rm(totals, cap, formula)
-    if best is None:
-        return None
-    reaching = [
-        and_(
-            WorkoutSet.reps == reps,
-            WorkoutSet.weight_kg
-            >= _grid_bound(_lightest_load_for(best, reps, load, cap, formula) - _HALF_GRAM),
+async def _bests_before_each(
+    db: AsyncSession, mine: tuple[Any, ...], holders: dict[RecordKind, Any], config: RecordConfig
+) -> dict[RecordKind, Decimal | None]:
+    """Each record's `previous_value`: the best of its kind among the sets before the set holding it."""
+    if not holders:
+        return {}
+    columns: list[Any] = []
+    for kind, holder in holders.items():
+        earlier = _before(holder)
+        if kind is RecordKind.E1RM:
+            columns += [
+                func.max(case((and_(WorkoutSet.reps == r, _LOADED, earlier), WorkoutSet.weight_kg))).label(
+                    f"{_E1RM_LOAD}{r}"
+                )
+                for r in range(1, _e1rm_top_reps(config.rep_cap, config.formula) + 1)
+            ]
+        elif kind is RecordKind.BEST_SESSION_VOLUME:
+            so_far = select(func.sum(case((earlier, _VOLUME))).label("so_far")).where(*mine, _LOADED)
+            so_far = so_far.group_by(WorkoutSet.session_id).subquery()
+            columns.append(select(func.max(so_far.c.so_far)).scalar_subquery().label(kind.value))
+        else:
+            value, counted = {
+                RecordKind.HEAVIEST_WEIGHT: (WorkoutSet.weight_kg, _LOADED),
+                RecordKind.BEST_SET_VOLUME: (_VOLUME, _LOADED),
+                RecordKind.LONGEST_DURATION: (
+                    WorkoutSet.duration_s,
+                    and_(_COUNTS, WorkoutSet.duration_s > 0),
+                ),
+                RecordKind.LONGEST_DISTANCE: (
+                    WorkoutSet.distance_m,
+                    and_(_COUNTS, WorkoutSet.distance_m > 0),
+                ),
+            }[kind]
+            columns.append(func.max(case((and_(counted, earlier), value))).label(kind.value))
+    row = (await db.execute(select(*columns).where(*mine))).one()
+    previous: dict[RecordKind, Decimal | None] = {
+        kind: _record_value(kind, row._mapping[kind.value]) for kind in holders if kind in _SINGLE_KINDS
+    }
+    if RecordKind.E1RM in holders:
+        previous[RecordKind.E1RM] = _best_e1rm(row, config.rep_cap, config.formula)[0]
+    return previous
+
+
+async def _most_reps_records(db: AsyncSession, mine: tuple[Any, ...], exercise_id: uuid.UUID) -> list[Record]:
+    """Most reps per load (0 for unloaded sets): the first set reaching each load's best is the one whose
+    best-so-far at that load was lower (window functions, one statement)."""
+    load = _reps_key()
+    chrono = dict(partition_by=load, order_by=_CHRONO)
+    per_load = select(
+        *_RECORD_SET_COLUMNS,
+        func.max(WorkoutSet.reps).over(partition_by=load).label("best"),
+        func.max(WorkoutSet.reps).over(**chrono, rows=(None, -1)).label("before"),  # type: ignore[arg-type]
+    ).where(*mine, _COUNTS, WorkoutSet.reps > 0)
+    per_load = per_load.subquery()
+    rows = await db.execute(
+        select(per_load).where(
+            per_load.c.reps == per_load.c.best,
+            or_(per_load.c.before.is_(None), per_load.c.before < per_load.c.best),
         )
-        for reps, load in loads.items()
-        if estimate_1rm(load, reps, formula, rep_cap=cap) == best  # type: ignore[arg-type]
-    ]
-    holder = (
-        await db.execute(
-            select(*_RECORD_SET_COLUMNS).where(*mine, _LOADED, or_(*reaching)).order_by(*_CHRONO).limit(1)
-        )
-    ).one()
-    earlier = (await db.execute(select(*_e1rm_columns(cap, formula)).where(*mine, _before(holder)))).one()
-    return Record(
-        kind=RecordKind.E1RM,
-        exercise_id=exercise_id,
-        value=best,
-        achieved_at=_aware(holder.performed_at),
-        session_id=holder.session_id,
-        set_id=holder.id,
-        weight_kg=_dec(holder.weight_kg),
-        reps=holder.reps,
-        previous_value=_best_e1rm(earlier, cap, formula)[0],
     )
+    records = []
+    for row in rows:
+        weight = _dec(row.weight_kg)
+        records.append(
+            Record(
+                kind=RecordKind.MOST_REPS_AT_WEIGHT,
+                exercise_id=exercise_id,
+                value=Decimal(row.reps),
+                achieved_at=_aware(row.performed_at),
+                session_id=row.session_id,
+                set_id=row.id,
+                weight_kg=weight if weight is not None and weight > 0 else Decimal(0),
+                reps=row.reps,
+                previous_value=Decimal(row.before) if row.before is not None else None,
+            )
+        )
+    return records
 
 
 async def _bests_before(
@@ -1330,9 +1428,12 @@ async def exercise_history(
     ids = [s.id for s in sessions]
     sets: dict[uuid.UUID, list[SetRead]] = defaultdict(list)
     if ids:
+        # plain rows, not entities: a page holds hundreds of sets and the identity map buys nothing here
         rows = (
-            await db.scalars(
-                select(WorkoutSet).where(*where, WorkoutSet.session_id.in_(ids)).order_by(WorkoutSet.position)
+            await db.execute(
+                select(*_SET_READ_COLUMNS)
+                .where(*where, WorkoutSet.session_id.in_(ids))
+                .order_by(WorkoutSet.position)
             )
         ).all()
         for row in rows:
