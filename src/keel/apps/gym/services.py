@@ -1116,36 +1116,29 @@ async def _bests_before(
     lifted in its session, in one aggregate statement: what `records_broken_by` needs, no history rows."""
     exercise_id, session_id = new_set.exercise_id, new_set.session_id
     mine = (*_mine(user_id, exercise_id), WorkoutSet.performed_at <= new_set.performed_at)  # type: ignore[arg-type]
-    volume = WorkoutSet.weight_kg * WorkoutSet.reps
-    load = new_set.weight_kg.quantize(_MILLI) if new_set.weight_kg is not None else None
-    if load is None or load <= 0:
+    load = (
+        new_set.weight_kg.quantize(_MILLI)
+        if new_set.weight_kg is not None and new_set.weight_kg > 0
+        else None
+    )
+    if load is None:  # the unloaded bucket, as `records._weight_key`
         same_load = or_(WorkoutSet.weight_kg.is_(None), WorkoutSet.weight_kg <= 0)
     else:
         same_load = _same_weight(WorkoutSet.weight_kg, load)
-    per_session = (
-        select(func.sum(volume).label("total")).where(*mine, _LOADED).group_by(WorkoutSet.session_id)
-    )
-    per_session = per_session.subquery()
     config = RecordConfig()  # what a logged set is flagged against (the records endpoint's defaults)
+    this_session = case((and_(_LOADED, WorkoutSet.session_id == session_id), _VOLUME))
+    reps_at_load = case((and_(_COUNTS, WorkoutSet.reps > 0, same_load), WorkoutSet.reps))
     row = (
         await db.execute(
             select(
-                *_e1rm_columns(config.rep_cap, config.formula),
-                func.max(case((_LOADED, WorkoutSet.weight_kg))).label("heaviest"),
-                func.max(case((_LOADED, volume))).label("set_volume"),
-                select(func.max(per_session.c.total)).scalar_subquery().label("session_volume"),
-                func.sum(case((and_(_LOADED, WorkoutSet.session_id == session_id), volume))).label(
-                    "this_session"
-                ),
-                func.max(case((and_(WorkoutSet.reps > 0, same_load), WorkoutSet.reps))).label("reps_at_load"),
-                func.max(case((WorkoutSet.duration_s > 0, WorkoutSet.duration_s))).label("duration"),
-                func.max(case((WorkoutSet.distance_m > 0, WorkoutSet.distance_m))).label("distance"),
-            ).where(*mine, _COUNTS)
+                *_best_columns(config, mine),
+                func.sum(this_session).label("this_session"),
+                func.max(reps_at_load).label(RecordKind.MOST_REPS_AT_WEIGHT.value),
+            ).where(*mine)
         )
     ).one()
 
-    def best(kind: RecordKind, raw: Any) -> Record | None:
-        value = raw if isinstance(raw, Decimal) and kind is RecordKind.E1RM else _record_value(kind, raw)
+    def best(kind: RecordKind, value: Decimal | None) -> Record | None:
         if value is None:
             return None
         return Record(
@@ -1156,22 +1149,20 @@ async def _bests_before(
             session_id=session_id,
         )
 
-    reps_at_load = best(RecordKind.MOST_REPS_AT_WEIGHT, row.reps_at_load)
+    singles = {
+        kind.value: best(kind, _record_value(kind, row._mapping[kind.value])) for kind in _SINGLE_KINDS
+    }
+    most_reps = best(
+        RecordKind.MOST_REPS_AT_WEIGHT,
+        _record_value(RecordKind.MOST_REPS_AT_WEIGHT, row._mapping[RecordKind.MOST_REPS_AT_WEIGHT.value]),
+    )
     current = ExerciseRecords(
         exercise_id,
         e1rm=best(RecordKind.E1RM, _best_e1rm(row, config.rep_cap, config.formula)[0]),
-        heaviest_weight=best(RecordKind.HEAVIEST_WEIGHT, row.heaviest),
-        best_set_volume=best(RecordKind.BEST_SET_VOLUME, row.set_volume),
-        best_session_volume=best(RecordKind.BEST_SESSION_VOLUME, row.session_volume),
-        longest_duration=best(RecordKind.LONGEST_DURATION, row.duration),
-        longest_distance=best(RecordKind.LONGEST_DISTANCE, row.distance),
-        most_reps_at_weight={_weight_key_of(load): reps_at_load} if reps_at_load else {},
+        most_reps_at_weight={load or Decimal(0): most_reps} if most_reps else {},
+        **singles,  # type: ignore[arg-type]
     )
     return current, _dec(row.this_session) or ZERO
-
-
-def _weight_key_of(load: Decimal | None) -> Decimal:
-    return load if load is not None and load > 0 else Decimal(0)
 
 
 def record_read(record: Record) -> RecordRead:
