@@ -520,14 +520,14 @@ async def test_bounded_queries_for_plan_lists_and_records(client, app, auth_head
     assert all(len(p["exercises"]) == 4 for p in resp.json()["data"])
     assert counter.count <= 8, counter.count  # auth + count + plans + days + exercises + library rows
 
-    # records over many sets: one query for the sets whatever their number
+    # records over many sets: a fixed handful of aggregate statements whatever their number
     bench = await exercise_id(client, auth_headers, BENCH)
     session = await start(client, auth_headers)
     await bulk_sets(settings, auth_headers, client, session["id"], bench, 600)
     with QueryCounter(app) as counter:
         resp = await client.get(f"{API}/exercises/{bench}/records", headers=auth_headers)
     assert resp.status_code == 200 and resp.json()["data"]["set_count"] == 600
-    assert counter.count <= 5, counter.count
+    assert counter.count <= 6, counter.count
 
 
 async def bulk_sets(settings: Any, headers: Any, client: Any, session_id: str, exercise: str, n: int) -> None:

@@ -127,6 +127,8 @@ class WorkoutSet(Base):
     __table_args__ = (
         Index("ix_gym_set_owner_exercise_performed", "owner_id", "exercise_id", "performed_at"),
         Index("ix_gym_set_owner_performed", "owner_id", "performed_at"),
+        # an exercise's sessions (history page, its count) and per-session volume for records, from the index
+        Index("ix_gym_set_owner_exercise_session", "owner_id", "exercise_id", "session_id"),
         UniqueConstraint("owner_id", "client_id", name="uq_gym_set_owner_client"),
     )
 
