@@ -86,6 +86,13 @@ async def _insert_history(database_url: str, owner: uuid.UUID, exercise: uuid.UU
             await conn.execute(WorkoutSession.__table__.insert(), sessions)
             for chunk in range(0, len(sets), 1000):
                 await conn.execute(WorkoutSet.__table__.insert(), sets[chunk : chunk + 1000])
+        # fresh statistics, as autovacuum would give a real database within minutes: without them
+        # PostgreSQL plans the history query for empty tables (140 ms instead of 0.5 ms)
+        async with engine.connect() as conn:
+            from sqlalchemy import text
+
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
     finally:
         await engine.dispose()
 
