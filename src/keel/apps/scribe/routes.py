@@ -61,18 +61,8 @@ async def _enqueue_after_commit(request: Request[Any, Any, Any]) -> None:
     """after_response: the job is deferred once the row is committed, so the worker always finds it.
     If deferring fails the row stays `queued` and the start-up re-queue picks it up."""
     tid = getattr(request.state, "scribe_enqueue", None)
-    if tid is None:
-        return
-    try:
-        job_id = await tasks.enqueue(tid)
-    except Exception:
-        services.log.warning("scribe_enqueue_failed", transcription_id=str(tid), exc_info=True)
-        return
-    from sqlalchemy import update
-
-    rt = tasks.runtime()
-    async with rt.sessions() as db, db.begin():
-        await db.execute(update(Transcription).where(Transcription.id == tid).values(job_id=job_id))
+    if tid is not None:
+        await tasks.defer_and_record(tasks.runtime(), tid)
 
 
 # --------------------------------------------------------------------------- files

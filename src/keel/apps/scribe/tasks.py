@@ -24,7 +24,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -391,37 +391,41 @@ async def requeue_unqueued(timestamp: int) -> int:
     return await requeue_stale_rows(runtime(), older_than=UNQUEUED_GRACE_SECONDS)
 
 
-async def requeue_stale_rows(rt: Runtime, *, older_than: float) -> int:
+async def defer_and_record(rt: Runtime, tid: uuid.UUID, *, only_if_unqueued: bool = False) -> bool:
+    """Defer the transcription's job and store its id on the row; False (logged) when the queue refused.
+    `only_if_unqueued` leaves a row alone that got a job id meanwhile (the route and a sweep racing)."""
     from procrastinate.exceptions import AlreadyEnqueued
 
-    cutoff = datetime.now(UTC).timestamp() - older_than
+    try:
+        job_id = await enqueue(tid)
+    except AlreadyEnqueued:
+        return False
+    except Exception:
+        log.warning("scribe_enqueue_failed", transcription_id=str(tid), exc_info=True)
+        return False
+    query = update(Transcription).where(Transcription.id == tid)
+    if only_if_unqueued:
+        query = query.where(Transcription.job_id.is_(None))
+    async with rt.sessions() as db, db.begin():
+        await db.execute(query.values(job_id=job_id))
+    return True
+
+
+async def requeue_stale_rows(rt: Runtime, *, older_than: float) -> int:
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
     async with rt.sessions() as db:
-        rows = (
-            await db.execute(
-                select(Transcription.id, Transcription.updated_at).where(
-                    Transcription.status == QUEUED, Transcription.job_id.is_(None)
+        stale = (
+            await db.scalars(
+                select(Transcription.id).where(
+                    Transcription.status == QUEUED,
+                    Transcription.job_id.is_(None),
+                    Transcription.updated_at <= cutoff,
                 )
             )
         ).all()
     count = 0
-    for tid, updated_at in rows:
-        stamp = (updated_at if updated_at.tzinfo else updated_at.replace(tzinfo=UTC)).timestamp()
-        if stamp > cutoff:
-            continue
-        try:
-            job_id = await enqueue(tid)
-        except AlreadyEnqueued:
-            continue
-        except Exception:
-            log.warning("scribe_requeue_failed", transcription_id=str(tid), exc_info=True)
-            continue
-        async with rt.sessions() as db, db.begin():
-            await db.execute(
-                update(Transcription)
-                .where(Transcription.id == tid, Transcription.job_id.is_(None))
-                .values(job_id=job_id)
-            )
-        count += 1
+    for tid in stale:
+        count += await defer_and_record(rt, tid, only_if_unqueued=True)
     if count:
         log.info("scribe_requeued_unqueued", count=count)
     return count
@@ -452,14 +456,7 @@ async def requeue_lost(app: Litestar) -> int:
             row.status, row.progress = QUEUED, 0.0
     count = 0
     for row in lost:
-        try:
-            job_id = await enqueue(row.id)
-        except Exception:
-            log.warning("scribe_requeue_failed", transcription_id=str(row.id), exc_info=True)
-            continue
-        async with rt.sessions() as db, db.begin():
-            await db.execute(update(Transcription).where(Transcription.id == row.id).values(job_id=job_id))
-        count += 1
+        count += await defer_and_record(rt, row.id)
     if count:
         log.info("scribe_requeued", count=count)
     return count
