@@ -582,12 +582,9 @@ async def change_password(
     user = await db.get(User, user_id)
     if user is None:
         raise Unauthorized()
-    valid, _ = await identity.passwords.verify_and_update(current, user.password_hash)
-    if not valid:
-        audit(db, "password.change_failed", client=client, user_id=user.id, actor_id=user.id)
-        raise DurableFailure(
-            ValidationFailed("The current password is wrong", details={"current_password": "does not match"})
-        )
+    await verify_password(
+        identity, db, user, current, client=client, field="current_password", event="password.change_failed"
+    )
     check_password(new, user.email, field="new_password")
     if new == current:
         raise ValidationFailed(details={"new_password": "must differ from the current password"})
@@ -714,12 +711,19 @@ async def keep_an_admin(db: AsyncSession, user_id: uuid.UUID) -> None:
 
 
 async def verify_password(
-    identity: Identity, db: AsyncSession, user: User, password: str, *, client: ClientInfo, field: str
+    identity: Identity,
+    db: AsyncSession,
+    user: User,
+    password: str,
+    *,
+    client: ClientInfo,
+    field: str,
+    event: str = "reauth.failed",
 ) -> None:
     """Re-authentication for a sensitive change; a wrong password is audited even though the request fails."""
     valid, _ = await identity.passwords.verify_and_update(password, user.password_hash)
     if not valid:
-        audit(db, "reauth.failed", client=client, user_id=user.id, actor_id=user.id)
+        audit(db, event, client=client, user_id=user.id, actor_id=user.id)
         raise DurableFailure(ValidationFailed("The password is wrong", details={field: "does not match"}))
 
 
