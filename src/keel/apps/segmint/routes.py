@@ -41,10 +41,10 @@ from keel.core.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
     error_responses,
 )
+from keel.core.llm import LanguageModel, ModelBadOutput, ModelUnavailable
 from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
@@ -488,13 +488,13 @@ async def verify_integration(
     status_code=201,
     opt={"rate_limit": "30/minute"},  # a remote engine costs money per call
     summary="Suggest ideas from your own content, phrased in a tone",
-    responses=error_responses(ValidationFailed, ServiceUnavailable),
+    responses=error_responses(ValidationFailed, ModelUnavailable, ModelBadOutput),
     **CONTENT,
 )
 async def suggest_ideas(
-    request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, data: IdeaRequest
+    db_session: AsyncSession, principal: Principal, data: IdeaRequest, llm: LanguageModel | None
 ) -> Envelope[list[IdeaRead]]:
-    rows = await ideas_service.suggest(db_session, _settings(request), principal.user_id, data)
+    rows = await ideas_service.suggest(db_session, llm, principal.user_id, data)
     return ok([ideas_service.idea_read(r) for r in rows])
 
 
