@@ -19,6 +19,7 @@ __all__ = [
     "DistanceUnit",
     "Number",
     "WeightUnit",
+    "db_decimal",
     "format_decimal",
     "format_distance",
     "format_weight",
@@ -121,6 +122,15 @@ def to_decimal(value: Number) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"not a finite number: {value!r}")
     return result
+
+
+def db_decimal(value: object) -> Decimal | None:
+    """Numeric columns come back as Decimal (PostgreSQL) or float (SQLite): one canonical Decimal."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return quantize(value)
+    return quantize(Decimal(repr(float(value))))  # type: ignore[arg-type]
 
 
 def quantize(value: Decimal, places: int = CANONICAL_PLACES) -> Decimal:

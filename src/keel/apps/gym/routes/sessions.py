@@ -1,0 +1,201 @@
+"""Session and set routes: start, list, detail, finish, delete; log, change and delete sets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.apps.gym import services
+from keel.apps.gym.routes.common import READ_ERRORS, SECURITY, TAG, WRITE_ERRORS, SetPatch, app_settings
+from keel.apps.gym.schemas import (
+    LoggedSet,
+    SessionDetail,
+    SessionFinish,
+    SessionRead,
+    SessionStart,
+    SetIn,
+    SetRead,
+)
+from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
+from keel.core.errors import Unauthorized, ValidationFailed, error_responses
+from keel.core.resources import struct_values
+from keel.identity.guards import Principal
+
+
+async def _update_set(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    principal: Principal,
+    session_id: UUID,
+    set_id: UUID,
+    values: dict[str, Any],
+) -> Envelope[SetRead]:
+    window = app_settings(request).gym_edit_window_hours
+    return ok(await services.update_set(db, principal, session_id, set_id, values, window_hours=window))
+
+
+class SessionController(Controller):
+    path = "/sessions"
+    tags = TAG
+    security = SECURITY
+
+    @get(
+        responses=error_responses(Unauthorized),
+        summary="Your sessions, newest first; filter by date range, plan, exercise",
+    )
+    async def list_sessions(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        date_from: Annotated[
+            datetime | None, QueryParameter(name="from", description="started at or after")
+        ] = (None),
+        date_to: Annotated[datetime | None, QueryParameter(name="to", description="started before")] = None,
+        plan_id: UUID | None = None,
+        exercise_id: UUID | None = None,
+    ) -> Page[SessionRead]:
+        items, total = await services.list_sessions(
+            db_session,
+            principal,
+            date_from=date_from,
+            date_to=date_to,
+            plan_id=plan_id,
+            exercise_id=exercise_id,
+            limit=limit,
+            offset=offset,
+        )
+        return page(items, total=total, limit=limit, offset=offset)
+
+    @post(
+        status_code=201,
+        responses=WRITE_ERRORS,
+        summary="Start a session, empty or from a plan day",
+    )
+    async def start_session(
+        self, db_session: AsyncSession, principal: Principal, data: SessionStart
+    ) -> Envelope[SessionDetail]:
+        return ok(await services.start_session(db_session, principal, data))
+
+    @get(
+        "/{session_id:uuid}",
+        responses=READ_ERRORS,
+        summary="A session with its sets and the planned exercises",
+    )
+    async def get_session(
+        self, db_session: AsyncSession, principal: Principal, session_id: UUID
+    ) -> Envelope[SessionDetail]:
+        return ok(await services.session_detail(db_session, principal, session_id))
+
+    @delete(
+        "/{session_id:uuid}",
+        status_code=204,
+        responses=WRITE_ERRORS,
+        summary="Delete a session and its sets",
+    )
+    async def delete_session(self, db_session: AsyncSession, principal: Principal, session_id: UUID) -> None:
+        await services.delete_session(db_session, principal, session_id)
+
+    @post(
+        "/{session_id:uuid}/finish",
+        status_code=200,
+        responses=WRITE_ERRORS,
+        summary="Finish a session (duration in seconds, or computed from the start)",
+    )
+    async def finish_session(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        session_id: UUID,
+        data: SessionFinish | None = None,
+    ) -> Envelope[SessionDetail]:
+        return ok(await services.finish_session(db_session, principal, session_id, data or SessionFinish()))
+
+    @post(
+        "/{session_id:uuid}/sets",
+        status_code=201,
+        responses={
+            **WRITE_ERRORS,
+            200: ResponseSpec(
+                data_container=Envelope[LoggedSet], description="A retry: the set logged before"
+            ),
+        },
+        summary="Log a set (idempotent on client_id or Idempotency-Key: a retry answers 200, the same set)",
+    )
+    async def log_set(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        session_id: UUID,
+        data: SetIn,
+    ) -> Response[Envelope[LoggedSet]]:
+        key = request.headers.get("idempotency-key")
+        if key is not None and not (1 <= len(key) <= 100):
+            raise ValidationFailed(details={"Idempotency-Key": "must be 1-100 characters"})
+        logged, created = await services.log_set(
+            db_session,
+            principal,
+            session_id,
+            data,
+            idempotency_key=key,
+            window_hours=app_settings(request).gym_edit_window_hours,
+        )
+        return Response(content=ok(logged), status_code=201 if created else 200)
+
+    @patch(
+        "/{session_id:uuid}/sets/{set_id:uuid}",
+        responses=WRITE_ERRORS,
+        summary="Change some fields of a set",
+    )
+    async def patch_set(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        session_id: UUID,
+        set_id: UUID,
+        data: SetPatch,  # type: ignore[valid-type]
+    ) -> Envelope[SetRead]:
+        return await _update_set(request, db_session, principal, session_id, set_id, struct_values(data))
+
+    @put(
+        "/{session_id:uuid}/sets/{set_id:uuid}",
+        responses=WRITE_ERRORS,
+        summary="Replace a set",
+    )
+    async def put_set(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        session_id: UUID,
+        set_id: UUID,
+        data: SetIn,
+    ) -> Envelope[SetRead]:
+        values = {f: getattr(data, f) for f in data.__struct_fields__}
+        return await _update_set(request, db_session, principal, session_id, set_id, values)
+
+    @delete(
+        "/{session_id:uuid}/sets/{set_id:uuid}",
+        status_code=204,
+        responses=WRITE_ERRORS,
+        summary="Delete a set",
+    )
+    async def delete_set(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        session_id: UUID,
+        set_id: UUID,
+    ) -> None:
+        window = app_settings(request).gym_edit_window_hours
+        await services.delete_set(db_session, principal, session_id, set_id, window_hours=window)
