@@ -9,7 +9,7 @@ from litestar.di import Provide
 
 from keel.core.components import AppBuilder
 from keel.identity.guards import Principal, cookie_names, make_identify, provide_principal
-from keel.identity.routes import AuditController, AuthController, UserController
+from keel.identity.routes import CONTROLLERS
 from keel.identity.services import Identity
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def install(builder: AppBuilder) -> None:
     builder.state["identify"] = make_identify(identity, names)
     builder.dependencies["principal"] = Provide(provide_principal)
     builder.signature_namespace["Principal"] = Principal
-    builder.route_handlers.extend([AuthController, UserController, AuditController])
+    builder.route_handlers.extend(CONTROLLERS)
     builder.tags.extend(
         [
             {"name": "auth", "description": "Accounts, tokens, sessions, passwords"},

@@ -1,4 +1,5 @@
-"""Request and response shapes of the identity API."""
+"""Request and response shapes of the identity API: `XCreate` / `XUpdate` / `XRead` for resources,
+commands named for their action (`PasswordChange`, `TokenRefresh`)."""
 
 from __future__ import annotations
 
@@ -17,43 +18,43 @@ Transport = Literal["bearer", "cookie"]
 Token = Annotated[str, Meta(min_length=1, max_length=512)]
 
 
-class RegisterIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class AccountCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     password: Password
     name: Name = ""
     transport: Transport | None = None
 
 
-class LoginIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class SessionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     password: Password
     transport: Transport | None = None
 
 
-class RefreshIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class TokenRefresh(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     refresh_token: Token | None = None  # omitted with the cookie transport
     transport: Transport | None = None
 
 
-class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     current_password: Password
     new_password: Password
 
 
-class PasswordResetIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PasswordResetRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
 
 
-class PasswordResetConfirmIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PasswordResetConfirm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     token: Token
     new_password: Password
 
 
-class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class EmailLinkConfirm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     token: Token
 
 
-class UserOut(msgspec.Struct, kw_only=True):
+class UserRead(msgspec.Struct, kw_only=True):
     id: UUID
     email: str
     name: str
@@ -64,7 +65,7 @@ class UserOut(msgspec.Struct, kw_only=True):
     last_login_at: datetime | None = None
 
 
-class TokenOut(msgspec.Struct, kw_only=True):
+class TokenRead(msgspec.Struct, kw_only=True):
     """Bearer transport: both tokens in the body. Cookie transport: tokens only in cookies, plus the CSRF
     token the client echoes in `X-CSRF-Token`."""
 
@@ -72,13 +73,13 @@ class TokenOut(msgspec.Struct, kw_only=True):
     token_type: str = "Bearer"  # noqa: S105 - the scheme name
     expires_in: int
     session_id: UUID
-    user: UserOut
+    user: UserRead
     access_token: str | None = None
     refresh_token: str | None = None
     csrf_token: str | None = None
 
 
-class SessionOut(msgspec.Struct, kw_only=True):
+class SessionRead(msgspec.Struct, kw_only=True):
     id: UUID
     browser: str
     os: str
@@ -90,25 +91,25 @@ class SessionOut(msgspec.Struct, kw_only=True):
     current: bool
 
 
-class DeleteAccountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class AccountDelete(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     password: Password  # deleting an account re-asks for the password: a stolen token alone is not enough
 
 
-class MeUpdateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
 
 
-class AdminUserUpdateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
     is_verified: bool | msgspec.UnsetType = msgspec.UNSET
 
 
-class RolesIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class RolesUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     roles: Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=20)]
 
 
-class AuditOut(msgspec.Struct, kw_only=True):
+class AuditEventRead(msgspec.Struct, kw_only=True):
     id: UUID
     event: str
     user_id: UUID | None
@@ -121,3 +122,21 @@ class AuditOut(msgspec.Struct, kw_only=True):
 
 class Done(msgspec.Struct, kw_only=True):
     detail: str
+
+
+# the names before the XCreate/XUpdate/XRead convention, kept for callers that import them
+RegisterIn = AccountCreate
+LoginIn = SessionCreate
+RefreshIn = TokenRefresh
+PasswordChangeIn = PasswordChange
+PasswordResetConfirmIn = PasswordResetConfirm
+PasswordResetIn = PasswordResetRequest
+TokenIn = EmailLinkConfirm
+DeleteAccountIn = AccountDelete
+MeUpdateIn = ProfileUpdate
+AdminUserUpdateIn = UserUpdate
+RolesIn = RolesUpdate
+UserOut = UserRead
+TokenOut = TokenRead
+SessionOut = SessionRead
+AuditOut = AuditEventRead

@@ -1,0 +1,32 @@
+"""HTTP surface of identity, one Controller per concept: /api/v1/auth (auth, sessions, passwords),
+/api/v1/users (me, administration), /api/v1/audit. Thin: parse, call a service, shape the answer."""
+
+from keel.identity.routes.audit import AuditController
+from keel.identity.routes.auth import AuthController
+from keel.identity.routes.common import REFRESH_PATH, user_read
+from keel.identity.routes.passwords import PasswordController
+from keel.identity.routes.sessions import SessionController
+from keel.identity.routes.users import MeController, UserController
+
+CONTROLLERS = [
+    AuthController,
+    SessionController,
+    PasswordController,
+    MeController,
+    UserController,
+    AuditController,
+]
+user_out = user_read  # the name before the XRead convention
+
+__all__ = [
+    "CONTROLLERS",
+    "REFRESH_PATH",
+    "AuditController",
+    "AuthController",
+    "MeController",
+    "PasswordController",
+    "SessionController",
+    "UserController",
+    "user_out",
+    "user_read",
+]

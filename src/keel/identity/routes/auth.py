@@ -1,0 +1,202 @@
+"""/api/v1/auth: register, log in, rotate, log out, verify the email address, publish the signing keys."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.core.envelope import Envelope, ok
+from keel.core.errors import CsrfFailed, NotFound, Unauthorized, ValidationFailed, error_responses
+from keel.identity import services as svc
+from keel.identity.guards import Principal
+from keel.identity.routes.common import (
+    AUTH_RATE,
+    SECURITY,
+    TOKEN_ERRORS,
+    clear_cookies,
+    client_info,
+    cookie_names_of,
+    durable,
+    identity_of,
+    mail_task,
+    token_response,
+    transport_of,
+)
+from keel.identity.schemas import (
+    AccountCreate,
+    Done,
+    EmailLinkConfirm,
+    SessionCreate,
+    TokenRead,
+    TokenRefresh,
+)
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post(
+        "/register",
+        status_code=201,
+        opt=AUTH_RATE,
+        responses=error_responses(ValidationFailed),
+        summary="Create an account and log in",
+    )
+    async def register(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: AccountCreate
+    ) -> Response[Envelope[TokenRead]]:
+        identity = identity_of(request)
+        issued = await svc.register(
+            identity,
+            db_session,
+            email=data.email,
+            password=data.password,
+            name=data.name,
+            client=client_info(request),
+        )
+        response = token_response(request, issued, transport_of(request, data.transport), 201)
+        mail = await svc.request_verification(
+            identity, db_session, user_id=issued.user.id, client=client_info(request)
+        )
+        if mail:
+            response.background = mail_task(
+                identity, mail[0], "Confirm your email address", f"Confirm your address for Keel: {mail[1]}\n"
+            )
+        return response
+
+    @post(
+        "/login",
+        status_code=200,
+        opt=AUTH_RATE,
+        responses=TOKEN_ERRORS,
+        summary="Log in: a new session with an access and a refresh token",
+        description="Unknown email and wrong password answer the same 401. Repeated failures lock the "
+        "account out (429 with Retry-After).",
+    )
+    async def login(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: SessionCreate
+    ) -> Response[Envelope[TokenRead]]:
+        issued = await durable(
+            db_session,
+            svc.login(
+                identity_of(request),
+                db_session,
+                email=data.email,
+                password=data.password,
+                client=client_info(request),
+            ),
+        )
+        return token_response(request, issued, transport_of(request, data.transport))
+
+    @post(
+        "/refresh",
+        status_code=200,
+        responses=TOKEN_ERRORS,
+        summary="Rotate the refresh token; a reused one revokes its whole family",
+    )
+    async def refresh(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: TokenRefresh | None = None
+    ) -> Response[Envelope[TokenRead]]:
+        data = data or TokenRefresh()
+        names = cookie_names_of(request)
+        token, transport = data.refresh_token, transport_of(request, data.transport)
+        if not token:
+            token = request.cookies.get(names.refresh)
+            if not token:
+                raise Unauthorized("No refresh token")
+            transport = "cookie"
+            sent = request.headers.get("x-csrf-token", "")
+            expected = request.cookies.get(names.csrf, "")
+            if not sent or not expected or not secrets.compare_digest(sent, expected):
+                raise CsrfFailed()
+        issued = await durable(
+            db_session,
+            svc.refresh(identity_of(request), db_session, token=token, client=client_info(request)),
+        )
+        return token_response(request, issued, transport)
+
+    @post(
+        "/logout",
+        status_code=200,
+        security=SECURITY,
+        responses=error_responses(Unauthorized),
+        summary="End this session",
+    )
+    async def logout(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal
+    ) -> Response[Envelope[Done]]:
+        await svc.logout(
+            identity_of(request), db_session, principal.user_id, principal.session_id, client_info(request)
+        )
+        return clear_cookies(request, Response(ok(Done(detail="logged out"))))
+
+    @post(
+        "/logout-all",
+        status_code=200,
+        security=SECURITY,
+        responses=error_responses(Unauthorized),
+        summary="End every session",
+    )
+    async def logout_all(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal
+    ) -> Response[Envelope[Done]]:
+        count = await svc.logout_all(
+            identity_of(request), db_session, principal.user_id, client_info(request)
+        )
+        return clear_cookies(request, Response(ok(Done(detail=f"{count} sessions ended"))))
+
+    @post(
+        "/verify-email",
+        status_code=202,
+        opt=AUTH_RATE,
+        security=SECURITY,
+        responses=error_responses(Unauthorized),
+        summary="Mail me a verification link",
+    )
+    async def verify_email(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal
+    ) -> Response[Envelope[Done]]:
+        identity = identity_of(request)
+        mail = await svc.request_verification(
+            identity, db_session, user_id=principal.user_id, client=client_info(request)
+        )
+        response = Response(
+            ok(Done(detail="If the address is not verified yet, a link is on its way")), status_code=202
+        )
+        if mail:
+            response.background = mail_task(
+                identity, mail[0], "Confirm your email address", f"Confirm your address for Keel: {mail[1]}\n"
+            )
+        return response
+
+    @post(
+        "/verify-email/confirm",
+        status_code=200,
+        opt=AUTH_RATE,
+        responses=error_responses(ValidationFailed),
+        summary="Confirm an email address with a verification link's token",
+    )
+    async def verify_email_confirm(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: EmailLinkConfirm
+    ) -> Envelope[Done]:
+        await svc.confirm_verification(
+            identity_of(request), db_session, token=data.token, client=client_info(request)
+        )
+        return ok(Done(detail="email verified"))
+
+    @get(
+        "/.well-known/jwks.json",
+        responses=error_responses(NotFound),
+        summary="Public signing keys (JWKS)",
+        description="Only with RS256/EdDSA keys; a plain JWK Set, as verifiers expect, not the envelope.",
+        opt={"rate_limit": None},
+    )
+    async def jwks(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        jwks = identity_of(request).keys.jwks
+        if jwks is None:
+            raise NotFound("No public keys: tokens are signed with a shared secret")
+        return jwks

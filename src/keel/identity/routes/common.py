@@ -1,0 +1,119 @@
+"""What every identity controller shares: the caller's client info, token responses and cookies."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.core.envelope import Envelope, ok
+from keel.core.errors import Unauthorized, ValidationFailed, error_responses
+from keel.identity.guards import CookieNames
+from keel.identity.models import User
+from keel.identity.schemas import TokenRead, UserRead
+from keel.identity.services import ClientInfo, DurableFailure, Identity, IssuedTokens
+
+T = TypeVar("T")
+REFRESH_PATH = "/api/v1/auth/refresh"
+AUTH_RATE = {"rate_limit": "auth"}
+SECURITY = [{"BearerToken": []}]
+# personal answers (tokens, my account, my sessions and keys) must not sit in shared or browser caches
+NO_STORE = {"Cache-Control": "no-store"}
+TOKEN_ERRORS = error_responses(Unauthorized, ValidationFailed)
+
+
+def identity_of(request: Request[Any, Any, Any]) -> Identity:
+    return request.app.state.identity
+
+
+def client_info(request: Request[Any, Any, Any]) -> ClientInfo:
+    ip = request.scope.get("state", {}).get("client_ip") or (
+        request.client.host if request.client else "unknown"
+    )
+    return ClientInfo(ip=str(ip), user_agent=request.headers.get("user-agent", "")[:512])
+
+
+async def durable(db: AsyncSession, work: Awaitable[T]) -> T:
+    """Run a service call; on DurableFailure keep what it wrote (audit, revocations), then fail."""
+    try:
+        return await work
+    except DurableFailure as failure:
+        await db.commit()
+        raise failure.error from None
+
+
+def user_read(user: User, roles: list[str] | None = None) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        is_active=user.is_active,
+        is_verified=user.is_verified,
+        roles=roles if roles is not None else sorted(r.name for r in user.roles),
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+def transport_of(request: Request[Any, Any, Any], chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    header = request.headers.get("x-auth-transport", "").strip().lower()
+    return "cookie" if header == "cookie" else "bearer"
+
+
+def cookie_names_of(request: Request[Any, Any, Any]) -> CookieNames:
+    return request.app.state.identity_cookies
+
+
+def token_response(
+    request: Request[Any, Any, Any], issued: IssuedTokens, transport: str, status_code: int = 200
+) -> Response[Envelope[TokenRead]]:
+    settings = identity_of(request).settings
+    body = TokenRead(
+        transport=transport,
+        expires_in=issued.expires_in,
+        session_id=issued.session_id,  # type: ignore[arg-type]
+        user=user_read(issued.user, issued.roles),
+    )
+    if transport == "bearer":
+        body.access_token, body.refresh_token = issued.access_token, issued.refresh_token
+        return Response(ok(body), status_code=status_code, headers=NO_STORE)
+    names = cookie_names_of(request)
+    csrf = secrets.token_urlsafe(32)
+    body.csrf_token = csrf
+    response = Response(ok(body), status_code=status_code, headers=NO_STORE)
+    common: dict[str, Any] = {"secure": settings.cookie_secure, "samesite": "lax"}
+    response.set_cookie(
+        names.access, issued.access_token, max_age=settings.jwt_expires_in, path="/", httponly=True, **common
+    )
+    response.set_cookie(
+        names.refresh,
+        issued.refresh_token,
+        max_age=settings.refresh_idle_ttl,
+        path=REFRESH_PATH,
+        httponly=True,
+        **common,
+    )
+    response.set_cookie(
+        names.csrf, csrf, max_age=settings.refresh_absolute_ttl, path="/", httponly=False, **common
+    )
+    return response
+
+
+def clear_cookies(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
+    names = cookie_names_of(request)
+    secure = identity_of(request).settings.cookie_secure
+    for name, path in ((names.access, "/"), (names.refresh, REFRESH_PATH), (names.csrf, "/")):
+        response.set_cookie(
+            name, "", max_age=0, path=path, secure=secure, httponly=name != names.csrf, samesite="lax"
+        )
+    return response
+
+
+def mail_task(identity: Identity, to: str, subject: str, body: str) -> BackgroundTask:
+    return BackgroundTask(identity.mailer.send, to, subject, body)
