@@ -36,6 +36,13 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     import uvicorn
 
     settings = _settings()
+    processes = 1 if reload else (workers or settings.workers)
+    if processes > 1 and not settings.redis_url:
+        # without Redis every process keeps its own limits, realtime subscribers and caches: refuse
+        raise click.ClickException(
+            f"{processes} workers need REDIS_URL (rate limits, realtime events and caches are per process "
+            "without it); set REDIS_URL or serve with --workers 1"
+        )
     # every worker writes its metrics here so /metrics adds them up; cleared at each start
     metrics_dir = Path(settings.prometheus_multiproc_dir or "var/prometheus")
     shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -48,7 +55,7 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
         "keel.asgi:app",
         host=host or settings.host,
         port=port or settings.port,
-        workers=None if reload else (workers or settings.workers),
+        workers=None if reload else processes,
         reload=reload,
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         proxy_headers=False,  # the edge takes the client IP from TRUSTED_PROXIES only

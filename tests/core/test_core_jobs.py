@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -114,17 +115,31 @@ async def test_readiness_reports_jobs(client) -> None:
     assert response.json()["data"]["checks"]["jobs"] == "ok"
 
 
+@pytest.mark.parametrize(
+    ("interval", "gap"),
+    [(1, 1), (10, 10), (30, 30), (45, 30), (7, 6), (60, 60), (90, 60), (600, 600), (7200, 7200)],
+)
+def test_sweep_schedule_fires_at_its_interval(interval: int, gap: int) -> None:
+    """The sweep's cron fires every `interval` seconds (rounded down to a step cron keeps evenly), at
+    every part of the hour: not a burst of seconds at minutes :00 and :30."""
+    import croniter
+
+    line = jobs._cron_every(interval)
+    for start in (1_700_000_000.0, 1_700_000_000.0 + 17 * 60 + 13):  # on and off the hour
+        ticks = croniter.croniter(line, start)
+        times = [ticks.get_next(float) for _ in range(6)]
+        assert {round(b - a) for a, b in itertools.pairwise(times)} == {gap}, line
+        assert times[0] - start <= gap
+
+
 def test_conninfo_from_sqlalchemy_url() -> None:
     info = jobs.conninfo("postgresql+asyncpg://u:p%40ss@db.example:5433/keel?ssl=require")
     assert "host=db.example" in info and "port=5433" in info and "dbname=keel" in info
     assert "user=u" in info and "sslmode=require" in info and "p@ss" in info
 
 
-@pytest.mark.services
-async def test_killed_worker_job_is_recovered_and_completes_once(settings, tmp_path: Path) -> None:
-    assert settings.is_postgres
-    (tmp_path / "hold").touch()
-    env = {
+def _worker_env(settings, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
         "DATABASE_URL": settings.database_url,
@@ -137,7 +152,15 @@ async def test_killed_worker_job_is_recovered_and_completes_once(settings, tmp_p
         "JOBS_HEARTBEAT_INTERVAL": "0.5",
         "JOBS_STALLED_TIMEOUT": "2",
         "JOBS_RECOVER_INTERVAL": "1",
+        **extra,
     }
+
+
+@pytest.mark.services
+async def test_killed_worker_job_is_recovered_and_completes_once(settings, tmp_path: Path) -> None:
+    assert settings.is_postgres
+    (tmp_path / "hold").touch()
+    env = _worker_env(settings)
     keel = [str(Path(sys.executable).parent / "keel"), "worker", "--concurrency", "1"]
 
     connector = jobs.configure(settings, connector=jobs.make_connector(settings, max_size=2))
@@ -172,4 +195,60 @@ async def test_killed_worker_job_is_recovered_and_completes_once(settings, tmp_p
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        await connector.close_async()
+
+
+def _stop(*procs: subprocess.Popen[bytes] | None) -> None:
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.services
+async def test_recovery_happens_within_stall_timeout_plus_sweep_interval(settings, tmp_path: Path) -> None:
+    """Two workers run; the one running a job is killed with SIGKILL; the survivor's periodic sweep
+    re-queues the job within JOBS_STALLED_TIMEOUT + JOBS_RECOVER_INTERVAL (plus a heartbeat and a poll),
+    at any time of the hour (a 10 s sweep used to run only during minutes :00, :10, ...)."""
+    stalled, sweep = 2.0, 10
+    (tmp_path / "hold").touch()
+    env = _worker_env(settings, JOBS_STALLED_TIMEOUT=str(stalled), JOBS_RECOVER_INTERVAL=str(sweep))
+    keel = [str(Path(sys.executable).parent / "keel"), "worker", "--concurrency", "1"]
+    connector = jobs.configure(settings, connector=jobs.make_connector(settings, max_size=2))
+    import core_platform_helpers as helpers
+
+    jobs.register_tasks(helpers.tasks, "core_platform_helpers")
+    await connector.open_async()
+    workers = [subprocess.Popen(keel, env=env, cwd=tmp_path) for _ in range(2)]  # noqa: ASYNC220, S603
+    try:
+        deadline = time.monotonic() + 120
+        query = "SELECT count(*) AS n FROM procrastinate_workers WHERE last_heartbeat > now() - interval '2s'"
+        while (await connector.execute_query_one_async(query))["n"] < 2:
+            assert time.monotonic() < deadline, "the workers never started"
+            await asyncio.sleep(0.2)
+        job_id = await helpers.slow_marker_job.defer_async(workdir=str(tmp_path), key="k2")
+        executions = tmp_path / "executions.log"
+        while not (executions.exists() and executions.read_text().strip()):
+            assert time.monotonic() < deadline, "no worker started the job"
+            await asyncio.sleep(0.05)
+        victim_pid = int(executions.read_text().split()[0])
+        victim = next(p for p in workers if p.pid == victim_pid)
+        victim.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        victim.wait(10)
+        (tmp_path / "hold").unlink()
+        while len(executions.read_text().split()) < 2:
+            assert time.monotonic() - killed_at < stalled + sweep + 15, "the job was not recovered"
+            await asyncio.sleep(0.05)
+        recovered_after = time.monotonic() - killed_at
+        print(f"recovered {recovered_after:.1f} s after SIGKILL (stall {stalled} s + sweep {sweep} s)")
+        assert recovered_after <= stalled + sweep + 0.5 + 1.5  # + a heartbeat and a poll of slack
+        assert int(executions.read_text().split()[1]) != victim_pid
+        assert await _wait_status(job_id, {Status.SUCCEEDED, Status.FAILED}, 30) == Status.SUCCEEDED
+        assert (tmp_path / "completions.log").read_text().split() == ["k2"]
+    finally:
+        _stop(*workers)
         await connector.close_async()

@@ -119,7 +119,9 @@ async def test_anonymous_clients_are_keyed_by_ip(make_settings) -> None:
     app = create_app(make_settings(rate_limit_max=1), extra_route_handlers=HANDLERS)
 
     def from_ip(ip: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 40000)), base_url="http://t")
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=(ip, 40000)), base_url="http://t"
+        )
 
     async with from_ip("203.0.113.1") as first, from_ip("203.0.113.2") as second:
         assert (await first.get("/t/rl/ping")).status_code == 200
@@ -157,10 +159,14 @@ async def test_preflight_is_not_counted(limited) -> None:
         assert (await client.get("/t/rl/ping")).status_code == 200
 
 
-async def test_redis_outage_fails_open_without_500(limited) -> None:
+async def test_redis_outage_falls_back_to_a_local_limiter_without_500(limited) -> None:
+    """Redis unreachable: the limit is still enforced, by this process alone (never a 500)."""
+    from keel.core.stores import degraded_components
+
     async with limited(rate_limit_max=1, redis_url="redis://127.0.0.1:1/0") as client:
         codes = [(await client.get("/t/rl/ping")).status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 200]
+        assert "ratelimit" in degraded_components()
+    assert codes == [200, 429, 429, 429]
 
 
 @pytest.mark.services

@@ -28,6 +28,7 @@ from sqlalchemy import event
 
 from keel.core.components import AppBuilder
 from keel.core.metrics import CACHE_ERRORS, CACHE_HITS
+from keel.core.stores import CircuitBreaker, mark_degraded, mark_recovered
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -57,27 +58,6 @@ return redis.call('INCR', KEYS[1])
 """
 
 
-class CircuitBreaker:
-    """Open for `cooldown` seconds after a failure: callers skip the backend instead of waiting on it."""
-
-    def __init__(self, cooldown: float = 5.0) -> None:
-        self.cooldown = cooldown
-        self.open_until = 0.0
-
-    @property
-    def closed(self) -> bool:
-        return self.open_until == 0.0 or time.monotonic() >= self.open_until
-
-    def trip(self) -> bool:
-        """Open the breaker; True when it was closed (the first failure of an outage: log it)."""
-        was_closed = self.closed
-        self.open_until = time.monotonic() + self.cooldown
-        return was_closed
-
-    def reset(self) -> None:
-        self.open_until = 0.0
-
-
 class Cache:
     def __init__(self, redis: Redis | None, default_ttl: int, *, breaker_cooldown: float = 5.0) -> None:
         self.redis = redis
@@ -96,6 +76,7 @@ class Cache:
 
     def _failed(self, op: str, exc: Exception) -> None:
         CACHE_ERRORS.labels(op).inc()
+        mark_degraded("cache", exc)
         if self.breaker.trip():
             log.warning("cache_unavailable", op=op, error=f"{type(exc).__name__}: {exc}"[:200])
 
@@ -122,6 +103,7 @@ class Cache:
                     keys=[self._version_key(namespace)],
                     args=[time.time_ns() // 1000, f"{PREFIX}:{namespace}:", key],
                 )
+                mark_recovered("cache")
                 data_key = f"{PREFIX}:{namespace}:{version.decode()}:{key}"
                 if raw is not None:
                     try:
@@ -181,6 +163,8 @@ class Cache:
             await self._flush_invalidations()
         except Exception as exc:
             self._failed("invalidate", exc)
+        else:
+            mark_recovered("cache")
 
     async def invalidate_on_commit(self, session: AsyncSession, namespace: str) -> None:
         """Invalidate now and again right after `session` commits. A reader between the two still sees the

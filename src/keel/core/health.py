@@ -14,6 +14,7 @@ from sqlalchemy import text
 from keel.core.components import AppBuilder
 from keel.core.envelope import Envelope, ok
 from keel.core.metrics import render_metrics
+from keel.core.stores import Degraded, degraded_components
 
 _STARTED = time.time()
 CHECK_TIMEOUT = 2.0
@@ -26,7 +27,8 @@ class Health(msgspec.Struct):
 
 class Readiness(msgspec.Struct):
     ready: bool
-    checks: dict[str, str]
+    checks: dict[str, str]  # "ok", "degraded: …" (serving on a fallback: still ready) or "down: …"
+    degraded: list[str] = []  # components of this process serving on their fallback (`keel_degraded`)
 
 
 @get(
@@ -39,7 +41,7 @@ async def health() -> Envelope[Health]:
 @get(
     "/ready",
     tags=["health"],
-    summary="Database, Redis and job queue reachable",
+    summary="Database, Redis and job queue reachable (Redis may be degraded: still ready)",
     responses={503: ResponseSpec(data_container=Envelope[Readiness], description="Something is down")},
     exclude_from_auth=True,
     opt={"rate_limit": None},
@@ -51,15 +53,18 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Envelope[Readiness]
     async def run(name: str) -> tuple[str, str]:
         try:
             await asyncio.wait_for(checks[name](request_app), CHECK_TIMEOUT)
+        except Degraded as exc:
+            return name, f"degraded: {exc}"[:200]
         except Exception as exc:  # any failure means "not ready"; the name and reason are the answer
             return name, f"down: {type(exc).__name__}: {exc}"[:200]
         return name, "ok"
 
     results = dict(await asyncio.gather(*(run(n) for n in checks)))
-    is_ready = all(v == "ok" for v in results.values())
-    body = ok(Readiness(ready=is_ready, checks=results))
+    is_ready = all(not v.startswith("down") for v in results.values())
+    body = ok(Readiness(ready=is_ready, checks=results, degraded=degraded_components()))
     if not is_ready:
-        body.message = "Not ready: " + ", ".join(n for n, v in results.items() if v != "ok") + " down"
+        down = [name for name, value in results.items() if value.startswith("down")]
+        body.message = "Not ready: " + ", ".join(down) + " down"
     return Response(body, status_code=200 if is_ready else 503)
 
 

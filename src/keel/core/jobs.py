@@ -103,11 +103,23 @@ def make_connector(settings: Settings, *, max_size: int = 10) -> BaseAsyncConnec
     return InMemoryConnector()
 
 
+def _largest_divisor(value: int, of: int) -> int:
+    """The largest divisor of `of` not above `value` (cron steps restart at each minute/hour/day)."""
+    return max(d for d in range(1, min(value, of) + 1) if of % d == 0)
+
+
 def _cron_every(seconds: int) -> str:
+    """A cron line firing every `seconds` (rounded DOWN to a step cron can keep evenly: sweeping a little
+    more often is harmless, less often delays recovery). procrastinate's cron takes seconds as a 6th
+    field at the END: `* * * * * */30` is every 30 s (`*/30 * * * * *` would be minutes :00 and :30)."""
     seconds = max(1, int(seconds))
     if seconds < 60:
-        return f"*/{seconds} * * * * *"  # procrastinate cron: a 6th column for seconds
-    return f"*/{max(1, min(59, seconds // 60))} * * * *"
+        return f"* * * * * */{_largest_divisor(seconds, 60)}"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"*/{_largest_divisor(minutes, 60)} * * * *"
+    hours = min(24, minutes // 60)
+    return f"0 */{_largest_divisor(hours, 24)} * * *" if hours < 24 else "0 0 * * *"
 
 
 def _schedule_recovery(settings: Settings) -> None:

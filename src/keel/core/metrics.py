@@ -38,6 +38,12 @@ CACHE_ERRORS = Counter(
 )
 CACHE_HITS = Counter("keel_cache_requests_total", "Cache lookups", ["result"])
 RATE_LIMITED = Counter("keel_rate_limited_total", "Requests refused by a rate limit", ["route"])
+DEGRADED = Gauge(
+    "keel_degraded",
+    "1 while a component runs on its fallback because its backend (Redis) is unreachable",
+    ["component"],
+    multiprocess_mode="max",
+)
 JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])
 
 

@@ -7,8 +7,10 @@ The client is `user:<id>` when `app.state.identify(scope)` recognises a valid ac
 
 Counters live in process by default and in Redis when REDIS_URL is set, so every worker and instance
 shares them. Responses carry `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds); a
-refusal is 429 `RATE_LIMITED` with `Retry-After`. When the storage fails the limiter lets requests through
-(a warning, then a short circuit breaker so requests never wait on a dead Redis).
+refusal is 429 `RATE_LIMITED` with `Retry-After`. While Redis is unreachable the counters fall back to a
+local in-memory limiter (`FallbackLimitStorage`: per process, so limits stay enforced, just not shared; a
+warning and `keel_degraded{component="ratelimit"}`, and a circuit breaker so requests never wait on a dead
+Redis). Any other storage failure lets the request through rather than failing it.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import MemoryStorage, MovingWindowSupport, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
-from keel.core.cache import CircuitBreaker
 from keel.core.components import AppBuilder
 from keel.core.errors import TooManyRequests
 from keel.core.metrics import RATE_LIMITED
+from keel.core.stores import BREAKER_COOLDOWN, CircuitBreaker, mark_degraded, mark_recovered
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,22 +40,82 @@ log = structlog.get_logger("keel.ratelimit")
 _DEFAULT = object()  # the handler names no limit: the shared default applies
 
 
+class FallbackLimitStorage(Storage, MovingWindowSupport):
+    """A `limits` storage on Redis that counts in a local MemoryStorage while Redis is unreachable."""
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, primary: Any, component: str, *, cooldown: float = BREAKER_COOLDOWN) -> None:
+        super().__init__()
+        self.primary = primary
+        self.local = MemoryStorage()
+        self.component = component
+        self.breaker = CircuitBreaker(cooldown)
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return Exception
+
+    async def _call(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        if self.breaker.closed:
+            try:
+                result = await getattr(self.primary, op)(*args, **kwargs)
+            except Exception as exc:
+                self.breaker.trip()
+                mark_degraded(self.component, exc)
+            else:
+                mark_recovered(self.component)
+                return result
+        return await getattr(self.local, op)(*args, **kwargs)
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return await self._call("incr", key, expiry, amount=amount)  # type: ignore[no-any-return]
+
+    async def get(self, key: str) -> int:
+        return await self._call("get", key)  # type: ignore[no-any-return]
+
+    async def get_expiry(self, key: str) -> float:
+        return await self._call("get_expiry", key)  # type: ignore[no-any-return]
+
+    async def check(self) -> bool:
+        return await self._call("check")  # type: ignore[no-any-return]
+
+    async def reset(self) -> int | None:
+        await self.local.reset()
+        return await self._call("reset")  # type: ignore[no-any-return]
+
+    async def clear(self, key: str) -> None:
+        await self.local.clear(key)
+        await self._call("clear", key)
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return await self._call("acquire_entry", key, limit, expiry, amount=amount)  # type: ignore[no-any-return]
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        return await self._call("get_moving_window", key, limit, expiry)  # type: ignore[no-any-return]
+
+
+def limit_storage(settings: Settings, key_prefix: str, component: str) -> Any:
+    """A `limits` storage: Redis (falling back to memory during an outage) when REDIS_URL is set."""
+    if not settings.redis_url:
+        return MemoryStorage()
+    redis = RedisStorage(
+        settings.redis_url,
+        implementation="redispy",
+        key_prefix=key_prefix,
+        socket_connect_timeout=1.0,
+        socket_timeout=1.0,
+    )
+    return FallbackLimitStorage(redis, component)
+
+
 class RateLimiter:
     """The limits and their storage, independent of ASGI so services may call `hit` directly too."""
 
     def __init__(self, settings: Settings, *, breaker_cooldown: float = 5.0) -> None:
         self.default = RateLimitItemPerSecond(settings.rate_limit_max, settings.rate_limit_window)
         self.auth = parse(settings.rate_limit_auth)
-        if settings.redis_url:
-            self.storage: Any = RedisStorage(
-                settings.redis_url,
-                implementation="redispy",
-                key_prefix="keel:ratelimit",
-                socket_connect_timeout=1.0,
-                socket_timeout=1.0,
-            )
-        else:
-            self.storage = MemoryStorage()
+        self.storage: Any = limit_storage(settings, "keel:ratelimit", "ratelimit")
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.breaker = CircuitBreaker(breaker_cooldown)
         self._items: dict[int, tuple[RateLimitItem, str] | None] = {}

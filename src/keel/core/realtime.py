@@ -8,6 +8,12 @@ client only ever subscribes to its own (asking for someone else's: 403, or WebSo
     await publish(app, f"user:{user_id}:transcripts", {"type": "progress", "id": "...", "percent": 40})
 
 Clients receive `{"channel": ..., "event": {...}}` (SSE: `event:` is the event's `type`, default `message`).
+
+Redis outages: the pub/sub backend (`ResilientRedisPubSub`) reconnects with a short backoff (0.1 s doubling
+to 1 s) and re-subscribes every channel a client still listens on, so open streams resume within about a
+second of Redis coming back. Events published while Redis is down are dropped with a warning (the data
+they announce is in the database; clients re-read on reconnect); `keel_degraded{component="realtime"}`
+is 1 and `/ready` reports `realtime: degraded: …` until the subscription is live again.
 """
 
 from __future__ import annotations
@@ -19,24 +25,33 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import structlog
 from litestar import Request, WebSocket, get, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.exceptions import WebSocketDisconnect
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from keel.core.components import AppBuilder
 from keel.core.errors import BadRequest, Forbidden, KeelError, Unauthorized, error_responses
+from keel.core.stores import Degraded, mark_degraded, mark_recovered
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Iterable
+
     from litestar import Litestar
     from litestar.connection import ASGIConnection
+    from redis.asyncio.client import PubSub
 
     from keel.settings import Settings
 
 _TOPIC = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_TOPICS = 20
 REDIS_KEY_PREFIX = "keel:channels"
+COMPONENT = "realtime"
+RECONNECT_MIN, RECONNECT_MAX = 0.1, 1.0  # seconds between pub/sub reconnection attempts
+log = structlog.get_logger("keel.realtime")
 
 
 def user_channel(user_id: Any, topic: str | None = None) -> str:
@@ -130,7 +145,13 @@ async def notify(channel: str, event: dict[str, Any], *, settings: Settings | No
 
         _direct[key] = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
     # the pub/sub backend publishes each channel's data under the channel's own name
-    await _direct[key].publish(channel, encode_event(channel, event))
+    try:
+        await _direct[key].publish(channel, encode_event(channel, event))
+    except Exception as exc:  # a live notification is not worth failing (and re-running) the job for
+        mark_degraded(COMPONENT, exc)
+        log.warning("realtime_event_dropped", channel=channel, error=type(exc).__name__)
+    else:
+        mark_recovered(COMPONENT)
 
 
 @contextlib.asynccontextmanager
@@ -236,15 +257,132 @@ async def ws_events(socket: WebSocket[Any, Any, Any], topics: str | None = None)
                 await sender
 
 
+class ResilientRedisPubSub(RedisChannelsPubSubBackend):
+    """Litestar's Redis pub/sub backend, but a lost connection is re-established (with backoff) and every
+    wanted channel re-subscribed, instead of ending the plugin's subscriber task for good; publishing while
+    Redis is down drops the event with a warning instead of raising into the request (or killing the
+    plugin's publisher task)."""
+
+    def __init__(self, *, redis: Any, key_prefix: str) -> None:
+        super().__init__(redis=redis, key_prefix=key_prefix)
+        self._wanted: set[str] = set()
+        self._pubsub: PubSub | None = None
+        self._wake: asyncio.Event | None = None  # created lazily, inside the running loop
+        self.connected = False  # the pub/sub connection is live (or nothing needs one yet)
+        self.last_error: str | None = None
+
+    @property
+    def _wanted_event(self) -> asyncio.Event:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        return self._wake
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        self._wanted.update(channels)
+        self._wanted_event.set()
+        if self._pubsub is not None and self.connected:
+            try:
+                await self._pubsub.subscribe(*channels)
+            except Exception as exc:  # the stream loop reconnects and subscribes every wanted channel
+                self._failed(exc)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        self._wanted.difference_update(channels)
+        if self._pubsub is not None and self.connected:
+            with contextlib.suppress(Exception):
+                await self._pubsub.unsubscribe(*channels)
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        keys = sorted(set(channels))
+        try:
+            await self._publish_script(keys=keys, args=[data])
+        except Exception as exc:
+            mark_degraded(COMPONENT, exc)
+            log.warning("realtime_event_dropped", channels=keys[:5], error=type(exc).__name__)
+        else:
+            if self.connected or not self._wanted:  # else the subscription still has to come back
+                mark_recovered(COMPONENT)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.connected = False
+        self.last_error = f"{type(exc).__name__}: {exc}"[:160]
+        mark_degraded(COMPONENT, exc)
+
+    async def _drop(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _connect(self) -> PubSub:
+        if self._pubsub is None:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(*self._wanted)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                raise
+            self._pubsub = pubsub
+            if not self.connected:
+                self.connected = True
+                self.last_error = None
+                mark_recovered(COMPONENT)
+        return self._pubsub
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        delay = RECONNECT_MIN
+        while True:
+            if not self._wanted:
+                self._wanted_event.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wanted_event.wait(), 1.0)
+                continue
+            try:
+                pubsub = await self._connect()
+                missing = {c.encode() for c in self._wanted} - set(pubsub.channels)
+                if missing:  # wanted while the connection was being replaced
+                    await pubsub.subscribe(*missing)
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._failed(exc)
+                await self._drop()
+                await asyncio.sleep(delay)
+                delay = min(RECONNECT_MAX, delay * 2)
+                continue
+            delay = RECONNECT_MIN
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"].decode()
+            if channel in self._wanted:
+                yield channel, message["data"]
+
+    async def on_shutdown(self) -> None:
+        await self._drop()
+
+
 def make_backend(settings: Settings) -> tuple[Any, Any]:
     """(backend, redis client to close) — Redis pub/sub when REDIS_URL is set, else in process."""
     if settings.redis_url:
-        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
         from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        # its own client: a pub/sub connection blocks on reads, so no socket timeout here
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, health_check_interval=30)
-        return RedisChannelsPubSubBackend(redis=redis, key_prefix=REDIS_KEY_PREFIX), redis
+        # its own client: a pub/sub connection blocks on reads, so no socket timeout here; one immediate retry
+        # inside redis-py (its default backoff would stall the stream loop for seconds); `stream_events`
+        # retries with its own backoff.
+        # The health check pings an idle connection, so a silently dead one is noticed within seconds.
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=2.0,
+            health_check_interval=5,
+            retry=Retry(NoBackoff(), 0),
+        )
+        return ResilientRedisPubSub(redis=redis, key_prefix=REDIS_KEY_PREFIX), redis
     return MemoryChannelsBackend(), None
 
 
@@ -276,8 +414,17 @@ def install(builder: AppBuilder) -> None:
             finally:
                 await redis.aclose()
 
-        async def check_channels(_: Litestar) -> None:
-            await redis.ping()
+        async def check_channels(app: Litestar) -> None:
+            plugin = _plugin(app)
+            task = plugin._sub_task
+            if task is not None and task.done():
+                raise RuntimeError("the pub/sub subscriber task stopped")
+            if not backend.connected and backend._wanted:
+                raise Degraded(f"pub/sub disconnected, reconnecting ({backend.last_error})")
+            try:
+                await redis.ping()
+            except Exception as exc:
+                raise Degraded(f"Redis unreachable ({type(exc).__name__}); events are dropped") from exc
 
         builder.lifespan.append(redis_client)
         builder.readiness_checks["realtime"] = check_channels

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from keel.core.errors import KeelError, TooManyRequests, ValidationFailed
+from keel.core.ratelimit import limit_storage
 from keel.identity.mail import Mailer
 from keel.identity.models import User
 from keel.identity.passwords import Passwords, password_problem
@@ -90,18 +90,9 @@ class Identity:
         self.mailer = Mailer(settings)
         self.revoked = stores.get("revoked")
         self.kv = stores.get("identity")
-        if settings.redis_url:
-            storage: Any = RedisStorage(
-                settings.redis_url,
-                implementation="redispy",
-                key_prefix="keel:identity-limits",
-                socket_connect_timeout=1.0,
-                socket_timeout=1.0,
-            )
-        else:
-            storage = MemoryStorage()
-        self.limit_storage = storage
-        self.window = MovingWindowRateLimiter(storage)
+        # Redis when set, counting locally while it is unreachable (core.ratelimit.FallbackLimitStorage)
+        self.limit_storage = limit_storage(settings, "keel:identity-limits", "identity-limits")
+        self.window = MovingWindowRateLimiter(self.limit_storage)
         # throttles (moving windows), from settings; tests may replace them on the instance
         self.login_ip_limit: RateLimitItem = _limit(settings, "login_ip_limit")
         self.login_failures: RateLimitItem = RateLimitItemPerSecond(max(1, settings.login_max_failures), 900)
