@@ -31,7 +31,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     workers: int = 1
     shutdown_timeout: float = 30.0
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = None  # None: console lines on a terminal, JSON lines otherwise
 
     # database
     database_url: str = "sqlite+aiosqlite:///./var/keel.db"
@@ -148,9 +148,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         return self.keel_env != "development" and self.keel_env != "test"
 
 
+def _text_fields() -> set[str]:
+    """Fields typed plain `str`: for them an empty value is a value (no Redis, no SMTP host, ...)."""
+    return {f.name for f in msgspec.structs.fields(Settings) if f.type is str}
+
+
 def _from_mapping(raw: dict[str, Any]) -> Settings:
     fields = {f.name for f in msgspec.structs.fields(Settings)}
-    data = {k.lower(): v for k, v in raw.items() if k.lower() in fields and v is not None}
+    text = _text_fields()
+    data = {}
+    for key, value in raw.items():
+        name = key.lower()
+        if name not in fields or value is None:
+            continue
+        if isinstance(value, str) and not value.strip() and name not in text:
+            continue  # `AUTH_COOKIE_SECURE=` in .env means "unset": the default (often "auto") applies
+        data[name] = value
     try:
         return msgspec.convert(data, Settings, strict=False)
     except msgspec.ValidationError as exc:
