@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import MAX_OFFSET, Envelope, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
+from keel.core.query import parse_sort_keys
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -224,19 +225,13 @@ class Resource:
     # --- query building ---
 
     def parse_sort(self, sort: str, *, strict: bool = False) -> list[OrderBy]:
-        orders: list[OrderBy] = []
-        for raw in sort.split(","):
-            key = raw.strip()
-            descending = key.startswith("-")
-            key = key.lstrip("-+")
-            if key not in self.sort_fields:
-                allowed = ", ".join(self.sort_fields) or "nothing"
-                message = f"Unknown sort field {key!r}; sortable: {allowed} (prefix - for descending)"
-                if strict:
-                    raise ValueError(f"Resource {self.name}: {message}")
-                raise ValidationFailed(details={"sort": message})
-            orders.append(OrderBy(field_name=key, sort_order="desc" if descending else "asc"))
-        return orders
+        try:
+            keys = parse_sort_keys(sort, self.sort_fields)
+        except ValidationFailed as exc:
+            if strict:  # a bad default_sort is the route author's mistake, found at import time
+                raise ValueError(f"Resource {self.name}: {(exc.details or {}).get('sort')}") from exc
+            raise
+        return [OrderBy(field_name=key, sort_order="desc" if desc else "asc") for key, desc in keys]
 
     def _public(self) -> ColumnElement[bool] | None:
         public = self.public_filter
