@@ -17,9 +17,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from keel.app import KNOWN_APPS, KeelApp, create_app
+from keel.app import KNOWN_APPS, KeelApp, create_app, import_all_models
 from keel.core import migrate
-from keel.core.db import import_all_models, metadata
+from keel.core.db import metadata
 from keel.settings import Settings, load_settings
 
 pytest_plugins: list[str] = ["fixtures.identity", "fixtures.openai_server"]

@@ -19,12 +19,12 @@ from litestar.types import Receive, Scope, Send
 
 from keel import __version__
 from keel.core import db
-from keel.core.components import AppBuilder, AppSpec
+from keel.core.components import AppBuilder, AppSpec, Seeder
+from keel.core.db import import_models
 from keel.core.edge import Edge
 from keel.core.errors import (
     EXCEPTION_HANDLERS,
     Forbidden,
-    KeelError,
     PayloadTooLarge,
     TooManyRequests,
     Unauthorized,
@@ -34,7 +34,7 @@ from keel.core.errors import (
     error_responses,
 )
 from keel.core.logging import configure_logging
-from keel.settings import Settings, get_settings
+from keel.settings import Settings, SettingsError, get_settings
 
 API_PREFIX = "/api/v1"
 # core components in install order; each module exposes install(builder)
@@ -50,6 +50,7 @@ CORE_COMPONENTS = (
     "keel.core.llm",
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
+APPS_PACKAGE = "keel.apps"  # app NAME lives in keel.apps.<name>, its spec in .plugin
 
 
 class KeelApp(Litestar):
@@ -91,15 +92,48 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
     raise UnsupportedMediaType(f"Expected application/json, got {base or 'no content type'}")
 
 
-def _load_app_spec(name: str) -> AppSpec:
+def load_app_spec(name: str) -> AppSpec:
+    """The `AppSpec` of app NAME (`keel.apps.<name>.plugin.spec`), with its import package filled in."""
     if name not in KNOWN_APPS:
-        raise KeelError(f"KEEL_APPS names an unknown app {name!r}; known: {', '.join(KNOWN_APPS)}")
-    module = importlib.import_module(f"keel.apps.{name}.plugin")
-    return module.spec
+        raise SettingsError(f"KEEL_APPS names an unknown app {name!r}; use any of {', '.join(KNOWN_APPS)}")
+    package = f"{APPS_PACKAGE}.{name}"
+    spec: AppSpec = importlib.import_module(f"{package}.plugin").spec
+    spec.package = spec.package or package
+    return spec
+
+
+def register_app_permissions(apps: list[AppSpec]) -> None:
+    """Hand what the apps declare to identity's registry (its seed writes them to the database)."""
+    from keel.identity.rbac import register_permissions
+
+    for spec in apps:
+        if spec.permissions or spec.role_grants:
+            register_permissions(spec.permissions, roles=spec.role_grants or None)
 
 
 def enabled_apps(settings: Settings) -> list[AppSpec]:
-    return [_load_app_spec(name) for name in settings.apps]
+    """The specs of KEEL_APPS, their permissions registered."""
+    apps = [load_app_spec(name) for name in settings.apps]
+    register_app_permissions(apps)
+    return apps
+
+
+# tables of core components and identity, always in the schema
+CORE_MODEL_MODULES = ("keel.identity.models", "keel.core.llm.models")
+
+
+def import_all_models() -> None:
+    """Every table of every known app (whatever KEEL_APPS serves): one Alembic history knows them all."""
+    import_models(CORE_MODEL_MODULES)
+    for name in KNOWN_APPS:
+        import_models(load_app_spec(name).model_modules)
+
+
+def app_seeders(apps: list[AppSpec]) -> list[tuple[str, Seeder]]:
+    """Identity's roles and permissions first (apps' data may reference them), then each given app's seed."""
+    from keel.identity.seed import seed as seed_identity
+
+    return [("identity", seed_identity), *((spec.name, spec.seed) for spec in apps if spec.seed)]
 
 
 def _document_errors(app: Litestar) -> None:
@@ -126,7 +160,9 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
     """The app; `extra_route_handlers` lets tests mount their own handlers next to the real ones."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    builder = AppBuilder(settings=settings)
+    # the apps first: components read what they declare (tasks, permissions) from `builder.apps`
+    apps = enabled_apps(settings)
+    builder = AppBuilder(settings=settings, apps=apps)
     sa_config = db.sqlalchemy_config(settings)
     builder.plugins.append(SQLAlchemyPlugin(config=sa_config))
     builder.state["settings"] = settings
@@ -134,8 +170,8 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
     for name in CORE_COMPONENTS:
         importlib.import_module(name).install(builder)
 
-    apps = enabled_apps(settings)
     for spec in apps:
+        import_models(spec.model_modules)
         if spec.install:
             spec.install(builder)
         builder.route_handlers.append(

@@ -9,22 +9,92 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from keel.settings import SettingsError, get_settings
+if TYPE_CHECKING:
+    from keel.core.components import AppSpec
+from keel import __version__
+from keel.settings import Settings, SettingsError, get_settings
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
+    """The settings, with logging configured once for this run (one format for every command)."""
+    from keel.core.logging import configure_logging
+
     try:
-        return get_settings()
+        settings = get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _enabled_apps(settings: Settings) -> list[AppSpec]:
+    from keel.app import enabled_apps
+
+    try:
+        return enabled_apps(settings)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group(help="Keel: one backend platform, four apps. Settings come from the environment and .env.")
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())
+
+
+class KeelGroup(click.Group):
+    """Refusals the user can fix print one line, `Error: <what to change>`, and exit 1: no traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except SettingsError as exc:
+            raise click.ClickException(_one_line(exc)) from exc
+        except (ConnectionError, TimeoutError) as exc:
+            raise click.ClickException(
+                f"cannot reach a service ({_one_line(exc)}): check DATABASE_URL and REDIS_URL"
+            ) from exc
+        except Exception as exc:
+            # imported only now: the metrics must not load before PROMETHEUS_MULTIPROC_DIR exists
+            from sqlalchemy.exc import OperationalError
+
+            from keel.core.errors import KeelError
+            from keel.core.scaffold import ScaffoldError
+
+            if isinstance(exc, KeelError | ScaffoldError):
+                raise click.ClickException(_one_line(exc)) from exc
+            if isinstance(exc, OperationalError):
+                raise click.ClickException(
+                    f"cannot use the database ({_one_line(exc.orig or exc)}): check DATABASE_URL"
+                ) from exc
+            raise
+
+
+def _prepare_metrics_dir() -> None:
+    """prometheus_client refuses to start when PROMETHEUS_MULTIPROC_DIR names a folder that does not
+    exist yet: create it before anything imports the metrics."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        try:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.ClickException(
+                f"PROMETHEUS_MULTIPROC_DIR={path} cannot be created ({exc.strerror}): point it at a "
+                "writable folder"
+            ) from exc
+
+
+@click.group(
+    cls=KeelGroup, help="Keel: one backend platform, four apps. Settings come from the environment and .env."
+)
+@click.version_option(__version__, "--version", "-V", prog_name="keel", message="%(prog)s %(version)s")
 def main() -> None:
-    pass
+    _prepare_metrics_dir()
 
 
 @main.command(help="Serve the API with uvicorn (graceful shutdown on SIGTERM within SHUTDOWN_TIMEOUT).")
@@ -48,6 +118,7 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    _enabled_apps(settings)  # a typo in KEEL_APPS: one line before uvicorn starts (metrics dir set first)
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the previous handler:
     # make that a clean exit (status 0) instead of death by signal
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -81,11 +152,13 @@ def upgrade(revision: str, no_seed: bool) -> None:
     from keel.core import migrate as m
 
     settings = _settings()
+    apps = _enabled_apps(settings)  # a typo in KEEL_APPS stops here, before the database changes
     m.upgrade(settings, revision)
     if not no_seed and revision == "head":
+        from keel.app import app_seeders
         from keel.core.seed import run_seeders
 
-        asyncio.run(run_seeders(settings))
+        asyncio.run(run_seeders(settings, app_seeders(apps)))
     click.echo(f"database at {revision}")
 
 
@@ -116,9 +189,11 @@ def current() -> None:
 
 @main.command(help="Load seed data (idempotent): roles, the gym library and predefined plans, ...")
 def seed() -> None:
+    from keel.app import app_seeders
     from keel.core.seed import run_seeders
 
-    asyncio.run(run_seeders(_settings()))
+    settings = _settings()
+    asyncio.run(run_seeders(settings, app_seeders(_enabled_apps(settings))))
     click.echo("seed data loaded")
 
 
@@ -127,7 +202,13 @@ def seed() -> None:
 def worker(concurrency: int | None) -> None:
     from keel.core.jobs import run_worker
 
-    asyncio.run(run_worker(_settings(), concurrency=concurrency))
+    settings = _settings()
+    if not settings.is_postgres:
+        raise click.ClickException(
+            "`keel worker` needs PostgreSQL: set DATABASE_URL=postgresql+asyncpg://user:pass@host/db "
+            "(with SQLite the server runs jobs in its own process, no worker needed)"
+        )
+    asyncio.run(run_worker(settings, _enabled_apps(settings), concurrency=concurrency))
 
 
 @main.command(help="Create (or promote) an administrator account.")
@@ -174,9 +255,16 @@ def new() -> None:
 @click.option("--app", "app_name", required=True, help="The app package under keel/apps.")
 @click.option("--no-migration", is_flag=True, help="Skip generating the Alembic revision.")
 def new_resource(name: str, app_name: str, no_migration: bool) -> None:
+    from keel.app import APPS_PACKAGE, KNOWN_APPS
     from keel.core.scaffold import scaffold_resource
 
-    written = scaffold_resource(name, app_name, settings=None if no_migration else _settings())
+    written = scaffold_resource(
+        name,
+        app_name,
+        settings=None if no_migration else _settings(),
+        apps_package=APPS_PACKAGE,
+        known_apps=KNOWN_APPS,
+    )
     for path in written:
         click.echo(f"wrote {path}")
 

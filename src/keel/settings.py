@@ -32,7 +32,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     workers: int = 1
     shutdown_timeout: float = 30.0
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = None  # None: console lines on a terminal, JSON lines otherwise
 
     # database
     database_url: str = "sqlite+aiosqlite:///./var/keel.db"
@@ -164,10 +164,22 @@ DEPRECATED_NAMES = {
 }
 
 
+def _text_fields() -> set[str]:
+    """Fields typed plain `str`: for them an empty value is a value (no Redis, no SMTP host, ...)."""
+    return {f.name for f in msgspec.structs.fields(Settings) if f.type is str}
+
+
 def _from_mapping(raw: dict[str, Any]) -> Settings:
     fields = {f.name for f in msgspec.structs.fields(Settings)}
+    text = _text_fields()
     lowered = {k.lower(): v for k, v in raw.items() if v is not None}
-    data = {k: v for k, v in lowered.items() if k in fields}
+    data = {}
+    for name, value in lowered.items():
+        if name not in fields:
+            continue
+        if isinstance(value, str) and not value.strip() and name not in text:
+            continue  # `AUTH_COOKIE_SECURE=` in .env means "unset": the default (often "auto") applies
+        data[name] = value
     for old, new in DEPRECATED_NAMES.items():
         if old in lowered and lowered[old] != "":
             warnings.warn(

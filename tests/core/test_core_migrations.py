@@ -6,8 +6,9 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from keel.app import import_all_models
 from keel.core import migrate
-from keel.core.db import import_all_models, metadata
+from keel.core.db import metadata
 from keel.core.migrate import include_object
 
 
@@ -34,7 +35,8 @@ async def test_models_and_migrations_do_not_drift(base_settings) -> None:
     await engine.dispose()
     # SQLite reflects advanced-alchemy's decorator types (GUID, DateTimeUTC) as their storage types
     diff = [
-        d for d in diff
+        d
+        for d in diff
         if not (isinstance(d, list) and d[0][0] == "modify_type" and isinstance(d[0][-1], TypeDecorator))
     ]
     assert not diff, f"models differ from the migrations: {diff}"

@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 import keel
+from keel.app import APPS_PACKAGE as APPS
+from keel.app import KNOWN_APPS
 from keel.core.scaffold import Names, ScaffoldError, register_in_plugin, render_imports, scaffold_resource
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = Path(keel.__file__).resolve().parent
+TARGET = {"apps_package": APPS, "known_apps": KNOWN_APPS}
 RUFF = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
 
 
@@ -27,24 +30,33 @@ def ruff(paths: list[Path], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_names() -> None:
-    n = Names.make("WorkoutNote", "gym")
+    n = Names.make("WorkoutNote", "gym", APPS)
     assert (n.snake, n.cls, n.plural, n.path, n.table, n.var) == (
-        "workout_note", "WorkoutNote", "workout_notes", "/workout-notes", "gym_workout_note",
+        "workout_note",
+        "WorkoutNote",
+        "workout_notes",
+        "/workout-notes",
+        "gym_workout_note",
         "workout_notes_resource",
     )
-    assert Names.make("body-weight_entry", "gym").cls == "BodyWeightEntry"
-    assert Names.make("category", "market").path == "/categories"
-    assert Names.make("box", "market").plural == "boxes"
+    assert Names.make("body-weight_entry", "gym", APPS).cls == "BodyWeightEntry"
+    assert Names.make("category", "market", APPS).path == "/categories"
+    assert Names.make("box", "market", APPS).plural == "boxes"
     for bad_name, bad_app in (("1x", "gym"), ("x y", "gym"), ("item", "Gym"), ("item", "a-b")):
         with pytest.raises(ScaffoldError):
-            Names.make(bad_name, bad_app)
+            Names.make(bad_name, bad_app, APPS)
 
 
 def test_render_imports_is_grouped_and_sorted() -> None:
-    block = render_imports([
-        "from keel.core.db import Base", "import msgspec", "from uuid import UUID",
-        "from sqlalchemy import String, ForeignKey", "from __future__ import annotations",
-    ])
+    block = render_imports(
+        [
+            "from keel.core.db import Base",
+            "import msgspec",
+            "from uuid import UUID",
+            "from sqlalchemy import String, ForeignKey",
+            "from __future__ import annotations",
+        ]
+    )
     assert block == (
         "from __future__ import annotations\n\nfrom uuid import UUID\n\nimport msgspec\n"
         "from sqlalchemy import ForeignKey, String\n\nfrom keel.core.db import Base"
@@ -52,9 +64,9 @@ def test_render_imports_is_grouped_and_sorted() -> None:
 
 
 def test_register_in_plugin_forms() -> None:
-    names = Names.make("widget", "market")
+    names = Names.make("widget", "market", APPS)
     one_line = (
-        'from keel.core.components import AppSpec\n\n'
+        "from keel.core.components import AppSpec\n\n"
         'spec = AppSpec(name="m", description="m", route_handlers=[a])\n'
     )
     out = register_in_plugin(one_line, names)
@@ -74,12 +86,17 @@ def test_register_in_plugin_forms() -> None:
 
 def test_scaffold_new_app_then_merge_second_resource(tmp_path: Path) -> None:
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
-    first = scaffold_resource("widget", "market", root=tmp_path)
+    first = scaffold_resource("widget", "market", root=tmp_path, **TARGET)
     app = tmp_path / "src" / "keel" / "apps" / "market"
     assert {p.name for p in first} == {
-        "__init__.py", "models.py", "schemas.py", "routes.py", "plugin.py", "test_market_widgets.py"
+        "__init__.py",
+        "models.py",
+        "schemas.py",
+        "routes.py",
+        "plugin.py",
+        "test_market_widgets.py",
     }
-    second = scaffold_resource("GadgetBox", "market", root=tmp_path)
+    second = scaffold_resource("GadgetBox", "market", root=tmp_path, **TARGET)
     assert tmp_path / "tests" / "market" / "test_market_gadget_boxes.py" in second
     models = (app / "models.py").read_text()
     assert "class Widget(Base)" in models and "class GadgetBox(Base)" in models
@@ -90,9 +107,9 @@ def test_scaffold_new_app_then_merge_second_resource(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
     with pytest.raises(ScaffoldError, match="already"):
-        scaffold_resource("widget", "market", root=tmp_path)
+        scaffold_resource("widget", "market", root=tmp_path, **TARGET)
     with pytest.raises(ScaffoldError, match="Unknown app"):
-        scaffold_resource("widget", "nosuchapp", root=tmp_path)
+        scaffold_resource("widget", "nosuchapp", root=tmp_path, **TARGET)
 
 
 def _copy_checkout(target: Path) -> None:
@@ -109,6 +126,7 @@ SCAFFOLD_SCRIPT = """
 import sys
 from pathlib import Path
 from keel.core import migrate
+from keel.app import APPS_PACKAGE, KNOWN_APPS
 from keel.core.scaffold import scaffold_resource
 from keel.settings import load_settings
 
@@ -116,7 +134,8 @@ root = Path(sys.argv[1])
 settings = load_settings(None, keel_env="test", database_url=f"sqlite+aiosqlite:///{root}/scaffold.db",
                          jwt_secret="test-only-secret-that-is-long-enough-0123456789")
 migrate.upgrade(settings)
-for path in scaffold_resource("widget", "gym", settings=settings, root=root):
+for path in scaffold_resource("widget", "gym", settings=settings, root=root, apps_package=APPS_PACKAGE,
+                              known_apps=KNOWN_APPS):
     print(path)
 """
 
@@ -127,8 +146,13 @@ def test_scaffold_end_to_end_in_a_copy(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "KEEL_APPS")}
     env["PYTHONPATH"] = str(tmp_path / "src")
     run = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", SCAFFOLD_SCRIPT, str(tmp_path)], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=False, timeout=300,
+        [sys.executable, "-c", SCAFFOLD_SCRIPT, str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     written = [Path(line) for line in run.stdout.split() if line.endswith(".py")]
@@ -145,8 +169,13 @@ def test_scaffold_end_to_end_in_a_copy(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:warnings", "tests/gym"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=False, timeout=600,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:warnings", "tests/gym"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert "4 passed" in tests.stdout

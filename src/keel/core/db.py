@@ -7,6 +7,7 @@ DATABASE_URL says so. Models inherit `Base` (UUIDv7 `id`, `created_at`, `updated
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +23,12 @@ Base = UUIDv7AuditBase
 metadata = orm_registry.metadata
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-# core model modules; every app's `keel.apps.<name>.models` is found on top of these (model_modules()),
-# so one Alembic history knows all tables whatever KEEL_APPS serves
-MODEL_MODULES = ("keel.identity.models", "keel.core.llm.models")
 
 
-def model_modules() -> list[str]:
-    """MODEL_MODULES, then `keel.apps.<name>.models` for every app package that has one."""
-    import pkgutil
-
-    import keel.apps
-
-    names = list(MODEL_MODULES)
-    for info in sorted(pkgutil.iter_modules(keel.apps.__path__), key=lambda i: i.name):
-        if info.ispkg:
-            names.append(f"keel.apps.{info.name}.models")
-    return names
-
-
-def import_all_models() -> None:
-    for name in model_modules():
+def import_models(modules: Iterable[str]) -> None:
+    """Import model modules so their tables join `metadata`; the application factory names them (every
+    app's, whatever KEEL_APPS serves, so one Alembic history knows all tables)."""
+    for name in modules:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

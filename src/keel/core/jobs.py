@@ -137,8 +137,6 @@ def _schedule_recovery(settings: Settings) -> None:
 def _task_blueprints(settings: Settings, apps: Iterable[AppSpec]) -> list[tuple[str, Blueprint]]:
     found: list[tuple[str, Blueprint]] = []
     for spec in apps:
-        for module in spec.task_modules:
-            importlib.import_module(module)
         if spec.tasks is not None:
             found.append((spec.name, spec.tasks))
     for name in (m.strip() for m in settings.jobs_task_modules.split(",")):
@@ -197,9 +195,9 @@ def make_worker(settings: Settings, concurrency: int | None = None, *, in_server
     )
 
 
-async def run_worker(settings: Settings, concurrency: int | None = None) -> None:
-    """`keel worker`: run jobs until SIGTERM/SIGINT (running jobs get SHUTDOWN_TIMEOUT to finish)."""
-    from keel.app import enabled_apps
+async def run_worker(settings: Settings, apps: Iterable[AppSpec], concurrency: int | None = None) -> None:
+    """`keel worker`: run the tasks of `apps` (the enabled ones) until SIGTERM/SIGINT (running jobs get
+    SHUTDOWN_TIMEOUT to finish)."""
     from keel.core.logging import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
@@ -210,7 +208,7 @@ async def run_worker(settings: Settings, concurrency: int | None = None) -> None
         )
     concurrency = concurrency or settings.jobs_concurrency
     pool_size = concurrency + 4  # jobs, LISTEN, heartbeat, periodic deferrer, abort polling
-    connector = configure(settings, enabled_apps(settings), make_connector(settings, max_size=pool_size))
+    connector = configure(settings, apps, make_connector(settings, max_size=pool_size))
     await connector.open_async()
     try:
         worker = make_worker(settings, concurrency, in_server=False)
@@ -278,10 +276,8 @@ async def check_jobs(app: Litestar) -> None:
 
 
 def install(builder: AppBuilder) -> None:
-    from keel.app import enabled_apps
-
     settings = builder.settings
-    connector = configure(settings, enabled_apps(settings), make_connector(settings))
+    connector = configure(settings, builder.apps, make_connector(settings))
     jobs = Jobs(settings, connector)
     builder.state["jobs"] = jobs
 

@@ -1,4 +1,9 @@
-"""Structured logs: JSON lines through structlog, request context bound by the edge."""
+"""Structured logs through structlog, request context bound by the edge.
+
+One format per process for structlog and stdlib loggers alike: JSON lines, or console lines when
+LOG_JSON is unset and stdout is a terminal (`make run` on a laptop), so `keel migrate` and `keel serve`
+print the same way.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,16 @@ import msgspec
 import structlog
 
 
-def configure_logging(level: str = "INFO", json: bool = True) -> None:
-    shared = [
+def wants_json(json: bool | None) -> bool:
+    """LOG_JSON when set; else JSON unless stdout is a terminal."""
+    if json is not None:
+        return json
+    return not (sys.stdout.isatty() if hasattr(sys.stdout, "isatty") else False)
+
+
+def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
+    json = wants_json(json)
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -36,18 +49,15 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     # stderr, with the request context when they log inside a request; this replaces any handler
     # installed before (Litestar's and uvicorn's own configs are turned off in create_app / `keel serve`)
     handler = logging.StreamHandler(sys.stderr)
-    if json:
-        handler.setFormatter(
-            structlog.stdlib.ProcessorFormatter(
-                foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
-                processors=[
-                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.JSONRenderer(),
-                ],
-            )
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False),
+            ],
         )
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

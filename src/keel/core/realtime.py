@@ -84,14 +84,13 @@ def _channels_for(user_id: Any, topics: str | None) -> list[str]:
 
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
-    """The caller's principal (identity's `authenticate_connection`, or `app.state.authenticate_connection`
-    when an app or a test installs another authenticator)."""
-    override = connection.app.state.get("authenticate_connection")
-    if override is not None:
-        return await override(connection)
-    from keel.identity.guards import authenticate_connection
-
-    return await authenticate_connection(connection)
+    """The caller's principal, from the authenticator the identity component installs as
+    `app.state.authenticate_connection` (an app or a test may install another). Without one nobody can
+    be authenticated: 401."""
+    authenticator = connection.app.state.get("authenticate_connection")
+    if authenticator is None:
+        raise Unauthorized("No authenticator is installed")
+    return await authenticator(connection)
 
 
 async def _release_db_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:

@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import MAX_OFFSET, Envelope, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
+from keel.core.query import parse_sort_keys
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -67,7 +68,7 @@ _RESERVED = frozenset(
 
 
 class PrincipalLike(Protocol):
-    """What the toolkit needs of `keel.identity.guards.Principal`."""
+    """What the toolkit needs of the principal the identity component provides."""
 
     user_id: uuid.UUID
     permissions: frozenset[str]
@@ -147,9 +148,7 @@ def partial_struct(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
 
 def struct_values(data: msgspec.Struct) -> dict[str, Any]:
     """The fields of a body struct that were given (UNSET ones left out)."""
-    return {
-        f: value for f in data.__struct_fields__ if (value := getattr(data, f)) is not msgspec.UNSET
-    }
+    return {f: value for f in data.__struct_fields__ if (value := getattr(data, f)) is not msgspec.UNSET}
 
 
 @dataclass(kw_only=True)
@@ -226,19 +225,13 @@ class Resource:
     # --- query building ---
 
     def parse_sort(self, sort: str, *, strict: bool = False) -> list[OrderBy]:
-        orders: list[OrderBy] = []
-        for raw in sort.split(","):
-            key = raw.strip()
-            descending = key.startswith("-")
-            key = key.lstrip("-+")
-            if key not in self.sort_fields:
-                allowed = ", ".join(self.sort_fields) or "nothing"
-                message = f"Unknown sort field {key!r}; sortable: {allowed} (prefix - for descending)"
-                if strict:
-                    raise ValueError(f"Resource {self.name}: {message}")
-                raise ValidationFailed(details={"sort": message})
-            orders.append(OrderBy(field_name=key, sort_order="desc" if descending else "asc"))
-        return orders
+        try:
+            keys = parse_sort_keys(sort, self.sort_fields)
+        except ValidationFailed as exc:
+            if strict:  # a bad default_sort is the route author's mistake, found at import time
+                raise ValueError(f"Resource {self.name}: {(exc.details or {}).get('sort')}") from exc
+            raise
+        return [OrderBy(field_name=key, sort_order="desc" if desc else "asc") for key, desc in keys]
 
     def _public(self) -> ColumnElement[bool] | None:
         public = self.public_filter
@@ -312,7 +305,13 @@ class Resource:
     # --- actions ---
 
     async def list_items(
-        self, ctx: ResourceContext, *, limit: int, offset: int, sort: str | None, q: str | None,
+        self,
+        ctx: ResourceContext,
+        *,
+        limit: int,
+        offset: int,
+        sort: str | None,
+        q: str | None,
         filters: Mapping[str, Any],
     ) -> Page[Any]:
         sort = sort or self.default_sort
@@ -423,8 +422,11 @@ class Resource:
     def _query_params(self) -> list[tuple[str, Any, Any]]:
         sortable = ", ".join(self.sort_fields)
         params: list[tuple[str, Any, Any]] = [
-            ("limit", Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1-100)")],
-             DEFAULT_LIMIT),
+            (
+                "limit",
+                Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1-100)")],
+                DEFAULT_LIMIT,
+            ),
             ("offset", Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip")], 0),
         ]
         if self.sort_fields:
@@ -435,11 +437,26 @@ class Resource:
             params.append(("sort", sort, None))
         if self.search_fields:
             description = f"Case-insensitive search in {', '.join(self.search_fields)}"
-            params.append(("q", Annotated[str | None, QueryParameter(
-                max_length=self.max_search_length, description=description)], None))
+            params.append(
+                (
+                    "q",
+                    Annotated[
+                        str | None, QueryParameter(max_length=self.max_search_length, description=description)
+                    ],
+                    None,
+                )
+            )
         for name, typ in self.filter_fields.items():
-            params.append((f"filter_{name}", Annotated[typ | None, QueryParameter(
-                name=name, description=f"Only items whose {name} equals this")], None))
+            params.append(
+                (
+                    f"filter_{name}",
+                    Annotated[
+                        typ | None,
+                        QueryParameter(name=name, description=f"Only items whose {name} equals this"),
+                    ],
+                    None,
+                )
+            )
         return params
 
     def handlers(self, *, bound: bool = False, prefix: bool = True) -> list[Any]:
@@ -459,14 +476,25 @@ class Resource:
             async def list_impl(ctx: ResourceContext, **kw: Any) -> Page[Any]:
                 filters = {n: kw.pop(f"filter_{n}", None) for n in self.filter_fields}
                 return await self.list_items(
-                    ctx, limit=kw["limit"], offset=kw["offset"], sort=kw.get("sort"), q=kw.get("q"),
+                    ctx,
+                    limit=kw["limit"],
+                    offset=kw["offset"],
+                    sort=kw.get("sort"),
+                    q=kw.get("q"),
                     filters=filters,
                 )
 
             fn = self._handler("list", list_impl, self._query_params(), Page[read], bound=bound)  # type: ignore[valid-type]
-            out.append(get(base, summary=f"List {name} items", description=self._list_description(),
-                           responses=error_responses(Unauthorized, ValidationFailed), **common,
-                           **guards("list"))(fn))
+            out.append(
+                get(
+                    base,
+                    summary=f"List {name} items",
+                    description=self._list_description(),
+                    responses=error_responses(Unauthorized, ValidationFailed),
+                    **common,
+                    **guards("list"),
+                )(fn)
+            )
         if "create" in self.actions and self.create is not None:
 
             async def create_impl(ctx: ResourceContext, *, data: msgspec.Struct) -> Envelope[Any]:
@@ -474,17 +502,31 @@ class Resource:
 
             body = [("data", JSONBody[self.create], inspect.Parameter.empty)]
             fn = self._handler("create", create_impl, body, Envelope[read], bound=bound)  # type: ignore[valid-type]
-            out.append(post(base, status_code=201, summary=f"Create a {name}",
-                            responses=error_responses(Unauthorized, Forbidden, ValidationFailed, Conflict),
-                            **common, **guards("create"))(fn))
+            out.append(
+                post(
+                    base,
+                    status_code=201,
+                    summary=f"Create a {name}",
+                    responses=error_responses(Unauthorized, Forbidden, ValidationFailed, Conflict),
+                    **common,
+                    **guards("create"),
+                )(fn)
+            )
         if "get" in self.actions:
 
             async def get_impl(ctx: ResourceContext, *, item_id: Any) -> Envelope[Any]:
                 return await self.get_item(ctx, item_id)
 
             fn = self._handler("get", get_impl, id_param, Envelope[read], bound=bound)  # type: ignore[valid-type]
-            out.append(get(item, summary=f"One {name}", responses=error_responses(Unauthorized, NotFound),
-                           **common, **guards("get"))(fn))
+            out.append(
+                get(
+                    item,
+                    summary=f"One {name}",
+                    responses=error_responses(Unauthorized, NotFound),
+                    **common,
+                    **guards("get"),
+                )(fn)
+            )
         if "update" in self.actions and self.update is not None:
 
             async def update_impl(ctx: ResourceContext, *, item_id: Any, data: Any) -> Envelope[Any]:
@@ -493,12 +535,20 @@ class Resource:
             errors = error_responses(Unauthorized, Forbidden, NotFound, ValidationFailed, Conflict)
             body = [*id_param, ("data", JSONBody[self.update], inspect.Parameter.empty)]
             fn = self._handler("replace", update_impl, body, Envelope[read], bound=bound)  # type: ignore[valid-type]
-            out.append(put(item, summary=f"Replace a {name}", responses=errors, **common,
-                           **guards("update"))(fn))
+            out.append(
+                put(item, summary=f"Replace a {name}", responses=errors, **common, **guards("update"))(fn)
+            )
             body = [*id_param, ("data", JSONBody[self.patch], inspect.Parameter.empty)]
             fn = self._handler("update", update_impl, body, Envelope[read], bound=bound)  # type: ignore[valid-type]
-            out.append(patch(item, summary=f"Change some fields of a {name}", responses=errors, **common,
-                             **guards("update"))(fn))
+            out.append(
+                patch(
+                    item,
+                    summary=f"Change some fields of a {name}",
+                    responses=errors,
+                    **common,
+                    **guards("update"),
+                )(fn)
+            )
         if "delete" in self.actions:
 
             async def delete_impl(ctx: ResourceContext, *, item_id: Any) -> None:
@@ -506,8 +556,16 @@ class Resource:
 
             fn = self._handler("delete", delete_impl, id_param, None, bound=bound)
             errors = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
-            out.append(delete(item, status_code=204, summary=f"Delete a {name}", responses=errors, **common,
-                              **guards("delete"))(fn))
+            out.append(
+                delete(
+                    item,
+                    status_code=204,
+                    summary=f"Delete a {name}",
+                    responses=errors,
+                    **common,
+                    **guards("delete"),
+                )(fn)
+            )
         return out
 
     def _list_description(self) -> str:

@@ -1,8 +1,12 @@
-"""Seed data, loaded idempotently by `keel migrate`, `keel seed` and `make run`."""
+"""Seed data, loaded idempotently by `keel migrate`, `keel seed` and `make run`.
+
+The caller passes the seeders in order (identity's roles first, then each *enabled* app's `AppSpec.seed`):
+core knows no app.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Iterable
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
@@ -11,38 +15,14 @@ from keel.core.components import Seeder
 from keel.settings import Settings
 
 log = structlog.get_logger("keel.seed")
-# core seeders first (roles before anything that might reference them), then every app's
-CORE_SEEDERS = ("keel.identity.seed",)
 
 
-def _seeders() -> list[tuple[str, Seeder]]:
-    from keel.app import KNOWN_APPS
-
-    found: list[tuple[str, Seeder]] = []
-    for name in CORE_SEEDERS:
-        try:
-            found.append((name, importlib.import_module(name).seed))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    for app_name in KNOWN_APPS:
-        module_name = f"keel.apps.{app_name}.plugin"
-        try:
-            spec = importlib.import_module(module_name).spec
-        except ModuleNotFoundError as exc:
-            if exc.name not in (module_name, f"keel.apps.{app_name}"):
-                raise
-            continue
-        if spec.seed is not None:
-            found.append((app_name, spec.seed))
-    return found
-
-
-async def run_seeders(settings: Settings) -> None:
+async def run_seeders(settings: Settings, seeders: Iterable[tuple[str, Seeder]]) -> None:
+    """Run each `(name, seeder)` in its own transaction, in order."""
     engine = create_async_engine(settings.database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
-        for name, seeder in _seeders():
+        for name, seeder in seeders:
             async with sessions() as session, session.begin():
                 await seeder(session, settings)
             log.info("seeded", seeder=name)

@@ -8,7 +8,13 @@ import structlog
 from litestar.di import Provide
 
 from keel.core.components import AppBuilder
-from keel.identity.guards import Principal, cookie_names, make_identify, provide_principal
+from keel.identity.guards import (
+    Principal,
+    authenticate_connection,
+    cookie_names,
+    make_identify,
+    provide_principal,
+)
 from keel.identity.routes import CONTROLLERS
 from keel.identity.services import Identity
 
@@ -41,6 +47,8 @@ def install(builder: AppBuilder) -> None:
     builder.state["identity"] = identity
     builder.state["identity_cookies"] = names
     builder.state["identify"] = make_identify(identity, names)
+    # core's realtime streams authenticate through this hook (core imports no identity code)
+    builder.state["authenticate_connection"] = authenticate_connection
     builder.dependencies["principal"] = Provide(provide_principal)
     builder.signature_namespace["Principal"] = Principal
     builder.route_handlers.extend(CONTROLLERS)

@@ -7,7 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from keel.core.db import import_all_models, metadata
+from keel.app import import_all_models
+from keel.core.db import metadata
 from keel.core.migrate import include_object
 from keel.settings import get_settings
 

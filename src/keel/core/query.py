@@ -1,0 +1,90 @@
+"""List plumbing every list route shares: `?sort=` parsing and a literal "contains" search.
+
+    orders = parse_sort(sort, {"name": Product.name, "created_at": Product.created_at}, default="name")
+    stmt = select(Product).where(contains([Product.name, Product.sku], q)).order_by(*orders, Product.id)
+
+`parse_sort` takes `field` / `-field` (descending), comma-separated, and refuses an unknown or repeated
+field with a 400 `VALIDATION_ERROR` whose details name the query parameter and list what is sortable.
+`contains` matches the text literally and case-insensitively: `%`, `_` and the escape character match
+themselves, never act as wildcards (escaped, not stripped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, true
+
+from keel.core.errors import ValidationFailed
+
+LIKE_ESCAPE = "\\"
+
+
+def parse_sort_keys(
+    value: str | None, allowed: Collection[str], *, default: str | None = None, parameter: str = "sort"
+) -> list[tuple[str, bool]]:
+    """`"name,-created_at"` → `[("name", False), ("created_at", True)]` (True: descending).
+
+    An empty value falls back to `default`; an unknown, empty or repeated field is a 400 naming
+    `parameter`, so the client sees the name it sent."""
+    raw = (value or "").strip() or (default or "")
+    keys: list[tuple[str, bool]] = []
+    seen: set[str] = set()
+    sortable = ", ".join(sorted(allowed)) or "nothing"
+    for part in raw.split(",") if raw else ():
+        token = part.strip()
+        descending = token.startswith("-")
+        name = token[1:] if token[:1] in ("-", "+") else token
+        if name not in allowed:
+            shown = repr(name) if name else "an empty field"
+            raise ValidationFailed(
+                details={
+                    parameter: f"Unknown sort field {shown}; sortable: {sortable} (prefix - for descending)"
+                }
+            )
+        if name in seen:
+            raise ValidationFailed(details={parameter: f"Sort field {name!r} is given twice"})
+        seen.add(name)
+        keys.append((name, descending))
+    return keys
+
+
+def parse_sort(
+    value: str | None,
+    columns: Mapping[str, Any],
+    *,
+    default: str | None = None,
+    parameter: str = "sort",
+) -> list[ColumnElement[Any]]:
+    """ORDER BY clauses for `value` over `columns` (public sort name -> column); add a unique column
+    (the id) after them so pages are stable."""
+    return [
+        columns[name].desc() if descending else columns[name].asc()
+        for name, descending in parse_sort_keys(value, columns.keys(), default=default, parameter=parameter)
+    ]
+
+
+def escape_like(text: str, escape: str = LIKE_ESCAPE) -> str:
+    """`text` with LIKE's wildcards and the escape character escaped (use with `escape=`)."""
+    return text.replace(escape, escape * 2).replace("%", f"{escape}%").replace("_", f"{escape}_")
+
+
+def contains(
+    columns: ColumnElement[Any] | Iterable[ColumnElement[Any]], text: str | None
+) -> ColumnElement[bool]:
+    """Rows where any of `columns` contains `text` literally, ignoring case; no text: every row.
+
+    ILIKE on PostgreSQL; `lower(column) LIKE lower(pattern)` on SQLite (whose lower() folds ASCII only,
+    on both sides alike)."""
+    needle = (text or "").strip()
+    if not needle:
+        return true()
+    pattern = f"%{escape_like(needle)}%"
+    targets = [columns] if isinstance(columns, ColumnElement) else list(columns)
+    if not targets:
+        raise ValueError("contains() needs at least one column")
+    return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in targets))
+
+
+__all__ = ["LIKE_ESCAPE", "contains", "escape_like", "parse_sort", "parse_sort_keys"]

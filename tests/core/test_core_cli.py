@@ -1,0 +1,155 @@
+"""The `keel` command as a new user meets it: `cp .env.example .env` starts, every refusal is one
+`Error:` line naming what to change (no traceback), `--version`, and one log format per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from keel import __version__
+from keel.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+# what a developer's shell might carry that would change these runs
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "KEEL_APPS", "PROMETHEUS_MULTIPROC_DIR", "LOG_JSON", "CI")
+
+
+def keel(args: list[str], cwd: Path, timeout: float = 240, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    clean.update(env)
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "keel.cli", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_env_example_loads_as_the_settings_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every variable of .env.example, empty ones included (`AUTH_COOKIE_SECURE=`), is the default."""
+    for field in msgspec.structs.fields(Settings):
+        monkeypatch.delenv(field.name.upper(), raising=False)
+    assert load_settings(ROOT / ".env.example") == Settings()
+
+
+def test_empty_means_unset_for_typed_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AUTH_COOKIE_SECURE", "PORT", "LOG_JSON", "DEBUG", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("AUTH_COOKIE_SECURE=   # auto\nPORT=\nLOG_JSON=\nDEBUG=\nREDIS_URL=\n")
+    settings = load_settings(env_file)
+    assert (settings.auth_cookie_secure, settings.port, settings.log_json, settings.debug) == (
+        None,
+        8000,
+        None,
+        False,
+    )
+    assert settings.redis_url == ""  # a text setting keeps its empty value
+    env_file.write_text("AUTH_COOKIE_SECURE=true\n")
+    assert load_settings(env_file).cookie_secure is True
+
+
+def test_version(tmp_path: Path) -> None:
+    result = keel(["--version"], tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"keel {__version__}"
+
+
+def test_worker_on_sqlite_is_one_error_line(tmp_path: Path) -> None:
+    assert_one_error_line(keel(["worker"], tmp_path), "DATABASE_URL=postgresql")
+
+
+def test_unknown_app_is_one_error_line(tmp_path: Path) -> None:
+    result = keel(["migrate"], tmp_path, KEEL_APPS="gym,gmy")
+    assert_one_error_line(result, "KEEL_APPS", "'gmy'", "gym, scribe, segmint, market")
+    assert not (tmp_path / "var" / "keel.db").exists()  # refused before the database changed
+
+
+def test_unsafe_production_settings_are_one_error_line(tmp_path: Path) -> None:
+    assert_one_error_line(keel(["migrate"], tmp_path, KEEL_ENV="production"), "JWT_SECRET")
+
+
+@pytest.mark.slow
+def test_fresh_checkout_migrates_with_env_example(tmp_path: Path) -> None:
+    """`cp .env.example .env && keel migrate`, with a PROMETHEUS_MULTIPROC_DIR that does not exist yet:
+    the folder is made, the database migrated and seeded, and every log line is JSON (not a terminal)."""
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    metrics_dir = tmp_path / "var" / "metrics" / "not-yet"
+    result = keel(["migrate"], tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    assert result.returncode == 0, result.stderr
+    assert metrics_dir.is_dir()
+    assert (tmp_path / "var" / "keel.db").exists()
+    assert result.stdout.strip().splitlines()[-1] == "database at head"
+    logs = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    events = [json.loads(line) for line in logs if line != "database at head"]
+    assert any(e.get("logger") == "alembic.runtime.migration" for e in events)
+    assert any(e["event"] == "seeded" and e["seeder"] == "gym" for e in events)
+
+
+LOG_SCRIPT = """
+import logging, structlog
+from keel.core.logging import configure_logging
+configure_logging("INFO", None)
+structlog.get_logger("t").info("from_structlog", n=1)
+logging.getLogger("lib").warning("from stdlib")
+"""
+
+
+def _run_logging(tty: bool) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "LOG_JSON"}
+    if not tty:
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", LOG_SCRIPT],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout + result.stderr
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", LOG_SCRIPT], env=env, stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(controller)
+    return b"".join(chunks).decode()
+
+
+def test_one_log_format_per_run_console_on_a_terminal_json_otherwise() -> None:
+    piped = [line for line in _run_logging(tty=False).splitlines() if line.strip()]
+    assert {json.loads(line)["event"] for line in piped} == {"from_structlog", "from stdlib"}
+    console = [line for line in _run_logging(tty=True).splitlines() if line.strip()]
+    assert len(console) == 2
+    assert all(not line.lstrip().startswith("{") for line in console)
+    assert any("from_structlog" in line and "n=1" in line for line in console)
+    assert any("from stdlib" in line and "[warning  ]" in line for line in console)
