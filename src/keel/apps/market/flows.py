@@ -1,0 +1,164 @@
+"""market flows: the orchestration around the data functions of `services` (Dispatch's service/flows split).
+
+A flow calls the services on the request's session, collects the realtime events the change causes in
+an `Outbox`, and the route hands the outbox to the request (`deliver_later`). The `after_response`
+hook `deliver_after_commit` publishes the events once the transaction is committed, so a listener never
+hears of a message it cannot fetch yet and a failed request publishes nothing; then it runs the outbox's
+follow-ups (the assistant's reply), each in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import structlog
+
+from keel.apps.market import services
+from keel.apps.market.schemas import MessageSend
+from keel.core.realtime import publish, user_channel
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterable
+
+    from litestar import Litestar, Request
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from keel.apps.market.models import Chat
+    from keel.apps.market.schemas import ChatCreate, MemberRead, MessageRead
+    from keel.core.storage import Storage
+    from keel.identity.guards import Principal
+
+log = structlog.get_logger("keel.market")
+
+FollowUp = Callable[["Litestar"], Awaitable[None]]
+
+
+@dataclass
+class Outbox:
+    """What a request publishes after its commit: (recipients, event) pairs, then follow-ups to run."""
+
+    items: list[tuple[list[uuid.UUID], dict[str, Any]]] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+    def add(self, chat: Chat, event: dict[str, Any]) -> None:
+        self.items.append((services.participant_ids(chat), event))
+
+    def to(self, recipients: list[uuid.UUID], event: dict[str, Any]) -> None:
+        self.items.append((list(dict.fromkeys(recipients)), event))
+
+
+def message_event(kind: str, message: MessageRead) -> dict[str, Any]:
+    return {"type": kind, "chat_id": str(message.chat_id), "message": msgspec.to_builtins(message)}
+
+
+async def publish_all(app: Litestar, outbox: Outbox) -> None:
+    for recipients, event in outbox.items:
+        for user_id in recipients:
+            try:
+                await publish(app, user_channel(user_id, "market"), event)
+            except Exception:  # a broken pub/sub must not turn a sent message into an error
+                log.warning("market_publish_failed", event=event.get("type"), exc_info=True)
+
+
+def deliver_later(request: Request[Any, Any, Any], outbox: Outbox) -> None:
+    """Called as a handler's last step, so a handler that fails delivers nothing."""
+    request.state.market_outbox = outbox
+
+
+async def deliver_after_commit(request: Request[Any, Any, Any]) -> None:
+    """after_response: the transaction is committed by now."""
+    outbox: Outbox | None = getattr(request.state, "market_outbox", None)
+    if outbox is None:
+        return
+    await publish_all(request.app, outbox)
+    for follow_up in outbox.follow_ups:
+        try:
+            await follow_up(request.app)
+        except Exception:  # the customer's message is stored and announced; a failed extra is logged
+            log.exception("market_follow_up_failed")
+
+
+# --------------------------------------------------------------------------- chats
+
+
+async def open_chat(db: AsyncSession, principal: Principal, data: ChatCreate, outbox: Outbox) -> Chat:
+    chat = await services.open_chat(db, principal, data)
+    if data.first_message:
+        first = MessageSend(client_id=uuid.uuid4(), body=data.first_message)
+        sent = await services.send_text(db, principal, chat.id, first, chat=chat)
+        outbox.add(chat, message_event("message.created", sent.message))
+    return chat
+
+
+# --------------------------------------------------------------------------- messages
+
+
+async def send_text(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, data: MessageSend, outbox: Outbox
+) -> services.Sent:
+    sent = await services.send_text(db, principal, chat_id, data)
+    if sent.created:
+        outbox.add(sent.chat, message_event("message.created", sent.message))
+    return sent
+
+
+async def send_media(
+    db: AsyncSession,
+    storage: Storage,
+    principal: Principal,
+    chat: Chat,
+    form: services.MediaForm,
+    chunks: AsyncIterable[bytes],
+    filename: str | None,
+    max_size: int,
+    outbox: Outbox,
+) -> services.Sent:
+    sent = await services.store_media(db, storage, principal, chat, form, chunks, filename, max_size)
+    outbox.add(chat, message_event("message.created", sent.message))
+    return sent
+
+
+async def edit_message(
+    db: AsyncSession,
+    principal: Principal,
+    chat_id: uuid.UUID,
+    message_id: uuid.UUID,
+    body: str,
+    outbox: Outbox,
+) -> MessageRead:
+    changed = await services.edit_message(db, principal, chat_id, message_id, body)
+    outbox.add(changed.chat, message_event("message.updated", changed.message))
+    return changed.message
+
+
+async def delete_message(
+    db: AsyncSession,
+    storage: Storage,
+    principal: Principal,
+    chat_id: uuid.UUID,
+    message_id: uuid.UUID,
+    outbox: Outbox,
+) -> None:
+    changed = await services.delete_message(db, storage, principal, chat_id, message_id)
+    outbox.add(changed.chat, message_event("message.deleted", changed.message))
+
+
+async def mark_read(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, message_id: uuid.UUID, outbox: Outbox
+) -> MemberRead:
+    read = await services.mark_read(db, principal, chat_id, message_id)
+    if read.moved:
+        outbox.add(
+            read.chat,
+            {
+                "type": "read",
+                "chat_id": str(read.chat.id),
+                "user_id": str(principal.user_id),
+                "last_read_message_id": str(message_id),
+            },
+        )
+    return read.marker

@@ -1,0 +1,146 @@
+"""Chats: open one with a shop, my chat list, a chat's state (title, open/closed, archived, sellers)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.apps.market import flows, services
+from keel.apps.market.models import CLOSED, OPEN
+from keel.apps.market.routes.common import SECURITY, TAGS
+from keel.apps.market.schemas import ChatAssign, ChatCreate, ChatRead, ChatUpdate
+from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
+from keel.core.errors import Conflict, Forbidden, NotFound, error_responses
+from keel.identity.guards import Principal
+
+
+class ChatController(Controller):
+    path = "/chats"
+    tags = TAGS
+    security = SECURITY
+    after_response = flows.deliver_after_commit
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        responses=error_responses(Conflict),
+        summary="Open a chat with a shop (optionally with a first message)",
+    )
+    async def open_chat(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        data: ChatCreate,
+    ) -> Envelope[ChatRead]:
+        outbox = flows.Outbox()
+        chat = await flows.open_chat(db_session, principal, data, outbox)
+        flows.deliver_later(request, outbox)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @get(
+        "/",
+        summary="My chats (as customer, shop owner or seller), latest activity first, with the last message "
+        "and my unread count",
+    )
+    async def list_chats(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        status: Literal["open", "closed"] | None = None,
+        archived: bool = False,
+        role: Literal["customer", "owner", "seller"] | None = None,
+        vendor_id: UUID | None = None,
+    ) -> Page[ChatRead]:
+        items, total = await services.list_chats(
+            db_session,
+            principal,
+            status=status,
+            archived=archived,
+            role=role,
+            vendor_id=vendor_id,
+            limit=limit,
+            offset=offset,
+        )
+        return page(items, total=total, limit=limit, offset=offset)
+
+    @get("/{chat_id:uuid}", responses=error_responses(NotFound))
+    async def get_chat(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+    ) -> Envelope[ChatRead]:
+        chat = await services.participant_chat(db_session, principal, chat_id)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @patch("/{chat_id:uuid}", responses=error_responses(NotFound), summary="Rename a chat")
+    async def rename_chat(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID, data: ChatUpdate
+    ) -> Envelope[ChatRead]:
+        chat = await services.rename_chat(db_session, principal, chat_id, data.title)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @post(
+        "/{chat_id:uuid}/close",
+        status_code=HTTP_200_OK,
+        responses=error_responses(NotFound, Conflict),
+        summary="Close a chat: no more messages until it is reopened",
+    )
+    async def close_chat(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+    ) -> Envelope[ChatRead]:
+        chat = await services.set_status(db_session, principal, chat_id, CLOSED)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @post("/{chat_id:uuid}/reopen", status_code=HTTP_200_OK, responses=error_responses(NotFound, Conflict))
+    async def reopen_chat(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+    ) -> Envelope[ChatRead]:
+        chat = await services.set_status(db_session, principal, chat_id, OPEN)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @post(
+        "/{chat_id:uuid}/archive",
+        status_code=HTTP_200_OK,
+        responses=error_responses(NotFound),
+        summary="Archive a chat for myself (hidden from my list unless ?archived=true)",
+    )
+    async def archive_chat(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+    ) -> Envelope[ChatRead]:
+        chat = await services.set_archived(db_session, principal, chat_id, True)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @post("/{chat_id:uuid}/unarchive", status_code=HTTP_200_OK, responses=error_responses(NotFound))
+    async def unarchive_chat(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+    ) -> Envelope[ChatRead]:
+        chat = await services.set_archived(db_session, principal, chat_id, False)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @post(
+        "/{chat_id:uuid}/sellers",
+        status_code=HTTP_201_CREATED,
+        responses=error_responses(NotFound, Forbidden, Conflict),
+        summary="Assign one of the shop's sellers to the chat (shop owner)",
+    )
+    async def assign_seller(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID, data: ChatAssign
+    ) -> Envelope[ChatRead]:
+        chat = await services.assign_seller(db_session, principal, chat_id, data.seller_id)
+        return ok(await services.chat_detail(db_session, principal, chat))
+
+    @delete(
+        "/{chat_id:uuid}/sellers/{seller_id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=error_responses(NotFound, Forbidden),
+        summary="Unassign a seller from the chat (shop owner)",
+    )
+    async def unassign_seller(
+        self, db_session: AsyncSession, principal: Principal, chat_id: UUID, seller_id: UUID
+    ) -> None:
+        await services.unassign_seller(db_session, principal, chat_id, seller_id)

@@ -1,0 +1,4 @@
+"""What every market Controller declares."""
+
+SECURITY = [{"BearerToken": []}]
+TAGS = ["market"]

@@ -1,0 +1,268 @@
+"""Messages in a chat: the cursor window, idempotent text sends, edits, soft deletes, read markers.
+
+Data functions only: they change rows on the request's session and return what changed; publishing
+the events is the flows' job (keel.apps.market.flows).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from keel.apps.market.models import (
+    OPEN,
+    TEXT,
+    Chat,
+    Message,
+    Product,
+)
+from keel.apps.market.schemas import (
+    MemberRead,
+    MessageRead,
+    MessageSend,
+    MessageWindow,
+)
+from keel.apps.market.services.chats import chat_member, participant_chat, role_in
+from keel.apps.market.services.vendors import now
+from keel.apps.market.services.views import message_read
+from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from keel.core.storage import Storage
+    from keel.identity.guards import Principal
+
+
+async def load_message(db: AsyncSession, chat: Chat, message_id: uuid.UUID) -> Message:
+    row = await db.scalar(
+        select(Message)
+        .where(Message.id == message_id, Message.chat_id == chat.id)
+        .options(selectinload(Message.product))
+    )
+    if row is None:
+        raise NotFound("No such message")
+    return row
+
+
+async def list_messages(
+    db: AsyncSession,
+    principal: Principal,
+    chat_id: uuid.UUID,
+    *,
+    before: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> MessageWindow:
+    chat = await participant_chat(db, principal, chat_id)
+    if before is not None and after is not None:
+        raise ValidationFailed(details={"before": "give either before or after, not both"})
+    for name, cursor in (("before", before), ("after", after)):
+        if cursor is not None:
+            found = await db.scalar(
+                select(Message.id).where(Message.id == cursor, Message.chat_id == chat.id)
+            )
+            if found is None:
+                raise ValidationFailed(details={name: "not a message of this chat"})
+    statement = select(Message).where(Message.chat_id == chat.id).options(selectinload(Message.product))
+    if after is not None:
+        rows = list(
+            await db.scalars(statement.where(Message.id > after).order_by(Message.id.asc()).limit(limit + 1))
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return MessageWindow(
+            messages=[message_read(r) for r in rows], has_more_before=True, has_more_after=more, limit=limit
+        )
+    if before is not None:
+        statement = statement.where(Message.id < before)
+    rows = list(await db.scalars(statement.order_by(Message.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit][::-1]
+    return MessageWindow(
+        messages=[message_read(r) for r in rows],
+        has_more_before=more,
+        has_more_after=before is not None,
+        limit=limit,
+    )
+
+
+async def check_product(db: AsyncSession, chat: Chat, product_id: uuid.UUID | None) -> Product | None:
+    if product_id is None:
+        return None
+    product = await db.get(Product, product_id)
+    if product is None or product.vendor_id != chat.vendor_id:
+        raise ValidationFailed(details={"product_id": "not a product of this chat's shop"})
+    return product
+
+
+def require_open(chat: Chat) -> None:
+    if chat.status != OPEN:
+        raise Conflict("The chat is closed; reopen it to send messages")
+
+
+async def existing_message(
+    db: AsyncSession, chat_id: uuid.UUID, sender_id: uuid.UUID, client_id: uuid.UUID
+) -> Message | None:
+    return await db.scalar(
+        select(Message)
+        .where(Message.chat_id == chat_id, Message.sender_id == sender_id, Message.client_id == client_id)
+        .options(selectinload(Message.product))
+    )
+
+
+def _same_send(row: Message, kind: str, body: str | None, product_id: uuid.UUID | None) -> bool:
+    return row.kind == kind and row.body == body and row.product_id == product_id
+
+
+async def insert_message(db: AsyncSession, chat: Chat, row: Message) -> Message:
+    """Add the message, move the chat's activity time and the sender's read marker. A concurrent retry
+    with the same client id that slipped past the replay check fails the unique constraint: 409, and the
+    client's next retry gets the stored message."""
+    db.add(row)
+    await db.flush()
+    sent = row.created_at
+    chat.last_message_at = sent
+    member = await chat_member(db, chat.id, row.sender_id)  # type: ignore[arg-type]
+    member.last_read_message_id = row.id  # your own messages are read
+    member.last_read_at = sent
+    await db.flush()
+    return row
+
+
+@dataclass
+class Sent:
+    """A send's outcome: `created` is False for a replayed client id (nothing new to announce)."""
+
+    chat: Chat
+    message: MessageRead
+    created: bool
+    storage_key: str | None = None
+
+
+@dataclass
+class Changed:
+    """A message that changed, with its chat (whose participants hear of it)."""
+
+    chat: Chat
+    message: MessageRead
+
+
+async def send_text(
+    db: AsyncSession,
+    principal: Principal,
+    chat_id: uuid.UUID,
+    data: MessageSend,
+    *,
+    chat: Chat | None = None,
+) -> Sent:
+    chat = chat or await participant_chat(db, principal, chat_id)
+    body = data.body.strip()
+    if not body:
+        raise ValidationFailed(details={"body": "must not be blank"})
+    existing = await existing_message(db, chat.id, principal.user_id, data.client_id)
+    if existing is not None:
+        return _replay(chat, existing, TEXT, body, data.product_id)
+    require_open(chat)
+    await check_product(db, chat, data.product_id)
+    row = Message(
+        chat_id=chat.id,
+        sender_id=principal.user_id,
+        client_id=data.client_id,
+        kind=TEXT,
+        body=body,
+        product_id=data.product_id,
+    )
+    inserted = await insert_message(db, chat, row)
+    fresh = await load_message(db, chat, inserted.id)
+    return Sent(chat, message_read(fresh), True)
+
+
+def _replay(chat: Chat, existing: Message, kind: str, body: str | None, product_id: uuid.UUID | None) -> Sent:
+    if not _same_send(existing, kind, body, product_id):
+        raise Conflict(
+            "This client_id was already used for a different message",
+            details={"client_id": "already used for a different message"},
+        )
+    return Sent(chat, message_read(existing), False)
+
+
+async def _own_message(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, message_id: uuid.UUID
+) -> tuple[Chat, Message]:
+    chat = await participant_chat(db, principal, chat_id)
+    row = await load_message(db, chat, message_id)
+    if row.sender_id != principal.user_id:
+        raise Forbidden("You can only change your own messages")
+    if row.deleted_at is not None:
+        raise Conflict("The message was deleted")
+    return chat, row
+
+
+async def edit_message(
+    db: AsyncSession,
+    principal: Principal,
+    chat_id: uuid.UUID,
+    message_id: uuid.UUID,
+    body: str,
+) -> Changed:
+    chat, row = await _own_message(db, principal, chat_id, message_id)
+    text = body.strip()
+    if not text:
+        raise ValidationFailed(details={"body": "must not be blank"})
+    row.body = text
+    row.edited_at = now()
+    await db.flush()
+    return Changed(chat, message_read(row))
+
+
+async def delete_message(
+    db: AsyncSession,
+    storage: Storage,
+    principal: Principal,
+    chat_id: uuid.UUID,
+    message_id: uuid.UUID,
+) -> Changed:
+    chat, row = await _own_message(db, principal, chat_id, message_id)
+    key = row.media_key
+    row.deleted_at = now()
+    row.body = None
+    row.product_id = None
+    row.media_key = None
+    await db.flush()
+    if key is not None:
+        await storage.delete(key)  # the file is gone with the message; the row stays as "deleted"
+    return Changed(chat, message_read(row))
+
+
+@dataclass
+class ReadMarker:
+    chat: Chat
+    marker: MemberRead
+    moved: bool  # False when the marker was already at or past the message
+
+
+async def mark_read(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, message_id: uuid.UUID
+) -> ReadMarker:
+    chat = await participant_chat(db, principal, chat_id)
+    found = await db.scalar(select(Message.id).where(Message.id == message_id, Message.chat_id == chat.id))
+    if found is None:
+        raise ValidationFailed(details={"message_id": "not a message of this chat"})
+    member = await chat_member(db, chat.id, principal.user_id)
+    # markers only move forward: marking an older message read changes nothing
+    moved = member.last_read_message_id is None or message_id > member.last_read_message_id
+    if moved:
+        member.last_read_message_id = message_id
+        member.last_read_at = now()
+        await db.flush()
+    marker = MemberRead(
+        user_id=principal.user_id,
+        role=role_in(chat, principal.user_id),  # type: ignore[arg-type]
+        last_read_message_id=member.last_read_message_id,
+    )
+    return ReadMarker(chat, marker, moved)
