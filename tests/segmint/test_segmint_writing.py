@@ -306,3 +306,56 @@ async def test_rewrite_with_a_model(
     ask = openai_server.chat_requests[0].body["messages"][-1]["content"]
     assert ask.startswith("Make it noticeably shorter") and draft["text"] in ask
     await llm.close()
+
+
+async def test_voice_evolution_says_what_changed_and_draws_it(
+    client: Any, auth_headers: dict[str, str], settings: Any, user_factory: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from keel.apps.segmint.models import Content
+
+    early = [
+        "Our bakery opened its doors on the corner of Mill Street this month with a small selection of "
+        "breads and pastries for the neighbourhood.",
+        "Every morning the bakery prepares croissants and baguettes, and the team arrives before dawn to "
+        "prepare the dough carefully.",
+    ]
+    ids = [(await create_content(client, auth_headers, text=t))["id"] for t in early]
+    later = [(await create_content(client, auth_headers, text=t))["id"] for t in BAKERY[:1] + BAKERY[5:]]
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as conn:
+        for i in ids:
+            await conn.execute(
+                update(Content).where(Content.id == i).values(created_at=datetime(2026, 1, 10, tzinfo=UTC))
+            )
+        for i in later:
+            await conn.execute(
+                update(Content).where(Content.id == i).values(created_at=datetime(2026, 5, 10, tzinfo=UTC))
+            )
+    await engine.dispose()
+
+    periods = (await client.get(f"{API}/voice/evolution", headers=auth_headers)).json()["data"]
+    assert [p["period"] for p in periods] == ["2026-01", "2026-05"]
+    assert periods[0]["distance"] is None and periods[0]["changes"] == []
+    assert 0 < periods[1]["distance"] <= 1
+    changes = periods[1]["changes"]
+    assert "sentences got shorter" in changes and "new topic: sourdough" in changes
+    assert "more hashtags" in changes
+    quarters = (await client.get(f"{API}/voice/evolution?period=quarter", headers=auth_headers)).json()[
+        "data"
+    ]
+    assert [q["period"] for q in quarters] == ["2026-Q1", "2026-Q2"]
+
+    svg = await client.get(f"{API}/voice/evolution/chart", headers=auth_headers)
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in svg.content and b"words / sentence" in svg.content
+    assert b"new topic: sourdough" in svg.content
+    png = await client.get(f"{API}/voice/evolution/chart?format=png", headers=auth_headers)
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (await client.get(f"{API}/voice/evolution?period=week", headers=auth_headers)).status_code == 400
+    other = await user_factory()
+    assert (await client.get(f"{API}/voice/evolution", headers=other.headers)).json()["data"] == []

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Request, delete, get, patch, post
+from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keel.apps.segmint import evolution, networks, publishing, services, style, tasks, voice, writer
 from keel.apps.segmint import ideas as ideas_service
-from keel.apps.segmint import networks, publishing, services, style, tasks, voice, writer
 from keel.apps.segmint.schemas import (
     CommentBody,
     ContentCreate,
@@ -40,6 +40,7 @@ from keel.apps.segmint.schemas import (
     SubmitBody,
     Tone,
     VersionRead,
+    VoicePeriod,
     VoiceProfile,
     VoiceStyle,
     WorkflowCreate,
@@ -55,6 +56,7 @@ from keel.core.errors import (
     error_responses,
 )
 from keel.core.llm import LanguageModel, ModelBadOutput, ModelUnavailable, TokenQuotaExceeded
+from keel.core.storage import binary_operation
 from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
@@ -557,6 +559,39 @@ async def get_voice(db_session: AsyncSession, principal: Principal) -> Envelope[
     return ok(msgspec.structs.replace(profile, style=described))
 
 
+Period = Literal["month", "quarter"]
+ChartFormat = Literal["svg", "png"]
+
+
+@get(
+    "/voice/evolution",
+    summary="Your voice per month or quarter: features, distance from the period before, what changed",
+    responses=error_responses(ValidationFailed),
+    **CONTENT,
+)
+async def voice_evolution(
+    db_session: AsyncSession, principal: Principal, period: Period = "month"
+) -> Envelope[list[VoicePeriod]]:
+    return ok(await evolution.evolution(db_session, principal.user_id, period))
+
+
+@get(
+    "/voice/evolution/chart",
+    summary="Your voice's evolution as a chart (SVG, or PNG with format=png)",
+    responses=error_responses(ValidationFailed),
+    operation_class=binary_operation(*evolution.CONTENT_TYPES.values()),
+    **CONTENT,
+)
+async def voice_evolution_chart(
+    db_session: AsyncSession, principal: Principal, period: Period = "month", format: ChartFormat = "svg"
+) -> Response[bytes]:
+    periods = await evolution.evolution(db_session, principal.user_id, period)
+    data = await evolution.render_async(periods, format)
+    return Response(
+        content=data, media_type=evolution.CONTENT_TYPES[format], headers={"Cache-Control": "no-store"}
+    )
+
+
 @post(
     "/voice/score",
     status_code=200,
@@ -631,6 +666,8 @@ route_handlers = [
     generate_content,
     rewrite_content,
     score_voice,
+    voice_evolution,
+    voice_evolution_chart,
     create_content,
     list_content,
     get_content,

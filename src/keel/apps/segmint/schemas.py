@@ -267,6 +267,21 @@ class VoiceProfile(VoiceStats, kw_only=True):
     style: VoiceStyle | None = None
 
 
+class VoicePeriod(msgspec.Struct, kw_only=True):
+    period: str  # YYYY-MM or YYYY-Qn
+    pieces: int
+    sentence_length: float
+    formality: float
+    question_share: float
+    emoji_per_post: float
+    hashtags_per_post: float
+    vocabulary_richness: float
+    point_of_view: str
+    topics: list[str]
+    distance: float | None  # from the period before: 0 the same voice .. 1 nothing alike; None for the first
+    changes: list[str]  # what changed, e.g. "sentences got shorter", "new topic: sourdough"
+
+
 # --------------------------------------------------------------------------- writing
 
 Brief = Annotated[str, Meta(min_length=3, max_length=2000)]
