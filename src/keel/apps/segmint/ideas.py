@@ -17,7 +17,7 @@ from uuid import UUID
 import structlog
 from sqlalchemy import func, select
 
-from keel.apps.segmint import services, voice
+from keel.apps.segmint import services, style
 from keel.apps.segmint.models import APPROVED, PUBLISHED, SCHEDULED, Content, Idea
 from keel.apps.segmint.schemas import ContentCreate, IdeaRead, IdeaRequest
 from keel.core.errors import Conflict, NotFound, ServiceUnavailable
@@ -239,7 +239,8 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
     for title, text, status, tone in rows:
         weight = STATUS_WEIGHT.get(status, 1)
         tones[tone] += weight
-        for term, n in Counter(voice.terms(f"{title} {text}")).items():
+        # topic words only: no placeholders ("content", "sample") and no everyday adverbs ("back")
+        for term, n in Counter(style.topic_terms(f"{title} {text}")).items():
             weights[term] += n * weight
     topics = [t for t, _ in sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:8]]
     if data.topic:
