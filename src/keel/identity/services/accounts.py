@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from keel.core.errors import Conflict, NotFound, ValidationFailed
 from keel.identity import rbac
-from keel.identity.models import LoginSession, Role, User
+from keel.identity.models import Role, User
 from keel.identity.services.admin import keep_an_admin
 from keel.identity.services.audit import audit
 from keel.identity.services.email_links import request_verification
@@ -139,7 +139,7 @@ async def register(
 
 
 async def _register_taken(
-    identity: Identity, db: AsyncSession, owner: User, *, password: str | None, name: str, client: ClientInfo
+    identity: Identity, db: AsyncSession, owner: User, *, password: str, name: str, client: ClientInfo
 ) -> tuple[IssuedTokens, tuple[str, str, str] | None]:
     from advanced_alchemy.mixins.uuid import uuid7
 
@@ -199,16 +199,6 @@ async def delete_user(
     identity: Identity, db: AsyncSession, user: User, *, actor_id: uuid.UUID, client: ClientInfo
 ) -> None:
     await keep_an_admin(db, user.id)
-    ids = list(
-        (
-            await db.scalars(
-                select(LoginSession.id).where(
-                    LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
-                )
-            )
-        ).all()
-    )
-    await identity.mark_revoked(ids)
     audit(db, "user.deleted", client=client, user_id=user.id, actor_id=actor_id, email=user.email)
     await db.execute(delete(User).where(User.id == user.id))  # sessions, tokens, role links cascade
     db.expunge(user)

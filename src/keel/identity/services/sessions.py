@@ -241,7 +241,6 @@ async def revoke_sessions(
             .where(RefreshToken.session_id.in_(ids), RefreshToken.used_at.is_(None))
             .values(used_at=now)
         )
-        await identity.mark_revoked(ids)
     await db.flush()
 
 
