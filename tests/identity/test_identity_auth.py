@@ -51,10 +51,13 @@ async def test_register_creates_account_with_user_role_and_tokens(client):
     assert data["access_token"] and data["refresh_token"] and data["transport"] == "bearer"
 
 
-async def test_email_is_unique_case_insensitively(client, user_factory):
+async def test_email_is_unique_case_insensitively(client, settings, user_factory):
     await user_factory(email="dup@example.com")
     resp = await client.post(f"{A}/register", json={"email": "DUP@example.com", "password": DEFAULT_PASSWORD})
-    assert resp.status_code == 409 and resp.json()["status"] == "error"
+    # answered like a new address (no enumeration), but no second account exists
+    assert resp.status_code == 201
+    rows = await _rows(settings, select(User.id).where(User.email == "dup@example.com"))
+    assert len(rows) == 1 and str(rows[0][0]) != resp.json()["data"]["user"]["id"]
 
 
 @pytest.mark.parametrize(

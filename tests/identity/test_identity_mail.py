@@ -89,3 +89,53 @@ async def test_reset_requests_are_throttled(app, client, smtp_server, user_facto
         (await client.post(f"{A}/password-reset", json={"email": user.email})).status_code for _ in range(3)
     ]
     assert codes == [202, 202, 429]
+
+
+def _shape(value):
+    """The keys of a JSON answer, recursively: what a client parses, without the values."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    return type(value).__name__
+
+
+async def test_registering_a_taken_address_answers_alike_and_mails_its_owner(client, settings, smtp_server):
+    import time
+
+    from sqlalchemy import func, select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from fixtures.identity import DEFAULT_PASSWORD
+    from keel.identity.models import AuditEvent, User
+
+    started = time.perf_counter()
+    new = await client.post(
+        f"{A}/register", json={"email": "owner@example.com", "password": DEFAULT_PASSWORD}
+    )
+    new_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    again = await client.post(
+        f"{A}/register", json={"email": "OWNER@example.com", "password": "Some other passphrase 9"}
+    )
+    again_seconds = time.perf_counter() - started
+    assert new.status_code == again.status_code == 201
+    assert _shape(new.json()) == _shape(again.json())
+    assert again.json()["data"]["user"]["email"] == "owner@example.com"
+    assert again.headers["cache-control"] == "no-store"
+    # the password is hashed either way: the taken address does not answer in a fraction of the time
+    assert again_seconds > new_seconds / 4, (new_seconds, again_seconds)
+
+    mails = [await smtp_server.wait_for("owner@example.com", count=n) for n in (1, 2)]
+    subjects = sorted(str(m["Subject"]) for m in mails)
+    assert subjects == ["Confirm your email address", "Someone tried to register with your address"]
+    # the answer to the taken address opens nothing, and the account is unchanged
+    fake = {"Authorization": f"Bearer {again.json()['data']['access_token']}"}
+    assert (await client.get("/api/v1/users/me", headers=fake)).status_code == 401
+    assert (await login(client, "owner@example.com", DEFAULT_PASSWORD)).status_code == 200
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.scalar(select(func.count()).select_from(User)) == 1
+            events = (await conn.execute(select(AuditEvent.event))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert "user.register_existing" in events

@@ -124,6 +124,32 @@ class Done(msgspec.Struct, kw_only=True):
     detail: str
 
 
+Scope = Annotated[str, Meta(min_length=1, max_length=100)]
+
+
+class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    # permission names the key may use (each one of mine), or ["*"]: whatever I hold at each request
+    scopes: Annotated[list[Scope], Meta(min_length=1, max_length=100)]
+    expires_at: datetime | None = None  # none: until revoked
+
+
+class ApiKeyRead(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    prefix: str  # the secret's first characters, to tell keys apart
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeySecretRead(ApiKeyRead, kw_only=True):
+    """Only in the answer to the creation: the secret is not stored and never shown again."""
+
+    secret: str
+
+
 # the names before the XCreate/XUpdate/XRead convention, kept for callers that import them
 RegisterIn = AccountCreate
 LoginIn = SessionCreate

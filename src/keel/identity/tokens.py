@@ -35,6 +35,14 @@ def new_refresh_token() -> str:
     return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
 
 
+API_KEY_PREFIX = "keel_"  # tells a personal API key from a JWT at a glance (and to secret scanners)
+API_KEY_BYTES = 32
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(API_KEY_BYTES)
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     sub: str

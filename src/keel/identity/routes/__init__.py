@@ -1,6 +1,8 @@
 """HTTP surface of identity, one Controller per concept: /api/v1/auth (auth, sessions, passwords),
-/api/v1/users (me, administration), /api/v1/audit. Thin: parse, call a service, shape the answer."""
+/api/v1/users (me, my API keys, administration), /api/v1/audit.
+Thin: parse, call a service, shape the answer."""
 
+from keel.identity.routes.api_keys import ApiKeyController
 from keel.identity.routes.audit import AuditController
 from keel.identity.routes.auth import AuthController
 from keel.identity.routes.common import REFRESH_PATH, user_read
@@ -13,6 +15,7 @@ CONTROLLERS = [
     SessionController,
     PasswordController,
     MeController,
+    ApiKeyController,
     UserController,
     AuditController,
 ]
@@ -21,6 +24,7 @@ user_out = user_read  # the name before the XRead convention
 __all__ = [
     "CONTROLLERS",
     "REFRESH_PATH",
+    "ApiKeyController",
     "AuditController",
     "AuthController",
     "MeController",

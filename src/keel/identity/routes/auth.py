@@ -45,12 +45,14 @@ class AuthController(Controller):
         opt=AUTH_RATE,
         responses=error_responses(ValidationFailed),
         summary="Create an account and log in",
+        description="An address that already has an account gets the same answer (its tokens open "
+        "nothing) and its owner a mail: registration does not tell who has an account.",
     )
     async def register(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, data: AccountCreate
     ) -> Response[Envelope[TokenRead]]:
         identity = identity_of(request)
-        issued = await svc.register(
+        issued, mail = await svc.register(
             identity,
             db_session,
             email=data.email,
@@ -59,13 +61,8 @@ class AuthController(Controller):
             client=client_info(request),
         )
         response = token_response(request, issued, transport_of(request, data.transport), 201)
-        mail = await svc.request_verification(
-            identity, db_session, user_id=issued.user.id, client=client_info(request)
-        )
         if mail:
-            response.background = mail_task(
-                identity, mail[0], "Confirm your email address", f"Confirm your address for Keel: {mail[1]}\n"
-            )
+            response.background = mail_task(identity, *mail)
         return response
 
     @post(

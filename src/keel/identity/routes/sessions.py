@@ -12,12 +12,12 @@ from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import NotFound, Unauthorized, error_responses
 from keel.identity import services as svc
 from keel.identity.guards import Principal
-from keel.identity.models import LoginSession
 from keel.identity.routes.common import NO_STORE, SECURITY, client_info, identity_of
 from keel.identity.schemas import Done, SessionRead
 
 
-def session_read(s: LoginSession, principal: Principal) -> SessionRead:
+def session_read(s: Any, principal: Principal) -> SessionRead:
+    """From a session row (or a `LoginSession`)."""
     return SessionRead(
         id=s.id,
         browser=s.browser,

@@ -2,13 +2,15 @@
 
 accounts (create, register, look up, delete, seeds), sessions (log in, rotate, revoke, log out),
 passwords (change, reset), email_links (single-use mailed links, verification), admin (accounts and
-roles), audit (the security trail), machinery (`Identity`, shared types and input checks).
+roles), audit (the security trail), api_keys (personal API keys), machinery (`Identity`, shared
+types and input checks).
 
 Nothing here commits, except through `DurableFailure`: a failure whose side effects (an audit row, a
 revoked family) must survive the rollback of the failed request; the route commits them and then
 answers with the error.
 """
 
+from keel.identity.services import api_keys
 from keel.identity.services.accounts import (
     UNUSABLE_PASSWORD,
     UserSummary,
@@ -77,6 +79,7 @@ __all__ = [
     "IssuedTokens",
     "UserSummary",
     "admin_update_user",
+    "api_keys",
     "audit",
     "aware_utc",
     "change_password",

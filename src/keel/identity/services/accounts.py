@@ -14,9 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from keel.core.errors import Conflict, NotFound, ValidationFailed
 from keel.identity import rbac
-from keel.identity.models import LoginSession, Role, User
+from keel.identity.models import Role, User
 from keel.identity.services.admin import keep_an_admin
 from keel.identity.services.audit import audit
+from keel.identity.services.email_links import request_verification
 from keel.identity.services.machinery import (
     ClientInfo,
     DurableFailure,
@@ -27,9 +28,12 @@ from keel.identity.services.machinery import (
     utcnow,
 )
 from keel.identity.services.sessions import start_session
+from keel.identity.tokens import new_refresh_token
 
 if TYPE_CHECKING:
     from keel.settings import Settings
+
+UNUSABLE_PASSWORD = "!no-login"  # noqa: S105 - not a hash any verifier accepts: the account cannot log in
 
 
 @dataclass(frozen=True)
@@ -109,13 +113,69 @@ async def create_user(
 
 async def register(
     identity: Identity, db: AsyncSession, *, email: str, password: str, name: str, client: ClientInfo
-) -> IssuedTokens:
+) -> tuple[IssuedTokens, tuple[str, str, str] | None]:
+    """(tokens, the mail to send: to, subject, body). An address that already has an account answers
+    alike (same status and shape, about the same time: the password is hashed all the same) and its
+    owner gets a mail instead, so registration does not tell who has an account."""
     await identity.throttle(
         identity.register_limit, "register", client.ip, "Too many registrations; try later"
     )
-    user = await create_user(identity, db, email=email, password=password, name=name)
+    normalized = normalize_email(email)
+    check_password(password, normalized)
+    existing = await db.scalar(select(User).where(User.email == normalized))
+    if existing is not None:
+        return await _register_taken(identity, db, existing, password=password, name=name, client=client)
+    # (two registrations of one new address racing each other: the loser still gets create_user's 409)
+    user = await create_user(identity, db, email=normalized, password=password, name=name)
     audit(db, "user.registered", client=client, user_id=user.id, actor_id=user.id, email=user.email)
-    return await start_session(identity, db, user, client)
+    issued = await start_session(identity, db, user, client)
+    link = await request_verification(identity, db, user_id=user.id, client=client)
+    mail = (
+        (link[0], "Confirm your email address", f"Confirm your address for Keel: {link[1]}\n")
+        if link
+        else None
+    )
+    return issued, mail
+
+
+async def _register_taken(
+    identity: Identity, db: AsyncSession, owner: User, *, password: str, name: str, client: ClientInfo
+) -> tuple[IssuedTokens, tuple[str, str, str] | None]:
+    from advanced_alchemy.mixins.uuid import uuid7
+
+    await identity.passwords.hash(password)  # the time a new account's hash takes
+    audit(db, "user.register_existing", client=client, user_id=owner.id, email=owner.email)
+    # the shape of a new account's answer; these ids exist nowhere, so the tokens open nothing
+    now = utcnow()
+    phantom = User(
+        id=uuid7(),
+        email=owner.email,
+        name=name.strip(),
+        password_hash=UNUSABLE_PASSWORD,
+        is_active=True,
+        is_verified=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session_id = uuid7()
+    access, _ = identity.keys.issue_access(user_id=phantom.id, session_id=session_id, roles=[rbac.USER])
+    issued = IssuedTokens(
+        access_token=access,
+        expires_in=identity.settings.jwt_expires_in,
+        refresh_token=new_refresh_token(),
+        session_id=session_id,
+        user=phantom,
+        roles=[rbac.USER],
+    )
+    base = identity.settings.frontend_url.rstrip("/")
+    mail = (
+        owner.email,
+        "Someone tried to register with your address",
+        "Someone (maybe you) tried to create a Keel account with this address, which already has one.\n"
+        f"If it was you, log in; if you forgot your password, reset it: {base}/reset-password\n"
+        "If it was not you, you need not do anything: your account is unchanged.\n",
+    )
+    return issued, mail
 
 
 async def verify_password(
@@ -139,16 +199,6 @@ async def delete_user(
     identity: Identity, db: AsyncSession, user: User, *, actor_id: uuid.UUID, client: ClientInfo
 ) -> None:
     await keep_an_admin(db, user.id)
-    ids = list(
-        (
-            await db.scalars(
-                select(LoginSession.id).where(
-                    LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
-                )
-            )
-        ).all()
-    )
-    await identity.mark_revoked(ids)
     audit(db, "user.deleted", client=client, user_id=user.id, actor_id=actor_id, email=user.email)
     await db.execute(delete(User).where(User.id == user.id))  # sessions, tokens, role links cascade
     db.expunge(user)
@@ -189,9 +239,6 @@ async def create_admin(settings: Settings, *, email: str, name: str, password: s
     finally:
         await stores.close()
         await engine.dispose()
-
-
-UNUSABLE_PASSWORD = "!no-login"  # noqa: S105 - not a hash any verifier accepts: the account cannot log in
 
 
 async def ensure_user(

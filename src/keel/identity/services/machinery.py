@@ -88,7 +88,6 @@ class Identity:
         self.keys = TokenKeys(settings)
         self.passwords = Passwords(settings)
         self.mailer = Mailer(settings)
-        self.revoked = stores.get("revoked")
         self.kv = stores.get("identity")
         # Redis when set, counting locally while it is unreachable (core.ratelimit.FallbackLimitStorage)
         self.limit_storage = limit_storage(settings, "keel:identity-limits", "identity-limits")
@@ -134,16 +133,6 @@ class Identity:
     async def clear_login_failures(self, email_key: str) -> None:
         await self.limit_storage.clear(self.login_failures.key_for("login-fail", email_key))
         await self.kv.delete(f"lock-level:{email_key}")
-
-    # --- revocation markers, shared by every instance through the store ---
-
-    async def mark_revoked(self, session_ids: list[uuid.UUID]) -> None:
-        ttl = self.settings.jwt_expires_in + 60
-        for sid in session_ids:
-            await self.revoked.set(str(sid), "1", expires_in=ttl)
-
-    async def is_revoked(self, session_id: str) -> bool:
-        return await self.revoked.exists(session_id)
 
 
 # --- helpers ---

