@@ -216,8 +216,8 @@ def test_hevy_sample() -> None:
 
 def test_hevy_imperial_columns() -> None:
     header = ",".join(HEVY_HEADER).replace("weight_kg", "weight_lbs").replace("distance_km", "distance_miles")
-    row = "Legs,\"21 Nov 2026, 08:15\",\"21 Nov 2026, 09:00\",,Squat (Barbell),,,0,normal,225,5,,,"
-    run = "Legs,\"21 Nov 2026, 08:15\",\"21 Nov 2026, 09:00\",,Running,,,0,normal,,,3.1,1800,"
+    row = 'Legs,"21 Nov 2026, 08:15","21 Nov 2026, 09:00",,Squat (Barbell),,,0,normal,225,5,,,'
+    run = 'Legs,"21 Nov 2026, 08:15","21 Nov 2026, 09:00",,Running,,,0,normal,,,3.1,1800,'
     workout = parse_csv(f"{header}\n{row}\n{run}\n").workouts[0]
     squat, running = workout.exercises
     assert (squat.sets[0].weight_kg, squat.sets[0].weight_unit) == (D("102.058"), WeightUnit.LB)
