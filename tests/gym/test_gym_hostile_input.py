@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -212,12 +213,15 @@ async def test_a_large_import_does_not_lock_out_another_users_writes(client, use
     importer, other = await user_factory(), await user_factory()
     text = big_strong_file(20_000)
     results: list[int] = []
+    waits: list[float] = []
     finished = asyncio.Event()
 
     async def keep_writing() -> None:
         while not finished.is_set() or not results:
+            began = time.monotonic()
             resp = await client.post(f"{API}/sessions", json={"name": "Meanwhile"}, headers=other.headers)
             results.append(resp.status_code)
+            waits.append(time.monotonic() - began)
             await asyncio.sleep(0.05)
 
     async def run_import() -> Any:
@@ -231,6 +235,8 @@ async def test_a_large_import_does_not_lock_out_another_users_writes(client, use
     await writer
     assert imported.status_code == 201, imported.text[:500]
     assert imported.json()["data"]["imported_sets"] == 20_000
-    assert len(results) > 3 and set(results) == {201}, results  # writes kept landing during the import
+    assert results and set(results) == {201}, results
+    # none waited out SQLite's 10 s busy timeout behind the import's write lock (the old import held it ~29 s)
+    assert max(waits) < 10, waits
     total = (await client.get(f"{API}/sessions", headers=other.headers)).json()["meta"]["total"]
     assert total == len(results)

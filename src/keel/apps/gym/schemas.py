@@ -180,7 +180,7 @@ class SetIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rpe: float | None = None  # 1-10, checked by hand
     rir: Rir | None = None
     duration_s: Seconds | None = None
-    distance: Annotated[float, Meta(ge=0, le=1_000_000)] | None = None
+    distance: Annotated[float, Meta(ge=0, le=100_000)] | None = None  # km or mi: fits the column in metres
     distance_unit: DistanceUnitName = "km"
     notes: Notes | None = None
     performed_at: datetime | None = None

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from keel.apps.gym.clock import aware, utc_now
 from keel.apps.gym.models import Exercise, WorkoutSession, WorkoutSet
 from keel.apps.gym.records import (
+    bests_before,
     records_broken_by,
+    to_performed,
 )
-from keel.apps.gym.records.sql import bests_before, to_performed
 from keel.apps.gym.schemas import (
     LoggedSet,
     SetIn,
