@@ -113,8 +113,16 @@ def test_plans_reference_existing_exercises_and_are_well_formed() -> None:
 
 def test_well_known_plans_are_present_with_their_classic_prescriptions() -> None:
     plans = {plan.slug: plan for plan in PLANS}
-    for slug in ("full-body-3x", "push-pull-legs", "upper-lower", "stronglifts-5x5", "starting-strength",
-                 "531-boring-but-big", "phul", "beginner-bodyweight"):
+    for slug in (
+        "full-body-3x",
+        "push-pull-legs",
+        "upper-lower",
+        "stronglifts-5x5",
+        "starting-strength",
+        "531-boring-but-big",
+        "phul",
+        "beginner-bodyweight",
+    ):
         assert slug in plans
     workout_a = plans["stronglifts-5x5"].days[0]
     assert [(e.slug, e.sets, e.reps_min, e.reps_max) for e in workout_a.exercises] == [

@@ -216,8 +216,8 @@ def test_hevy_sample() -> None:
 
 def test_hevy_imperial_columns() -> None:
     header = ",".join(HEVY_HEADER).replace("weight_kg", "weight_lbs").replace("distance_km", "distance_miles")
-    row = "Legs,\"21 Nov 2026, 08:15\",\"21 Nov 2026, 09:00\",,Squat (Barbell),,,0,normal,225,5,,,"
-    run = "Legs,\"21 Nov 2026, 08:15\",\"21 Nov 2026, 09:00\",,Running,,,0,normal,,,3.1,1800,"
+    row = 'Legs,"21 Nov 2026, 08:15","21 Nov 2026, 09:00",,Squat (Barbell),,,0,normal,225,5,,,'
+    run = 'Legs,"21 Nov 2026, 08:15","21 Nov 2026, 09:00",,Running,,,0,normal,,,3.1,1800,'
     workout = parse_csv(f"{header}\n{row}\n{run}\n").workouts[0]
     squat, running = workout.exercises
     assert (squat.sets[0].weight_kg, squat.sets[0].weight_unit) == (D("102.058"), WeightUnit.LB)
@@ -329,3 +329,28 @@ def test_strong_writer_unit_override() -> None:
     buffer = io.StringIO(newline="")
     write_strong_csv(buffer, workouts, weight_unit="kg")
     assert ",Bench Press (Barbell),1,102.058,5," in buffer.getvalue()
+
+
+def test_strong_semicolon_dialect_with_imperial_units_in_the_headers() -> None:
+    text = "\n".join(
+        [
+            "Date;Workout Name;Duration (sec);Exercise Name;Set Order;Weight (lbs);Reps;Distance (miles);"
+            "Seconds;Notes;Workout Notes;RPE",
+            "2026-11-21 08:15:00;Push Day;3900;Bench Press (Barbell);1;225;5;0;0;;;8",
+            "2026-11-21 08:15:00;Push Day;3900;Running;1;0;0;3,1;1500;;;",
+        ]
+    )
+    result = parse_csv(text, weight_unit="kg")  # the header's unit wins
+    assert result.errors == []
+    bench, run = (e.sets[0] for e in result.workouts[0].exercises)
+    assert bench.weight_kg == D("102.058") and bench.weight_unit is WeightUnit.LB
+    assert run.distance_m == D("4988.966") and run.distance_unit is DistanceUnit.MI
+    assert result.workouts[0].duration_s == 3900
+
+
+def test_hevy_without_a_weight_column_is_refused_naming_the_columns() -> None:
+    header = [c for c in HEVY_HEADER if c != "weight_kg"]
+    result = parse_csv(",".join(header) + "\nx\n")
+    assert result.format is None
+    assert "no 'weight_kg' or 'weight_lbs' column" in result.errors[0].message
+    assert "'exercise_title'" in result.errors[0].message

@@ -280,8 +280,12 @@ def test_weekly_muscle_volume_counts_primary_fully_and_secondary_half() -> None:
 def test_weekly_volume_uses_the_users_timezone_and_skips_unknown_exercises() -> None:
     sunday_night_utc = datetime(2026, 11, 8, 23, 30, tzinfo=UTC)  # Monday 00:30 in Berlin
     item = PerformedSet(
-        set_id=1, session_id="s", exercise_id="barbell-bench-press", performed_at=sunday_night_utc,
-        reps=5, weight_kg=D(100),
+        set_id=1,
+        session_id="s",
+        exercise_id="barbell-bench-press",
+        performed_at=sunday_night_utc,
+        reps=5,
+        weight_kg=D(100),
     )
     assert weekly_muscle_volume([item], EXERCISES_BY_SLUG)[0].iso_week == 45
     assert weekly_muscle_volume([item], EXERCISES_BY_SLUG, tz=ZoneInfo("Europe/Berlin"))[0].iso_week == 46

@@ -78,7 +78,9 @@ class PlanExercise(Base):
     day_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("gym_plan_day.id", ondelete="CASCADE"), index=True)
     exercise_id: Mapped[UUID] = mapped_column(
         # a plan entry goes with its exercise; RESTRICT broke deleting an account with custom exercises
-        GUID, ForeignKey("gym_exercise.id", ondelete="CASCADE"), index=True
+        GUID,
+        ForeignKey("gym_exercise.id", ondelete="CASCADE"),
+        index=True,
     )
     position: Mapped[int] = mapped_column(Integer)
     sets: Mapped[int] = mapped_column(Integer)
@@ -139,7 +141,9 @@ class WorkoutSet(Base):
     exercise_id: Mapped[UUID] = mapped_column(
         # NO ACTION (the default), not RESTRICT: still refuses deleting a logged exercise, but is checked
         # after the cascade, so deleting an account removes its sets and custom exercises together
-        GUID, ForeignKey("gym_exercise.id"), index=True
+        GUID,
+        ForeignKey("gym_exercise.id"),
+        index=True,
     )
     client_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     position: Mapped[int] = mapped_column(Integer)

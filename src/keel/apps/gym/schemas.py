@@ -18,8 +18,10 @@ from msgspec import Meta
 from keel.apps.gym.catalog import Category, Equipment, Measurement, Muscle
 from keel.apps.gym.records import SetType
 
-Name = Annotated[str, Meta(min_length=1, max_length=120)]
-Notes = Annotated[str, Meta(max_length=2000)]
+# NUL is refused in every text input: PostgreSQL cannot store it in text (a 500) and SQLite would keep it
+NO_NUL = r"\A[^\x00]*\Z"
+Name = Annotated[str, Meta(min_length=1, max_length=120, pattern=NO_NUL)]
+Notes = Annotated[str, Meta(max_length=2000, pattern=NO_NUL)]
 Unit = Literal["kg", "lb"]
 DistanceUnitName = Literal["m", "km", "mi"]
 # inputs are JSON numbers (msgspec constrains floats, not Decimals); converted with Decimal(repr(x))
@@ -54,7 +56,7 @@ class ExerciseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     equipment: Equipment = Equipment.OTHER
     category: Category = Category.STRENGTH
     measurement: Measurement = Measurement.WEIGHT_REPS
-    aliases: Annotated[list[Annotated[str, Meta(min_length=1, max_length=120)]], Meta(max_length=20)] = []
+    aliases: Annotated[list[Name], Meta(max_length=20)] = []
     notes: Notes | None = None
 
 
@@ -65,7 +67,7 @@ class PlanExerciseIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One prescribed exercise: by `exercise_id` or by `name` (a name or alias from the library)."""
 
     exercise_id: UUID | None = None
-    name: Annotated[str, Meta(min_length=1, max_length=120)] | None = None
+    name: Name | None = None
     sets: Annotated[int, Meta(ge=1, le=50)] = 3
     reps: Annotated[int, Meta(ge=1, le=1000)] | None = None
     reps_min: Annotated[int, Meta(ge=1, le=1000)] | None = None
@@ -77,7 +79,7 @@ class PlanExerciseIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rpe: Rpe | None = None
     rir: Rir | None = None
     rest_s: Annotated[int, Meta(ge=0, le=3600)] | None = None
-    superset: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
+    superset: Annotated[str, Meta(min_length=1, max_length=20, pattern=NO_NUL)] | None = None
     notes: Notes | None = None
 
 
@@ -153,7 +155,7 @@ class PlanCopy(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class SessionStart(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Start empty, or from a plan day (`plan_id` and `day` = 1-based position, or `plan_day_id`)."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
     plan_id: UUID | None = None
     day: Annotated[int, Meta(ge=1, le=14)] | None = None
     plan_day_id: UUID | None = None
@@ -178,7 +180,7 @@ class SetIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rpe: float | None = None  # 1-10, checked by hand
     rir: Rir | None = None
     duration_s: Seconds | None = None
-    distance: Annotated[float, Meta(ge=0, le=1_000_000)] | None = None
+    distance: Annotated[float, Meta(ge=0, le=100_000)] | None = None  # km or mi: fits the column in metres
     distance_unit: DistanceUnitName = "km"
     notes: Notes | None = None
     performed_at: datetime | None = None

@@ -41,7 +41,6 @@ METRES_PER_MILE = Decimal("1609.344")  # exact
 CANONICAL_PLACES = 3
 # Three decimals in kg is < 0.0011 lb of error, so any value entered with up to two
 # decimals in lb survives the round trip.
-_CANONICAL_QUANT = Decimal(1).scaleb(-CANONICAL_PLACES)
 
 
 class WeightUnit(StrEnum):
@@ -134,8 +133,13 @@ def db_decimal(value: object) -> Decimal | None:
 
 
 def quantize(value: Decimal, places: int = CANONICAL_PLACES) -> Decimal:
-    """Round half-up (what people expect from a scale), to ``places`` decimals."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    """Round half-up (what people expect from a scale), to ``places`` decimals.
+
+    ValueError (not decimal.InvalidOperation) for a value too large to hold that many decimals (1e400)."""
+    try:
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(f"number out of range: {value:.6g}") from None
 
 
 def to_kg(value: Number, unit: WeightUnit | str = WeightUnit.KG) -> Decimal:
@@ -143,7 +147,7 @@ def to_kg(value: Number, unit: WeightUnit | str = WeightUnit.KG) -> Decimal:
     amount = to_decimal(value)
     if parse_weight_unit(unit) is WeightUnit.LB:
         amount *= KG_PER_LB
-    return amount.quantize(_CANONICAL_QUANT, rounding=ROUND_HALF_UP)
+    return quantize(amount)
 
 
 def from_kg(kg: Number, unit: WeightUnit | str, places: int = 2) -> Decimal:
@@ -156,7 +160,7 @@ def from_kg(kg: Number, unit: WeightUnit | str, places: int = 2) -> Decimal:
 
 def to_metres(value: Number, unit: DistanceUnit | str = DistanceUnit.M) -> Decimal:
     amount = to_decimal(value) * _METRES_PER_UNIT[parse_distance_unit(unit)]
-    return amount.quantize(_CANONICAL_QUANT, rounding=ROUND_HALF_UP)
+    return quantize(amount)
 
 
 def from_metres(metres: Number, unit: DistanceUnit | str, places: int = 3) -> Decimal:

@@ -48,8 +48,22 @@ class RowErrors(list[FieldError]):
             return None
 
 
-def parse_decimal(text: str, field: str, *, allow_negative: bool = False) -> Decimal | None:
+# Bounds as in the API (schemas.SetIn): a value past them is a typo or an attack, and would overflow the
+# database's numeric columns or Decimal's context (1e400) instead of failing as a field error.
+MAX_WEIGHT = Decimal(10_000)
+MAX_REPS = 10_000
+MAX_DISTANCE = Decimal(100_000)  # km or miles: within the column's 12 digits once in metres
+MAX_SECONDS = 7 * 24 * 3600
+_MAX_NUMBER = Decimal(1_000_000_000)
+_MAX_TEXT = 100  # digits and signs: Decimal would happily parse a megabyte of them
+
+
+def parse_decimal(
+    text: str, field: str, *, allow_negative: bool = False, maximum: Decimal = _MAX_NUMBER
+) -> Decimal | None:
     text = text.strip()
+    if len(text) > _MAX_TEXT:
+        raise FieldError(field, f"not a number: {text[:20]!r}... ({len(text)} characters)")
     if not text:
         return None
     if "," in text and "." not in text:
@@ -62,11 +76,13 @@ def parse_decimal(text: str, field: str, *, allow_negative: bool = False) -> Dec
         raise FieldError(field, f"not a number: {text!r}")
     if value < 0 and not allow_negative:
         raise FieldError(field, f"must not be negative: {text!r}")
+    if abs(value) > maximum:
+        raise FieldError(field, f"out of range: {text!r} (at most {maximum})")
     return value
 
 
-def parse_int(text: str, field: str) -> int | None:
-    value = parse_decimal(text, field)
+def parse_int(text: str, field: str, *, maximum: int = MAX_REPS) -> int | None:
+    value = parse_decimal(text, field, maximum=Decimal(maximum))
     if value is None:
         return None
     if value != value.to_integral_value():
@@ -75,7 +91,7 @@ def parse_int(text: str, field: str) -> int | None:
 
 
 def parse_seconds(text: str, field: str) -> int | None:
-    value = parse_decimal(text, field)
+    value = parse_decimal(text, field, maximum=Decimal(MAX_SECONDS))
     return None if value is None else int(value.to_integral_value())
 
 
@@ -188,10 +204,15 @@ class Columns:
 
     def __init__(self, header: Sequence[str]) -> None:
         self.width = len(header)
+        self.names = [cell.strip().lstrip("\ufeff") for cell in header]
         self._positions = {cell.strip().lstrip("\ufeff").lower(): i for i, cell in enumerate(header)}
 
     def has(self, name: str) -> bool:
         return name.lower() in self._positions
+
+    def found(self) -> str:
+        """The header as read, for messages that must say what the file holds."""
+        return ", ".join(repr(name) for name in self.names)
 
     def get(self, record: Sequence[str], name: str) -> str:
         position = self._positions.get(name.lower())
@@ -240,3 +261,13 @@ def workout_end(workout: ImportedWorkout) -> datetime | None:
     if workout.duration_s is not None:
         return workout.started_at + timedelta(seconds=workout.duration_s)
     return None
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); OWASP's advice is a
+# leading apostrophe. Only free text is escaped, and only on export: numbers (a negative assisted weight)
+# stay numbers and imports keep what the file says.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text

@@ -11,6 +11,8 @@ from typing import IO, Any
 import msgspec
 
 from keel.apps.gym.importers.fields import (
+    MAX_DISTANCE,
+    MAX_WEIGHT,
     Columns,
     FieldError,
     ParsedRow,
@@ -22,6 +24,7 @@ from keel.apps.gym.importers.fields import (
     parse_int,
     parse_rpe,
     parse_seconds,
+    text_cell,
     text_or_none,
     weight_cell,
     workout_end,
@@ -76,6 +79,22 @@ class HevyUnits(msgspec.Struct, frozen=True):
 
     @classmethod
     def for_columns(cls, cols: Columns) -> HevyUnits:
+        """Raises FieldError (naming the columns found) when a value column is missing."""
+        problems = [
+            f"no {' or '.join(repr(c) for c in options)} column"
+            for options in (
+                ("weight_kg", "weight_lbs"),
+                ("reps",),
+                ("distance_km", "distance_miles"),
+                ("duration_seconds",),
+            )
+            if not any(cols.has(c) for c in options)
+        ]
+        if problems:
+            raise FieldError(
+                "header",
+                f"cannot map the value columns: {'; '.join(problems)}; columns found: {cols.found()}",
+            )
         pounds = cols.has("weight_lbs") and not cols.has("weight_kg")
         miles = cols.has("distance_miles") and not cols.has("distance_km")
         return cls(
@@ -105,10 +124,14 @@ def parse_hevy_row(
     if set_type is None:
         field_errors.append(FieldError("set_type", f"unknown set type {type_text!r}"))
     weight = field_errors.attempt(
-        parse_decimal, cols.get(record, units.weight_column), units.weight_column, allow_negative=True
+        parse_decimal,
+        cols.get(record, units.weight_column),
+        units.weight_column,
+        allow_negative=True,
+        maximum=MAX_WEIGHT,
     )
     distance = field_errors.attempt(
-        parse_decimal, cols.get(record, units.distance_column), units.distance_column
+        parse_decimal, cols.get(record, units.distance_column), units.distance_column, maximum=MAX_DISTANCE
     )
     performed = ImportedSet(
         set_type=set_type or SetType.NORMAL,
@@ -164,13 +187,13 @@ def write_hevy_csv(
             for index, performed in enumerate(exercise.sets):
                 writer.writerow(
                     (
-                        workout.title,
+                        text_cell(workout.title),
                         f"{workout.started_at:{HEVY_DATE_OUT}}",
                         f"{ended_at:{HEVY_DATE_OUT}}" if ended_at is not None else "",
-                        workout.notes or "",
-                        exercise.name,
-                        exercise.superset_id or "",
-                        exercise.notes or "",
+                        text_cell(workout.notes or ""),
+                        text_cell(exercise.name),
+                        text_cell(exercise.superset_id or ""),
+                        text_cell(exercise.notes or ""),
                         index,
                         HEVY_SET_TYPE_NAMES[performed.set_type],
                         weight_cell(performed.weight_kg, w_unit),

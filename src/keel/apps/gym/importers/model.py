@@ -96,12 +96,17 @@ def workout_fingerprint(started_at: datetime, title: str, set_count: int) -> str
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
+MAX_WORKOUT_SECONDS = 7 * 24 * 3600
+
+
 def parse_duration(text: str) -> int | None:
     """Strong-style duration ("1h 5m", "45m", "30s") or bare seconds, to seconds. Blank -> None."""
     text = text.strip().lower()
     if not text:
         return None
     if text.isdigit():
+        if len(text) > 9 or int(text) > MAX_WORKOUT_SECONDS:
+            raise ValueError(f"duration {text[:40]!r} is longer than a week")
         return int(text)
     total = 0
     position = 0
@@ -112,7 +117,9 @@ def parse_duration(text: str) -> int | None:
         total += amount * (3600 if unit.startswith("h") else 60 if unit.startswith("m") else 1)
         position = match.end()
     if position == 0 or text[position:].strip():
-        raise ValueError(f"unrecognised duration {text!r}")
+        raise ValueError(f"unrecognised duration {text[:40]!r}")
+    if total > MAX_WORKOUT_SECONDS:
+        raise ValueError(f"duration {text[:40]!r} is longer than a week")
     return total
 
 

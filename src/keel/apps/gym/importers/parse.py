@@ -12,8 +12,14 @@ from typing import IO
 from keel.apps.gym.catalog import ExerciseNameIndex, default_name_index
 from keel.apps.gym.importers.fields import Assembler, Columns, FieldError, RowErrors, parse_datetime
 from keel.apps.gym.importers.hevy import HEVY_DATE_FORMATS, HevyUnits, parse_hevy_row
-from keel.apps.gym.importers.model import CsvFormat, ImportResult, RowError, detect_format, parse_duration
-from keel.apps.gym.importers.strong import parse_strong_row
+from keel.apps.gym.importers.model import (
+    MAX_WORKOUT_SECONDS,
+    CsvFormat,
+    ImportResult,
+    RowError,
+    detect_format,
+)
+from keel.apps.gym.importers.strong import StrongUnits, parse_strong_row, strong_workout_timing
 from keel.apps.gym.units import (
     DistanceUnit,
     WeightUnit,
@@ -127,10 +133,18 @@ def _parse_records(
         message = f"header is not a {wanted} CSV export"
         result.errors.append(RowError(row=header_row, field=None, message=message))
         return
+    cols = Columns(header)
+    try:
+        units: StrongUnits | HevyUnits = (
+            StrongUnits.for_columns(cols, weight_unit, distance_unit)
+            if detected is CsvFormat.STRONG
+            else HevyUnits.for_columns(cols)
+        )
+    except FieldError as error:  # refused whole: importing without its values would lose them silently
+        result.errors.append(RowError(row=header_row, field=None, message=error.message))
+        return
     result.format = detected
-    parser = _RowParser(
-        result, detected, Columns(header), weight_unit, distance_unit, default_tz, Assembler(name_index)
-    )
+    parser = _RowParser(result, detected, cols, units, default_tz, Assembler(name_index))
     row_number = header_row
     try:
         for row_number, record in enumerate(records, start=header_row + 1):
@@ -154,19 +168,16 @@ class _RowParser:
         result: ImportResult,
         fmt: CsvFormat,
         cols: Columns,
-        weight_unit: WeightUnit,
-        distance_unit: DistanceUnit,
+        units: StrongUnits | HevyUnits,
         default_tz: tzinfo | None,
         assembler: Assembler,
     ) -> None:
         self.result = result
         self.fmt = fmt
         self.cols = cols
-        self.weight_unit = weight_unit
-        self.distance_unit = distance_unit
+        self.units = units
         self.default_tz = default_tz
         self.assembler = assembler
-        self.hevy_units = HevyUnits.for_columns(cols)
         # Workout-level columns repeat on every row: read (and report) them once per workout.
         self.timing: dict[tuple[datetime, str], tuple[datetime | None, int | None]] = {}
 
@@ -174,16 +185,20 @@ class _RowParser:
         self.result.errors.append(RowError(row=row, field=field, message=message))
 
     def handle(self, row: int, record: list[str]) -> None:
-        if len(record) > self.cols.width:
-            self.error(row, None, f"expected {self.cols.width} fields, got {len(record)}")
+        if len(record) != self.cols.width:
+            self.error(row, None, f"expected {self.cols.width} fields like the header, got {len(record)}")
+            return
+        nul = [name for name, cell in zip(self.cols.names, record, strict=True) if "\x00" in cell]
+        if nul:
+            for name in nul:
+                self.error(row, name, "contains a NUL byte")
             return
         field_errors = RowErrors()
         if self.fmt is CsvFormat.STRONG:
             parsed = parse_strong_row(
                 record,
                 self.cols,
-                weight_unit=self.weight_unit,
-                distance_unit=self.distance_unit,
+                units=self.units,  # type: ignore[arg-type]
                 default_tz=self.default_tz,
                 field_errors=field_errors,
             )
@@ -191,7 +206,7 @@ class _RowParser:
             parsed = parse_hevy_row(
                 record,
                 self.cols,
-                units=self.hevy_units,
+                units=self.units,  # type: ignore[arg-type]
                 default_tz=self.default_tz,
                 field_errors=field_errors,
             )
@@ -202,33 +217,28 @@ class _RowParser:
         key = (parsed.started_at, parsed.title)
         if key not in self.timing:
             try:
-                self.timing[key] = workout_timing(
-                    self.fmt, record, self.cols, parsed.started_at, self.default_tz
-                )
+                self.timing[key] = self.workout_timing(record, parsed.started_at)
             except FieldError as error:
                 self.timing[key] = (None, None)
                 self.error(row, error.field, error.message)
         parsed.ended_at, parsed.duration_s = self.timing[key]
         self.assembler.add(parsed)
 
+    def workout_timing(self, record: Sequence[str], started: datetime) -> tuple[datetime | None, int | None]:
+        if isinstance(self.units, StrongUnits):
+            return strong_workout_timing(record, self.cols, self.units, started)
+        return hevy_workout_timing(record, self.cols, started, self.default_tz)
 
-def workout_timing(
-    fmt: CsvFormat,
-    record: Sequence[str],
-    cols: Columns,
-    started_at: datetime,
-    default_tz: tzinfo | None,
+
+def hevy_workout_timing(
+    record: Sequence[str], cols: Columns, started_at: datetime, default_tz: tzinfo | None
 ) -> tuple[datetime | None, int | None]:
-    if fmt is CsvFormat.STRONG:
-        try:
-            duration = parse_duration(cols.get(record, "Duration"))
-        except ValueError as error:
-            raise FieldError("Duration", str(error)) from None
-        return (started_at + timedelta(seconds=duration) if duration is not None else None), duration
     end_text = cols.get(record, "end_time")
     if not end_text.strip():
         return None, None
     ended_at = parse_datetime(end_text, "end_time", HEVY_DATE_FORMATS, default_tz)
     if ended_at < started_at:
         raise FieldError("end_time", "workout ends before it starts")
+    if ended_at - started_at > timedelta(seconds=MAX_WORKOUT_SECONDS):
+        raise FieldError("end_time", "workout is longer than a week")
     return ended_at, int((ended_at - started_at).total_seconds())

@@ -1,14 +1,25 @@
-"""Strong's export dialect: header, set-order markers, row parser and writer."""
+"""Strong's export dialect: header, set-order markers, row parser and writer.
+
+Strong writes two dialects: comma-separated with bare value columns (``Weight``, ``Distance``, ``Duration``
+as "1h 5m") in the app's display unit, which the caller names; and semicolon-separated with the unit in
+each header (``Weight (kg)``/``Weight (lbs)``, ``Distance (meters)``/``Distance (miles)``, ``Duration
+(sec)``), which wins over the caller's unit. A value column that cannot be mapped refuses the file.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import IO, Any
 
+import msgspec
+
 from keel.apps.gym.importers.fields import (
+    MAX_DISTANCE,
+    MAX_WEIGHT,
     Columns,
     FieldError,
     ParsedRow,
@@ -23,10 +34,11 @@ from keel.apps.gym.importers.fields import (
     parse_int,
     parse_rpe,
     parse_seconds,
+    text_cell,
     text_or_none,
     weight_cell,
 )
-from keel.apps.gym.importers.model import ImportedSet, ImportedWorkout, format_duration
+from keel.apps.gym.importers.model import ImportedSet, ImportedWorkout, format_duration, parse_duration
 from keel.apps.gym.records import SetType
 from keel.apps.gym.units import (
     DistanceUnit,
@@ -58,15 +70,90 @@ STRONG_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 STRONG_DATE_OUT = "%Y-%m-%d %H:%M:%S"
 
 
+_UNIT_HEADER = re.compile(r"^(weight|distance|duration)\s*\((.*)\)$")
+_DURATION_SECONDS = {"s", "sec", "secs", "second", "seconds"}
+
+
+class StrongUnits(msgspec.Struct, frozen=True):
+    """Which column holds each value, and in which unit: read once from the header."""
+
+    weight_column: str
+    weight_unit: WeightUnit
+    distance_column: str
+    distance_unit: DistanceUnit
+    duration_column: str
+    duration_in_seconds: bool
+
+    @classmethod
+    def for_columns(cls, cols: Columns, weight_unit: WeightUnit, distance_unit: DistanceUnit) -> StrongUnits:
+        """Raises FieldError (naming the columns found) when a value column is missing or its unit unknown."""
+        chosen: dict[str, tuple[str, str | None]] = {}
+        problems: list[str] = []
+        for name in cols.names:
+            lowered = name.lower()
+            match = _UNIT_HEADER.match(lowered)
+            if match:
+                chosen.setdefault(match.group(1), (name, match.group(2).strip()))
+            elif lowered in ("weight", "distance", "duration"):
+                chosen.setdefault(lowered, (name, None))
+        try:
+            w_name, w_unit = chosen["weight"]
+            weight = parse_weight_unit(w_unit) if w_unit is not None else weight_unit
+        except KeyError:
+            problems.append("no weight column (Weight, Weight (kg) or Weight (lbs))")
+        except ValueError:
+            problems.append(f"unknown weight unit in {w_name!r}")
+        try:
+            d_name, d_unit = chosen["distance"]
+            distance = parse_distance_unit(d_unit) if d_unit is not None else distance_unit
+        except KeyError:
+            problems.append("no distance column (Distance, Distance (meters), (km) or (miles))")
+        except ValueError:
+            problems.append(f"unknown distance unit in {d_name!r}")
+        t_name, t_unit = chosen.get("duration", ("Duration", None))
+        if t_unit is not None and t_unit not in _DURATION_SECONDS:
+            problems.append(f"unknown duration unit in {t_name!r}")
+        for required in ("Reps", "Seconds"):
+            if not cols.has(required):
+                problems.append(f"no {required!r} column")
+        if problems:
+            raise FieldError(
+                "header",
+                f"cannot map the value columns: {'; '.join(problems)}; columns found: {cols.found()}",
+            )
+        return cls(
+            weight_column=w_name,
+            weight_unit=weight,
+            distance_column=d_name,
+            distance_unit=distance,
+            duration_column=t_name,
+            duration_in_seconds=t_unit is not None,
+        )
+
+
+def strong_workout_timing(
+    record: Sequence[str], cols: Columns, units: StrongUnits, started_at: datetime
+) -> tuple[datetime | None, int | None]:
+    text = cols.get(record, units.duration_column)
+    try:
+        if units.duration_in_seconds:
+            duration = nonzero(parse_seconds(text, units.duration_column))
+        else:
+            duration = parse_duration(text)
+    except ValueError as error:
+        raise FieldError(units.duration_column, str(error)) from None
+    return (started_at + timedelta(seconds=duration) if duration is not None else None), duration
+
+
 def parse_strong_row(
     record: Sequence[str],
     cols: Columns,
     *,
-    weight_unit: WeightUnit,
-    distance_unit: DistanceUnit,
+    units: StrongUnits,
     default_tz: tzinfo | None,
     field_errors: RowErrors,
 ) -> ParsedRow | None:
+    weight_unit, distance_unit = units.weight_unit, units.distance_unit
     order_text = cols.get(record, "Set Order").strip()
     if order_text.lower() in STRONG_SKIPPED_ORDERS:
         return None
@@ -87,9 +174,22 @@ def parse_strong_row(
     # Strong writes 0 in every column that does not apply (distance on a bench set,
     # weight on a run), so zero means "not recorded" here.
     weight = nonzero(
-        field_errors.attempt(parse_decimal, cols.get(record, "Weight"), "Weight", allow_negative=True)
+        field_errors.attempt(
+            parse_decimal,
+            cols.get(record, units.weight_column),
+            units.weight_column,
+            allow_negative=True,
+            maximum=MAX_WEIGHT,
+        )
     )
-    distance = nonzero(field_errors.attempt(parse_decimal, cols.get(record, "Distance"), "Distance"))
+    distance = nonzero(
+        field_errors.attempt(
+            parse_decimal,
+            cols.get(record, units.distance_column),
+            units.distance_column,
+            maximum=MAX_DISTANCE,
+        )
+    )
     performed = ImportedSet(
         set_type=set_type,
         weight_kg=to_kg(weight, weight_unit) if weight is not None else None,
@@ -148,16 +248,16 @@ def write_strong_csv(
                 writer.writerow(
                     (
                         f"{workout.started_at:{STRONG_DATE_OUT}}",
-                        workout.title,
+                        text_cell(workout.title),
                         format_duration(workout.duration_s),
-                        exercise.name,
+                        text_cell(exercise.name),
                         order,
                         weight_cell(performed.weight_kg, w_unit),
                         number_cell(performed.reps),
                         distance_cell(performed.distance_m, d_unit),
                         number_cell(performed.duration_s),
-                        notes or "",
-                        workout.notes or "",
+                        text_cell(notes or ""),
+                        text_cell(workout.notes or ""),
                         number_cell(performed.rpe),
                     )
                 )

@@ -25,47 +25,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def to_performed(row: WorkoutSet | Any) -> PerformedSet:
-    return PerformedSet(
-        set_id=row.id,
-        session_id=row.session_id,
-        exercise_id=row.exercise_id,
-        performed_at=aware(row.performed_at),
-        set_type=SetType(row.set_type),
-        reps=row.reps,
-        weight_kg=db_decimal(row.weight_kg),
-        duration_s=row.duration_s,
-        distance_m=db_decimal(row.distance_m),
-        rpe=db_decimal(row.rpe),
-    )
-
-
-PERFORMED_COLUMNS = (
-    WorkoutSet.id,
-    WorkoutSet.session_id,
-    WorkoutSet.exercise_id,
-    WorkoutSet.performed_at,
-    WorkoutSet.set_type,
-    WorkoutSet.reps,
-    WorkoutSet.weight_kg,
-    WorkoutSet.duration_s,
-    WorkoutSet.distance_m,
-    WorkoutSet.rpe,
-)
-
-
-async def performed_history(
-    db: AsyncSession, user_id: uuid.UUID, exercise_id: uuid.UUID, *extra: Any
-) -> list[PerformedSet]:
-    """One query: the columns the record engine needs, chronological."""
-    rows = await db.execute(
-        select(*PERFORMED_COLUMNS)
-        .where(WorkoutSet.owner_id == user_id, WorkoutSet.exercise_id == exercise_id, *extra)
-        .order_by(WorkoutSet.performed_at, WorkoutSet.position, WorkoutSet.id)
-    )
-    return [to_performed(r) for r in rows]
-
-
 # --------------------------------------------------------------------------- records in SQL
 #
 # Records are computed by the database instead of replaying the history in Python. Every kind is "the

@@ -13,6 +13,7 @@ from keel.apps.gym import charts, services
 from keel.apps.gym.models import Exercise
 from keel.apps.gym.routes.common import READ_ERRORS, SECURITY, TAG, Formula, RepCap
 from keel.apps.gym.schemas import (
+    NO_NUL,
     ExerciseCreate,
     ExerciseRead,
     ExerciseRecordsRead,
@@ -92,12 +93,14 @@ class ExerciseController(Controller):
         principal: Principal,
         limit: Limit = 20,
         offset: Offset = 0,
-        q: Annotated[str | None, Parameter(max_length=100, description="Name or alias")] = None,
-        muscle: Annotated[
-            str | None, Parameter(max_length=30, description="Primary or secondary muscle")
+        q: Annotated[
+            str | None, Parameter(max_length=100, pattern=NO_NUL, description="Name or alias")
         ] = None,
-        equipment: Annotated[str | None, Parameter(max_length=30)] = None,
-        category: Annotated[str | None, Parameter(max_length=30)] = None,
+        muscle: Annotated[
+            str | None, Parameter(max_length=30, pattern=NO_NUL, description="Primary or secondary muscle")
+        ] = None,
+        equipment: Annotated[str | None, Parameter(max_length=30, pattern=NO_NUL)] = None,
+        category: Annotated[str | None, Parameter(max_length=30, pattern=NO_NUL)] = None,
         custom: Annotated[
             bool | None, Parameter(description="true: only yours; false: only the catalogue")
         ] = None,

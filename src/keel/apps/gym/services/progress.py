@@ -12,14 +12,17 @@ from sqlalchemy import exists, func, select
 from keel.apps.gym.clock import utc_now
 from keel.apps.gym.models import Exercise, WorkoutSession, WorkoutSet
 from keel.apps.gym.records import (
+    PERFORMED_COLUMNS,
     ExerciseRecords,
     Record,
     RecordConfig,
     estimate_1rm,
+    performed_history,
+    records_for,
     set_volume,
+    to_performed,
     weekly_muscle_volume,
 )
-from keel.apps.gym.records.sql import PERFORMED_COLUMNS, performed_history, records_for, to_performed
 from keel.apps.gym.schemas import (
     ExerciseRecordsRead,
     HistoryEntry,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from keel.apps.gym.clock import aware, utc_now
 from keel.apps.gym.models import Exercise, WorkoutSession, WorkoutSet
 from keel.apps.gym.records import (
+    bests_before,
     records_broken_by,
+    to_performed,
 )
-from keel.apps.gym.records.sql import bests_before, to_performed
 from keel.apps.gym.schemas import (
     LoggedSet,
     SetIn,
@@ -86,6 +87,19 @@ def _apply_set(row: WorkoutSet, values: dict[str, Any]) -> None:
         row.performed_at = aware(values["performed_at"])
 
 
+# an unfinished session older than this is a backdated (or forgotten) one: its sets happened at its start
+LIVE_SESSION = timedelta(hours=24)
+
+
+def default_performed_at(session: WorkoutSession) -> datetime:
+    """When a set given no time happened: now while its session is in progress, else the session's start,
+    so a workout logged after the fact lands in its own week's records, charts and muscle statistics."""
+    now = utc_now()
+    started = aware(session.started_at)
+    ends = aware(session.finished_at) if session.finished_at else started + LIVE_SESSION
+    return now if started <= now <= ends else started
+
+
 async def log_set(
     db: AsyncSession,
     principal: Principal,
@@ -132,7 +146,7 @@ async def log_set(
         position=position,
         weight_unit=data.unit,
         distance_unit=data.distance_unit,
-        performed_at=aware(data.performed_at) if data.performed_at else utc_now(),
+        performed_at=aware(data.performed_at) if data.performed_at else default_performed_at(session),
     )
     _apply_set(row, {k: v for k, v in values.items() if k not in ("exercise_id", "client_id", "position")})
     # the bests before this set (one aggregate statement, whatever the history's length)
