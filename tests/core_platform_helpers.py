@@ -39,6 +39,7 @@ async def slow_marker_job(workdir: str, key: str) -> None:
 
 # --- subprocess servers ------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -112,3 +113,61 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+# --- a PostgreSQL cluster a test owns (so it may restart or kill it) -----------------------------------
+
+
+class OwnPostgres:
+    """`initdb` + `pg_ctl` on a free loopback port in a temporary directory (as the `postgres` user when
+    the tests run as root: PostgreSQL refuses to run as root)."""
+
+    def __init__(self) -> None:
+        import glob
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not found:
+            raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")
+        self.bin = Path(found[-1]).parent
+        # its own directory right under /tmp: pytest's tmp dirs are private to root, unreadable by postgres
+        self.root = Path(tempfile.mkdtemp(prefix="keel-pg-"))
+        self.data = self.root / "pgdata"
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/keel"
+
+    def _run(self, *args: str, check: bool = True) -> Any:
+        import pwd
+        import subprocess
+
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            os.chown(self.root, pwd.getpwnam("postgres").pw_uid, -1)
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120, cwd="/")  # noqa: S603
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "keel")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.root / "pg.log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+    def destroy(self) -> None:
+        import shutil
+
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -68,3 +68,63 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(settings, tmp_path: Pa
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+@pytest.mark.slow
+def test_sigterm_ends_open_sse_streams_at_once(settings, tmp_path: Path) -> None:
+    """Open SSE streams end as soon as shutdown starts: exit well before SHUTDOWN_TIMEOUT, no traceback."""
+    import uuid
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "KEEL_ENV": "test",
+        "KEEL_APPS": "",
+        "JWT_SECRET": settings.jwt_secret,
+        "LOG_LEVEL": "INFO",
+        "SHUTDOWN_TIMEOUT": "10",
+        "REALTIME_KEEPALIVE": "30",
+    }
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "core_platform_helpers", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_health(port, proc)
+        ended: dict[str, float] = {}
+
+        def listen(user: str) -> None:
+            with httpx.stream(
+                "GET", f"http://127.0.0.1:{port}/api/v1/events", headers={"X-Test-User": user}, timeout=30
+            ) as response:
+                assert response.status_code == 200
+                for _ in response.iter_lines():
+                    pass
+            ended[user] = time.monotonic()
+
+        users = [str(uuid.uuid4()) for _ in range(3)]
+        threads = [threading.Thread(target=listen, args=(u,)) for u in users]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)  # the streams are open
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(15)
+        assert proc.wait(15) == 0
+        stopped_after = time.monotonic() - started
+        assert sorted(ended) == sorted(users)
+        assert max(ended.values()) - started < 3, "the streams outlived the start of shutdown"
+        assert stopped_after < 5, f"shutdown took {stopped_after:.1f} s with streams open"
+        stderr = proc.stderr.read()  # type: ignore[union-attr]
+        assert "Traceback" not in stderr and '"level": "error"' not in stderr.lower(), stderr[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

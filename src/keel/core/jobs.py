@@ -22,6 +22,9 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
+import signal
+import time
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
@@ -178,7 +181,9 @@ async def _count_outcome(call_next: Any, context: JobContext, worker: Any) -> An
     return result
 
 
-def make_worker(settings: Settings, concurrency: int | None = None, *, in_server: bool) -> Any:
+def make_worker(
+    settings: Settings, concurrency: int | None = None, *, in_server: bool, own_signals: bool | None = None
+) -> Any:
     from procrastinate.worker import Worker
 
     return Worker(
@@ -188,16 +193,35 @@ def make_worker(settings: Settings, concurrency: int | None = None, *, in_server
         fetch_job_polling_interval=settings.jobs_poll_interval,
         abort_job_polling_interval=max(settings.jobs_poll_interval, 1.0),
         shutdown_graceful_timeout=settings.shutdown_timeout,
-        install_signal_handlers=not in_server,  # in the server, uvicorn owns the signals
+        # in the server uvicorn owns the signals; `run_worker` handles them itself across reconnections
+        install_signal_handlers=(not in_server) if own_signals is None else own_signals,
         update_heartbeat_interval=settings.jobs_heartbeat_interval,
         stalled_worker_timeout=settings.jobs_stalled_timeout,
         worker_middleware=[_count_outcome],
     )
 
 
+RECONNECT_MIN, RECONNECT_MAX = 0.5, 10.0  # seconds between reconnection attempts of `keel worker`
+
+
+def _is_connection_loss(exc: BaseException) -> bool:
+    """A lost or refused database connection (PostgreSQL restarting), as opposed to a bug."""
+    import psycopg
+    import psycopg_pool
+    from procrastinate import exceptions
+
+    return isinstance(
+        exc, (exceptions.ConnectorException, psycopg.OperationalError, psycopg_pool.PoolTimeout, OSError)
+    )
+
+
 async def run_worker(settings: Settings, apps: Iterable[AppSpec], concurrency: int | None = None) -> None:
     """`keel worker`: run the tasks of `apps` (the enabled ones) until SIGTERM/SIGINT (running jobs get
-    SHUTDOWN_TIMEOUT to finish)."""
+    SHUTDOWN_TIMEOUT to finish).
+
+    When PostgreSQL goes away (a restart, a failover) the worker does not exit: it closes its pool and
+    reconnects with backoff (0.5 s doubling to 10 s), then runs again; jobs it had in flight are re-queued
+    by the stalled-job sweep. SIGTERM/SIGINT during the wait end it at once."""
     from keel.core.logging import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
@@ -208,14 +232,73 @@ async def run_worker(settings: Settings, apps: Iterable[AppSpec], concurrency: i
         )
     concurrency = concurrency or settings.jobs_concurrency
     pool_size = concurrency + 4  # jobs, LISTEN, heartbeat, periodic deferrer, abort polling
-    connector = configure(settings, apps, make_connector(settings, max_size=pool_size))
-    await connector.open_async()
+    apps = list(apps)
+    queue.perform_import_paths()
+    stopping = asyncio.Event()
+    current: list[Any] = []  # the worker running now, if any
+
+    def stop() -> None:  # SIGTERM/SIGINT, whether a worker runs or we wait to reconnect
+        stopping.set()
+        for running in current:
+            running.stop()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    delay = RECONNECT_MIN
     try:
-        worker = make_worker(settings, concurrency, in_server=False)
-        queue.perform_import_paths()
-        await worker.run()
+        while not stopping.is_set():
+            connector = configure(settings, apps, make_connector(settings, max_size=pool_size))
+            started = time.monotonic()
+            try:
+                await connector.open_async()
+                worker = make_worker(settings, concurrency, in_server=False, own_signals=False)
+                current[:] = [worker]
+                await worker.run()
+                if stopping.is_set():
+                    return
+            except Exception as exc:
+                if not _is_connection_loss(exc):
+                    raise
+                if time.monotonic() - started > 30:  # it ran for a while: start the backoff over
+                    delay = RECONNECT_MIN
+                log.warning(
+                    "database connection lost (%s: %s); reconnecting in %.1f s",
+                    type(exc).__name__,
+                    str(exc).strip()[:160],
+                    delay,
+                )
+            finally:
+                current.clear()
+                with contextlib.suppress(Exception):
+                    await connector.close_async()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            delay = min(RECONNECT_MAX, delay * 2)
     finally:
-        await connector.close_async()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Make this process die (SIGKILL) when the process that started it dies, even by `kill -9`.
+
+    For helper processes of a job (a `ProcessPoolExecutor`'s `initializer=die_with_parent,
+    initargs=(os.getpid(),)`): without it a killed worker leaves its transcription child running for
+    good. Linux `prctl(PR_SET_PDEATHSIG)`; elsewhere a no-op. The signal follows the parent THREAD that
+    started the child: start pool processes from a long-lived thread (the event loop's)."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the signal was armed
 
 
 def ensure_jobs_schema(settings: Settings) -> bool:

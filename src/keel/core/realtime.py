@@ -9,6 +9,10 @@ client only ever subscribes to its own (asking for someone else's: 403, or WebSo
 
 Clients receive `{"channel": ..., "event": {...}}` (SSE: `event:` is the event's `type`, default `message`).
 
+Graceful shutdown: the first SIGTERM/SIGINT (chained in front of the server's own handler) ends every open
+SSE stream and closes every WebSocket (1001 "going away") at once, so the server's drain is not held open
+by streams until SHUTDOWN_TIMEOUT; clients reconnect to another instance (SSE `retry: 3000`).
+
 Redis outages: the pub/sub backend (`ResilientRedisPubSub`) reconnects with a short backoff (0.1 s doubling
 to 1 s) and re-subscribes every channel a client still listens on, so open streams resume within about a
 second of Redis coming back. Events published while Redis is down are dropped with a warning (the data
@@ -176,6 +180,59 @@ async def _subscription(app: Litestar, channels: list[str]) -> AsyncIterator[asy
         await plugin.unsubscribe(subscriber)
 
 
+def _closing(app: Litestar) -> asyncio.Event:
+    """Set when the server starts shutting down: open streams end."""
+    event = app.state.get("realtime_closing")
+    if event is None:
+        event = app.state.realtime_closing = asyncio.Event()
+    return event  # type: ignore[no-any-return]
+
+
+async def _next_or_closing(
+    queue: asyncio.Queue[bytes], closing: asyncio.Event, keepalive: float
+) -> bytes | None:
+    """The next event, or None after `keepalive` seconds (a keep-alive is due) or once closing is set."""
+    getter = asyncio.ensure_future(queue.get())
+    waiter = asyncio.ensure_future(closing.wait())
+    try:
+        await asyncio.wait((getter, waiter), timeout=keepalive, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not getter.done():
+            getter.cancel()
+    if getter.done() and not getter.cancelled():
+        if closing.is_set():
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(getter.result())  # not lost for a caller that keeps reading
+            return None
+        return getter.result()
+    return None
+
+
+def _close_streams_on_signal(app: Litestar) -> None:
+    """Chain a handler in front of the server's SIGTERM/SIGINT handler (uvicorn installs it with
+    `signal.signal` before the app starts) that ends the streams first; main thread only."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    closing = _closing(app)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(closing.set)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:  # nobody else listens: behave as if we were not here
+                signal.signal(signum, signal.SIG_DFL)
+                signal.raise_signal(signum)
+
+        signal.signal(sig, handler)
+
+
 def _sse_message(item: bytes) -> ServerSentEventMessage:
     event_type = "message"
     with contextlib.suppress(Exception):
@@ -205,16 +262,20 @@ async def events(request: Request[Any, Any, Any], topics: str | None = None) -> 
     keepalive = request.app.state.settings.realtime_keepalive
     app = request.app
 
+    closing = _closing(app)
+
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         async with _subscription(app, channels) as queue:
             yield ServerSentEventMessage(data=None, comment="connected", retry=3000)
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), keepalive)
-                except TimeoutError:
+            while not closing.is_set():
+                item = await _next_or_closing(queue, closing, keepalive)
+                if closing.is_set():
+                    break
+                if item is None:
                     yield ServerSentEventMessage(data=None, comment="keep-alive")
                     continue
                 yield _sse_message(item)
+            yield ServerSentEventMessage(data=None, comment="server shutting down")
 
     return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
@@ -238,22 +299,34 @@ async def ws_events(socket: WebSocket[Any, Any, Any], topics: str | None = None)
     except KeelError as exc:
         await socket.close(code=4400, reason=exc.message[:120])
         return
+    closing = _closing(socket.app)
     async with _subscription(socket.app, channels) as queue:
 
         async def forward() -> None:
             while True:
                 await socket.send_text((await queue.get()).decode())
 
-        sender = asyncio.create_task(forward())
+        async def receive() -> None:
+            with contextlib.suppress(WebSocketDisconnect):
+                while True:
+                    await socket.receive_data(mode="text")  # clients may ping; a disconnect ends the loop
+
+        tasks = [
+            asyncio.create_task(forward()),
+            asyncio.create_task(receive()),
+            asyncio.create_task(closing.wait()),
+        ]
         try:
-            while True:
-                await socket.receive_data(mode="text")  # clients may ping; a disconnect ends the loop
-        except WebSocketDisconnect:
-            pass
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if closing.is_set():
+                with contextlib.suppress(Exception):
+                    await socket.close(code=1001, reason="server shutting down")
         finally:
-            sender.cancel()
-            with contextlib.suppress(BaseException):
-                await sender
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
 
 
 class ResilientRedisPubSub(RedisChannelsPubSubBackend):
@@ -395,8 +468,11 @@ def install(builder: AppBuilder) -> None:
     def register(app: Litestar) -> None:
         global _process_app
         _process_app = app
+        _closing(app).clear()
+        _close_streams_on_signal(app)
 
     def unregister(app: Litestar) -> None:
+        _closing(app).set()
         global _process_app
         if _process_app is app:
             _process_app = None

@@ -66,7 +66,12 @@ _CHILD_ENGINES: dict[bytes, Any] = {}
 
 
 def _child_transcribe(
-    config: bytes, engine_name: str, path: str, language: str, word_timestamps: bool, control: str,
+    config: bytes,
+    engine_name: str,
+    path: str,
+    language: str,
+    word_timestamps: bool,
+    control: str,
     diarize: bool = False,
 ) -> tuple[str, Any]:
     """Runs in a pool process: ("ok", msgpack TranscriptResult) or ("error", kind, user message)."""
@@ -128,7 +133,14 @@ def _pool(size: int) -> ProcessPoolExecutor:
     if _POOL is None or _POOL_SIZE != size:
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=False)
-        _POOL = ProcessPoolExecutor(max_workers=max(1, size), mp_context=multiprocessing.get_context("spawn"))
+        from keel.core.jobs import die_with_parent  # children die with this process, even on kill -9
+
+        _POOL = ProcessPoolExecutor(
+            max_workers=max(1, size),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )
         _POOL_SIZE = size
     return _POOL
 

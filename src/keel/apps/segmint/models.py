@@ -158,6 +158,8 @@ class Schedule(Base):
     job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # procrastinate job id
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # the lease of the run delivering it: a second run (two processes re-queued it) stands aside
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
     deliveries: Mapped[list[Delivery]] = relationship(
         order_by="Delivery.created_at", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"

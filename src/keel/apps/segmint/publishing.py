@@ -16,7 +16,7 @@ import ipaddress
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -24,7 +24,7 @@ from uuid import UUID
 import httpx
 import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from keel.apps.segmint import services
@@ -518,14 +518,29 @@ async def run_publish(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID, *, final_attempt: bool
 ) -> str:
     """Publish a due schedule to each target not yet delivered; returns the schedule's status."""
+    now = datetime.now(UTC)
+    lease = timedelta(seconds=60 + 10 * settings.segmint_publish_timeout)  # longer than any run takes
     async with sessions() as db, db.begin():
-        schedule = await db.scalar(
-            _schedules().where(Schedule.id == schedule_id).with_for_update(of=Schedule)
+        # claim it (one conditional UPDATE, atomic on both databases): a concurrent run stands aside;
+        # a run that died is taken over once its lease expires
+        claimed = await db.execute(
+            update(Schedule)
+            .where(
+                Schedule.id == schedule_id,
+                Schedule.status.in_(SCHEDULE_ACTIVE),
+                or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
+            )
+            .values(claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
         )
+        schedule = await db.scalar(_schedules().where(Schedule.id == schedule_id))
         if schedule is None:
             return "missing"
         if schedule.status not in SCHEDULE_ACTIVE:
             return schedule.status  # cancelled, or a duplicate run of a finished one
+        if claimed.rowcount != 1:
+            log.info("segmint_run_skipped", schedule_id=str(schedule_id), reason="another run holds it")
+            return "claimed"
         content = await db.scalar(
             select(Content).where(Content.id == schedule.content_id).options(selectinload(Content.tags))
         )
@@ -572,37 +587,43 @@ async def run_publish(
             platforms=list(content.platforms or []),
         )
 
-    async with httpx.AsyncClient(timeout=settings.segmint_publish_timeout, follow_redirects=False) as client:
-        for delivery_id, target, problem in work:
-            outcome: Published | PublishFailed
-            blocked = await target_problem(settings, target.url) if target is not None else None
-            if target is None:
-                outcome = PublishFailed(problem or "Cannot publish", transient=False)
-            elif blocked is not None:
-                outcome = PublishFailed(blocked[0], transient=blocked[1])
-            else:
-                try:
-                    outcome = await deliver(client, target, Post(delivery_id=str(delivery_id), **base))
-                except PublishFailed as exc:
-                    outcome = exc
-            async with sessions() as db, db.begin():  # each outcome is durable before the next target
-                delivery = await db.get(Delivery, delivery_id)
-                if delivery is None:
-                    continue
-                delivery.attempts += 1
-                if isinstance(outcome, Published):
-                    delivery.status, delivery.error = DELIVERED, None
-                    delivery.external_id, delivery.external_url = outcome.external_id, outcome.external_url
-                    delivery.delivered_at = datetime.now(UTC)
+    timeout = settings.segmint_publish_timeout
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            for delivery_id, target, problem in work:
+                outcome: Published | PublishFailed
+                blocked = await target_problem(settings, target.url) if target is not None else None
+                if target is None:
+                    outcome = PublishFailed(problem or "Cannot publish", transient=False)
+                elif blocked is not None:
+                    outcome = PublishFailed(blocked[0], transient=blocked[1])
                 else:
-                    delivery.error = outcome.message
-                    delivery.status = PENDING if outcome.transient and not final_attempt else FAILED
-                    log.warning(
-                        "segmint_delivery_failed",
-                        delivery_id=str(delivery_id),
-                        error=outcome.message,
-                        transient=outcome.transient,
-                    )
+                    try:
+                        outcome = await deliver(client, target, Post(delivery_id=str(delivery_id), **base))
+                    except PublishFailed as exc:
+                        outcome = exc
+                async with sessions() as db, db.begin():  # each outcome is durable before the next target
+                    delivery = await db.get(Delivery, delivery_id)
+                    if delivery is None:
+                        continue
+                    delivery.attempts += 1
+                    if isinstance(outcome, Published):
+                        delivery.status, delivery.error = DELIVERED, None
+                        delivery.external_id = outcome.external_id
+                        delivery.external_url = outcome.external_url
+                        delivery.delivered_at = datetime.now(UTC)
+                    else:
+                        delivery.error = outcome.message
+                        delivery.status = PENDING if outcome.transient and not final_attempt else FAILED
+                        log.warning(
+                            "segmint_delivery_failed",
+                            delivery_id=str(delivery_id),
+                            error=outcome.message,
+                            transient=outcome.transient,
+                        )
+    finally:
+        async with sessions() as db, db.begin():  # release the claim: a retry may run now
+            await db.execute(update(Schedule).where(Schedule.id == schedule_id).values(claimed_until=None))
     return await _finish(sessions, settings, schedule_id)
 
 
