@@ -15,6 +15,7 @@ from advanced_alchemy import exceptions as aa_exc
 from litestar import Request, Response
 from litestar import exceptions as ls_exc
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy import exc as sa_exc
 
@@ -260,17 +261,72 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return error_response(request, err)
 
 
+# what a client sees in `details` for the codes that carry them (the rest answer `details: null`)
+_EXAMPLE_DETAILS: dict[str, dict[str, Any]] = {
+    "VALIDATION_ERROR": {"email": "Expected `str` matching a valid email address", "limit": "must be <= 100"},
+    "BAD_REQUEST": {"topics": "user:other:updates"},
+    "CONFLICT": {"email": "already registered"},
+    "UNPROCESSABLE": {"file": "not a readable audio or video file"},
+}
+EXAMPLE_REQUEST_ID = "0c9f7e2a5b6d4e1f8a3b2c1d0e9f8a7b"
+
+
+def all_errors() -> list[type[KeelError]]:
+    """Every error class (KeelError and its subclasses, depth first): each code the API can answer."""
+    found: list[type[KeelError]] = [KeelError]
+    for cls in found:
+        found.extend(sub for sub in cls.__subclasses__() if sub not in found)
+    return found
+
+
+def error_example(error: type[KeelError]) -> Example:
+    """A real `ErrorEnvelope` for `error`, as plain JSON data (the schema is written with any encoder)."""
+    body: dict[str, Any] = {"code": error.code, "message": error.default_message}
+    body["details"] = _EXAMPLE_DETAILS.get(error.code)
+    return Example(
+        summary=error.code,
+        value={"status": "error", "error": body, "request_id": EXAMPLE_REQUEST_ID},
+    )
+
+
+def _response_spec(status: int, examples: list[Example]) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ErrorEnvelope,
+        generate_examples=False,  # polyfactory would invent `"code": "EuTJmBVBFdzxuvECziwY"`
+        examples=examples,
+        description=" or ".join(f"{e.summary}" for e in examples),
+    )
+
+
 def error_responses(*errors: type[KeelError]) -> dict[int, ResponseSpec]:
-    """OpenAPI `responses=` for a route: each error class documented with the envelope shape."""
-    return {
-        e.status_code: ResponseSpec(
-            data_container=ErrorEnvelope, description=f"{e.code}: {e.default_message}"
-        )
-        for e in errors
-    }
+    """OpenAPI `responses=` for a route: each error documented with the envelope and a real example;
+    errors sharing a status (400 BAD_REQUEST and VALIDATION_ERROR, 403 FORBIDDEN and CSRF_FAILED) share
+    one response with an example each."""
+    by_status: dict[int, list[Example]] = {}
+    for error in errors:
+        examples = by_status.setdefault(error.status_code, [])
+        if all(e.summary != error.code for e in examples):
+            examples.append(error_example(error))
+    return {status: _response_spec(status, examples) for status, examples in by_status.items()}
 
 
-# the failures any route can produce, documented on every operation by the app factory
-COMMON_ERRORS = (ValidationFailed, TooManyRequests)
-AUTH_ERRORS = (Unauthorized, Forbidden)
+def merge_error_responses(*specs: dict[Any, ResponseSpec]) -> dict[Any, ResponseSpec]:
+    """Later specs win for non-error responses; the error examples of one status are combined."""
+    merged: dict[Any, ResponseSpec] = {}
+    for responses in specs:
+        for status, spec in responses.items():
+            previous = merged.get(status)
+            if (
+                previous is not None
+                and previous.data_container is ErrorEnvelope
+                and spec.data_container is ErrorEnvelope
+            ):
+                examples = list(previous.examples or [])
+                examples += [e for e in spec.examples or [] if all(p.summary != e.summary for p in examples)]
+                merged[status] = _response_spec(int(status), examples)
+            else:
+                merged[status] = spec
+    return merged
+
+
 EXCEPTION_HANDLERS = {Exception: handle_exception, HTTP_500_INTERNAL_SERVER_ERROR: handle_exception}
