@@ -7,6 +7,7 @@ translated here too, so every failure answers
 
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Any, ClassVar
 
@@ -171,20 +172,46 @@ _HTTP_CODES: dict[int, type[KeelError]] = {
 }
 
 
-def _validation_details(extra: Any) -> dict[str, Any]:
-    """Litestar gives `[{"key", "message", "source"}]`; answer `{field: message}` as seed 004 shows."""
+_MISSING_FIELD = re.compile(r"^Object missing required field `([^`]+)`")
+
+
+def _wire_names(request: Request[Any, Any, Any] | None) -> dict[str, str]:
+    """Python parameter name -> the name the client sends (`date_from` -> `from`, `fmt` -> `format`)."""
+    handler = request.scope.get("route_handler") if request is not None else None
+    signature = getattr(handler, "parsed_fn_signature", None)
+    names: dict[str, str] = {}
+    for name, param in signature.parameters.items() if signature else ():
+        kwarg = param.kwarg_definition
+        alias = (
+            getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None)
+        )
+        if alias and alias != name:
+            names[name] = alias
+    return names
+
+
+def _validation_details(extra: Any, request: Request[Any, Any, Any] | None = None) -> dict[str, Any]:
+    """Litestar gives `[{"key", "message", "source"}]`; answer `{field: message}` as seed 004 shows, under
+    the names the client sent: a query alias, or a missing body field under its own name (not `data`)."""
     details: dict[str, Any] = {}
+    wire = _wire_names(request) if isinstance(extra, list) else {}
     if isinstance(extra, list):
         for item in extra:
             if isinstance(item, dict):
-                key = item.get("key") or item.get("source") or "body"
-                details.setdefault(str(key), item.get("message", "invalid"))
+                key = str(item.get("key") or item.get("source") or "body")
+                message = item.get("message", "invalid")
+                missing = _MISSING_FIELD.match(str(message))
+                if missing:
+                    field = missing.group(1)
+                    key = field if key in ("data", "body") else f"{key}.{field}"
+                    message = "Required field is missing"
+                details.setdefault(wire.get(key, key), message)
     elif isinstance(extra, dict):
         details.update(extra)
     return details
 
 
-def _from_litestar(exc: ls_exc.HTTPException) -> KeelError:
+def _from_litestar(exc: ls_exc.HTTPException, request: Request[Any, Any, Any] | None = None) -> KeelError:
     status = exc.status_code
     if isinstance(exc, ls_exc.InternalServerException) and exc.detail == "client disconnected prematurely":
         return ClientClosedRequest()
@@ -192,7 +219,7 @@ def _from_litestar(exc: ls_exc.HTTPException) -> KeelError:
         detail = str(exc.detail or "")
         if "malformed" in detail.lower() or ("json" in detail.lower() and not exc.extra):
             return BadRequest("Malformed JSON body")
-        return ValidationFailed(details=_validation_details(exc.extra) or None)
+        return ValidationFailed(details=_validation_details(exc.extra, request) or None)
     if isinstance(exc, ls_exc.NotFoundException):
         return NotFound("No such resource" if "No route" in str(exc.detail) else None)
     if isinstance(exc, ls_exc.MethodNotAllowedException):
@@ -224,11 +251,11 @@ def _from_alchemy(exc: aa_exc.AdvancedAlchemyError) -> KeelError:
     return KeelError()
 
 
-def to_keel_error(exc: Exception) -> KeelError:
+def to_keel_error(exc: Exception, request: Request[Any, Any, Any] | None = None) -> KeelError:
     if isinstance(exc, KeelError):
         return exc
     if isinstance(exc, ls_exc.HTTPException):
-        return _from_litestar(exc)
+        return _from_litestar(exc, request)
     if isinstance(exc, aa_exc.AdvancedAlchemyError):
         return _from_alchemy(exc)
     if isinstance(exc, sa_exc.IntegrityError):  # a flush outside a repository: unique or foreign key
@@ -249,7 +276,7 @@ def error_response(request: Request[Any, Any, Any] | None, err: KeelError) -> Re
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
-    err = to_keel_error(exc)
+    err = to_keel_error(exc, request)
     if err.status_code >= 500:
         log.error("unhandled_error", exc_info=exc, path=request.url.path)
         settings = getattr(request.app.state, "settings", None)
