@@ -37,7 +37,7 @@ _ASSET_FILES = (
     "favicon-32x32.png",
 )
 _SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-# a module path inside a generic's name (`Envelope_keel.apps.gym.schemas.ExerciseRead_`): lower-case
+# a module path inside a generic's name (`Envelope_pkg.app.schemas.ExerciseRead_`): lower-case
 # segments each followed by a dot, starting at a word boundary
 _DOTTED = re.compile(r"(?<![A-Za-z0-9])(?:[a-z][a-z0-9]*\.)+([A-Za-z_][A-Za-z0-9]*)")
 
@@ -65,7 +65,7 @@ def make_operation_id_creator(api_prefix: str) -> Any:
 
 
 def _short_name(key: tuple[str, ...]) -> str:
-    """`(..., "Envelope_keel.apps.gym.schemas.ExerciseRead_")` → `EnvelopeExerciseRead`."""
+    """`(..., "Envelope_pkg.app.schemas.ExerciseRead_")` → `EnvelopeExerciseRead`."""
     name = _DOTTED.sub(r"\1", key[-1])
     parts = [p for p in name.split("_") if p]
     return "".join(p[:1].upper() + p[1:] for p in parts) or "Schema"
