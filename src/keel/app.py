@@ -13,7 +13,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Receive, Scope, Send
 
@@ -24,7 +23,7 @@ from keel.core.db import import_models
 from keel.core.edge import Edge
 from keel.core.errors import (
     EXCEPTION_HANDLERS,
-    Forbidden,
+    CsrfFailed,
     PayloadTooLarge,
     TooManyRequests,
     Unauthorized,
@@ -32,8 +31,10 @@ from keel.core.errors import (
     UriTooLong,
     ValidationFailed,
     error_responses,
+    merge_error_responses,
 )
 from keel.core.logging import configure_logging
+from keel.core.openapi import OfflineSwaggerRenderPlugin, make_operation_id_creator, use_keel_openapi
 from keel.settings import Settings, SettingsError, get_settings
 
 API_PREFIX = "/api/v1"
@@ -146,13 +147,13 @@ def _document_errors(app: Litestar) -> None:
         for handler in getattr(route, "route_handlers", ()):
             if handler.include_in_schema is False:
                 continue
-            merged = dict(defaults)
+            extra = {}
             if handler.resolve_security():  # an operation that takes a bearer token answers 401 without one
-                merged.update(error_responses(Unauthorized))
-            merged.update(handler.responses or {})
+                extra = error_responses(Unauthorized)
+            merged = merge_error_responses(defaults, extra, handler.responses or {})
             # cookie-authenticated writes can fail the CSRF check (403) on any route that takes a token
-            if 401 in merged and 403 not in merged and handler.http_methods - {"GET", "HEAD", "OPTIONS"}:
-                merged.update(error_responses(Forbidden))
+            if 401 in merged and handler.http_methods - {"GET", "HEAD", "OPTIONS"}:
+                merged = merge_error_responses(merged, error_responses(CsrfFailed))
             handler.responses = merged
 
 
@@ -225,7 +226,9 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
             version=__version__,
             description="One account, one token, every app. Responses use the `{status, data}` envelope.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            # Swagger UI from packaged assets (offline, CSP 'self'); /schema/swagger kept for old links
+            render_plugins=[OfflineSwaggerRenderPlugin(path=["/", "/swagger"])],
+            operation_id_creator=make_operation_id_creator(API_PREFIX),
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
@@ -239,5 +242,6 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
         logging_config=None,  # keel.core.logging owns the handlers: one JSON format for every logger
     )
     app.edge = Edge(app._inner, settings)
+    use_keel_openapi(app)
     _document_errors(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -10,6 +11,7 @@ import msgspec
 import pytest
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from litestar import get, post
+from litestar.params import Parameter
 from litestar.testing import AsyncTestClient
 from sqlalchemy import MetaData, String, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -269,3 +271,33 @@ async def test_413_for_a_body_over_the_limit(make_settings) -> None:
     async with AsyncTestClient(app=app) as small:
         response = await small.post("/t/err/widgets", json={"name": "x" * 4096})
     assert_envelope(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+class _Window(msgspec.Struct):
+    title: str
+    size: int = 1
+
+
+async def test_validation_details_use_the_names_the_client_sent(settings) -> None:  # type: ignore[no-untyped-def]
+    """A query parameter under its wire name (`from`, `format`, not `date_from`, `fmt`); a missing body
+    field under its own name, not `data`."""
+    @get("/test/window", opt={"rate_limit": None})
+    async def window(
+        date_from: Annotated[datetime.date | None, Parameter(query="from")] = None,
+        fmt: Annotated[str, Parameter(query="format", pattern="^(csv|json)$")] = "csv",
+    ) -> str:
+        return "ok"
+
+    @post("/test/window", opt={"rate_limit": None})
+    async def make_window(data: _Window) -> str:
+        return "ok"
+
+    app = create_app(settings, extra_route_handlers=[window, make_window])
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        bad_date = await client.get("/test/window", params={"from": "yesterday"})
+        bad_format = await client.get("/test/window", params={"format": "xml"})
+        missing = await client.post("/test/window", json={"size": 2})
+    assert bad_date.status_code == bad_format.status_code == missing.status_code == 400
+    assert list(bad_date.json()["error"]["details"]) == ["from"]
+    assert list(bad_format.json()["error"]["details"]) == ["format"]
+    assert missing.json()["error"]["details"] == {"title": "Required field is missing"}

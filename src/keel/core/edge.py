@@ -25,13 +25,10 @@ from keel.settings import Settings
 access_log = structlog.get_logger("keel.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-# the interactive docs load their own scripts and styles; everything else is JSON and gets nothing
+# the interactive docs load their scripts and styles from this server only (packaged Swagger UI assets)
 _DOCS_CSP = (
-    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com "
-    b"https://unpkg.com; "
-    b"img-src 'self' data: https:; font-src 'self' data: https://fonts.gstatic.com; connect-src 'self'; "
-    b"frame-ancestors 'none'"
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]

@@ -7,6 +7,7 @@ translated here too, so every failure answers
 
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from advanced_alchemy import exceptions as aa_exc
 from litestar import Request, Response
 from litestar import exceptions as ls_exc
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy import exc as sa_exc
 
@@ -170,20 +172,46 @@ _HTTP_CODES: dict[int, type[KeelError]] = {
 }
 
 
-def _validation_details(extra: Any) -> dict[str, Any]:
-    """Litestar gives `[{"key", "message", "source"}]`; answer `{field: message}` as seed 004 shows."""
+_MISSING_FIELD = re.compile(r"^Object missing required field `([^`]+)`")
+
+
+def _wire_names(request: Request[Any, Any, Any] | None) -> dict[str, str]:
+    """Python parameter name -> the name the client sends (`date_from` -> `from`, `fmt` -> `format`)."""
+    handler = request.scope.get("route_handler") if request is not None else None
+    signature = getattr(handler, "parsed_fn_signature", None)
+    names: dict[str, str] = {}
+    for name, param in signature.parameters.items() if signature else ():
+        kwarg = param.kwarg_definition
+        alias = (
+            getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None)
+        )
+        if alias and alias != name:
+            names[name] = alias
+    return names
+
+
+def _validation_details(extra: Any, request: Request[Any, Any, Any] | None = None) -> dict[str, Any]:
+    """Litestar gives `[{"key", "message", "source"}]`; answer `{field: message}` as seed 004 shows, under
+    the names the client sent: a query alias, or a missing body field under its own name (not `data`)."""
     details: dict[str, Any] = {}
+    wire = _wire_names(request) if isinstance(extra, list) else {}
     if isinstance(extra, list):
         for item in extra:
             if isinstance(item, dict):
-                key = item.get("key") or item.get("source") or "body"
-                details.setdefault(str(key), item.get("message", "invalid"))
+                key = str(item.get("key") or item.get("source") or "body")
+                message = item.get("message", "invalid")
+                missing = _MISSING_FIELD.match(str(message))
+                if missing:
+                    field = missing.group(1)
+                    key = field if key in ("data", "body") else f"{key}.{field}"
+                    message = "Required field is missing"
+                details.setdefault(wire.get(key, key), message)
     elif isinstance(extra, dict):
         details.update(extra)
     return details
 
 
-def _from_litestar(exc: ls_exc.HTTPException) -> KeelError:
+def _from_litestar(exc: ls_exc.HTTPException, request: Request[Any, Any, Any] | None = None) -> KeelError:
     status = exc.status_code
     if isinstance(exc, ls_exc.InternalServerException) and exc.detail == "client disconnected prematurely":
         return ClientClosedRequest()
@@ -191,7 +219,7 @@ def _from_litestar(exc: ls_exc.HTTPException) -> KeelError:
         detail = str(exc.detail or "")
         if "malformed" in detail.lower() or ("json" in detail.lower() and not exc.extra):
             return BadRequest("Malformed JSON body")
-        return ValidationFailed(details=_validation_details(exc.extra) or None)
+        return ValidationFailed(details=_validation_details(exc.extra, request) or None)
     if isinstance(exc, ls_exc.NotFoundException):
         return NotFound("No such resource" if "No route" in str(exc.detail) else None)
     if isinstance(exc, ls_exc.MethodNotAllowedException):
@@ -223,11 +251,11 @@ def _from_alchemy(exc: aa_exc.AdvancedAlchemyError) -> KeelError:
     return KeelError()
 
 
-def to_keel_error(exc: Exception) -> KeelError:
+def to_keel_error(exc: Exception, request: Request[Any, Any, Any] | None = None) -> KeelError:
     if isinstance(exc, KeelError):
         return exc
     if isinstance(exc, ls_exc.HTTPException):
-        return _from_litestar(exc)
+        return _from_litestar(exc, request)
     if isinstance(exc, aa_exc.AdvancedAlchemyError):
         return _from_alchemy(exc)
     if isinstance(exc, sa_exc.IntegrityError):  # a flush outside a repository: unique or foreign key
@@ -248,7 +276,7 @@ def error_response(request: Request[Any, Any, Any] | None, err: KeelError) -> Re
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
-    err = to_keel_error(exc)
+    err = to_keel_error(exc, request)
     if err.status_code >= 500:
         log.error("unhandled_error", exc_info=exc, path=request.url.path)
         settings = getattr(request.app.state, "settings", None)
@@ -260,17 +288,72 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return error_response(request, err)
 
 
+# what a client sees in `details` for the codes that carry them (the rest answer `details: null`)
+_EXAMPLE_DETAILS: dict[str, dict[str, Any]] = {
+    "VALIDATION_ERROR": {"email": "Expected `str` matching a valid email address", "limit": "must be <= 100"},
+    "BAD_REQUEST": {"topics": "user:other:updates"},
+    "CONFLICT": {"email": "already registered"},
+    "UNPROCESSABLE": {"file": "not a readable audio or video file"},
+}
+EXAMPLE_REQUEST_ID = "0c9f7e2a5b6d4e1f8a3b2c1d0e9f8a7b"
+
+
+def all_errors() -> list[type[KeelError]]:
+    """Every error class (KeelError and its subclasses, depth first): each code the API can answer."""
+    found: list[type[KeelError]] = [KeelError]
+    for cls in found:
+        found.extend(sub for sub in cls.__subclasses__() if sub not in found)
+    return found
+
+
+def error_example(error: type[KeelError]) -> Example:
+    """A real `ErrorEnvelope` for `error`, as plain JSON data (the schema is written with any encoder)."""
+    body: dict[str, Any] = {"code": error.code, "message": error.default_message}
+    body["details"] = _EXAMPLE_DETAILS.get(error.code)
+    return Example(
+        summary=error.code,
+        value={"status": "error", "error": body, "request_id": EXAMPLE_REQUEST_ID},
+    )
+
+
+def _response_spec(status: int, examples: list[Example]) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ErrorEnvelope,
+        generate_examples=False,  # polyfactory would invent `"code": "EuTJmBVBFdzxuvECziwY"`
+        examples=examples,
+        description=" or ".join(f"{e.summary}" for e in examples),
+    )
+
+
 def error_responses(*errors: type[KeelError]) -> dict[int, ResponseSpec]:
-    """OpenAPI `responses=` for a route: each error class documented with the envelope shape."""
-    return {
-        e.status_code: ResponseSpec(
-            data_container=ErrorEnvelope, description=f"{e.code}: {e.default_message}"
-        )
-        for e in errors
-    }
+    """OpenAPI `responses=` for a route: each error documented with the envelope and a real example;
+    errors sharing a status (400 BAD_REQUEST and VALIDATION_ERROR, 403 FORBIDDEN and CSRF_FAILED) share
+    one response with an example each."""
+    by_status: dict[int, list[Example]] = {}
+    for error in errors:
+        examples = by_status.setdefault(error.status_code, [])
+        if all(e.summary != error.code for e in examples):
+            examples.append(error_example(error))
+    return {status: _response_spec(status, examples) for status, examples in by_status.items()}
 
 
-# the failures any route can produce, documented on every operation by the app factory
-COMMON_ERRORS = (ValidationFailed, TooManyRequests)
-AUTH_ERRORS = (Unauthorized, Forbidden)
+def merge_error_responses(*specs: dict[Any, ResponseSpec]) -> dict[Any, ResponseSpec]:
+    """Later specs win for non-error responses; the error examples of one status are combined."""
+    merged: dict[Any, ResponseSpec] = {}
+    for responses in specs:
+        for status, spec in responses.items():
+            previous = merged.get(status)
+            if (
+                previous is not None
+                and previous.data_container is ErrorEnvelope
+                and spec.data_container is ErrorEnvelope
+            ):
+                examples = list(previous.examples or [])
+                examples += [e for e in spec.examples or [] if all(p.summary != e.summary for p in examples)]
+                merged[status] = _response_spec(int(status), examples)
+            else:
+                merged[status] = spec
+    return merged
+
+
 EXCEPTION_HANDLERS = {Exception: handle_exception, HTTP_500_INTERNAL_SERVER_ERROR: handle_exception}

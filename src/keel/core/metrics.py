@@ -7,6 +7,8 @@ every process writes its samples to files that `/metrics` aggregates.
 from __future__ import annotations
 
 import os
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -14,11 +16,15 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
     multiprocess,
 )
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter("keel_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -47,9 +53,44 @@ DEGRADED = Gauge(
 JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])
 
 
+_engines: weakref.WeakSet[Any] = weakref.WeakSet()  # engines of this process, read at scrape time
+
+
+class PoolCollector:
+    """`keel_db_pool_{size,checked_out,overflow}` of this process's engines, read from the pool itself
+    when scraped (labelled by pid: each worker process has its own pool)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families = {
+            "size": GaugeMetricFamily("keel_db_pool_size", "Connections the pool keeps", labels=["pid"]),
+            "checkedout": GaugeMetricFamily(
+                "keel_db_pool_checked_out", "Connections lent out of the pool now", labels=["pid"]
+            ),
+            "overflow": GaugeMetricFamily(
+                "keel_db_pool_overflow", "Connections opened beyond the pool size now", labels=["pid"]
+            ),
+        }
+        pid = str(os.getpid())
+        totals = dict.fromkeys(families, 0)
+        for engine in list(_engines):
+            pool = engine.sync_engine.pool
+            for name in families:
+                reading = getattr(pool, name, None)
+                if callable(reading):
+                    totals[name] += max(0, int(reading()))
+        for name, family in families.items():
+            family.add_metric([pid], totals[name])
+            yield family
+
+
+_POOL_COLLECTOR = PoolCollector()
+DEFAULT_REGISTRY.register(_POOL_COLLECTOR)
+
+
 def instrument_pool(engine: Any) -> None:
     from sqlalchemy import event
 
+    _engines.add(engine)
     event.listen(engine.sync_engine, "checkout", lambda *_: DB_POOL_CHECKED_OUT.inc())
     event.listen(engine.sync_engine, "checkin", lambda *_: DB_POOL_CHECKED_OUT.dec())
 
@@ -57,7 +98,12 @@ def instrument_pool(engine: Any) -> None:
 def render_metrics() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        # the runtime series of the process answering the scrape (the default registry has them too)
+        ProcessCollector(registry=registry)
+        GCCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        registry.register(_POOL_COLLECTOR)
     else:
         registry = DEFAULT_REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST
@@ -65,4 +111,4 @@ def render_metrics() -> tuple[bytes, str]:
 
 def mark_process_dead(pid: int) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -134,7 +134,7 @@ class RateLimiter:
         elif spec is _DEFAULT:
             resolved = (self.default, "default")
         else:
-            item = self.auth if spec == "auth" else parse(spec)
+            item = self.auth if spec == "auth" else parse(str(spec))
             methods = ",".join(sorted(getattr(handler, "http_methods", ()) or ()))
             resolved = (item, f"route:{methods}:{'|'.join(sorted(handler.paths))}")
         self._items[key] = resolved
@@ -174,7 +174,7 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         resolved = self.limiter.item_for(scope.get("route_handler"))
-        if resolved is None or scope["method"] == "OPTIONS":
+        if resolved is None or scope.get("method") == "OPTIONS":
             await next_app(scope, receive, send)
             return
         item, bucket = resolved
@@ -204,7 +204,7 @@ class RateLimitMiddleware(ASGIMiddleware):
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]  # type: ignore[typeddict-item]
+                message["headers"] = [*message.get("headers", ()), *headers]
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

@@ -105,7 +105,7 @@ async def _release_db_session(connection: ASGIConnection[Any, Any, Any, Any]) ->
     config = connection.app.state.get("sa_config")
     key = getattr(config, "session_scope_key", None)
     session = get_aa_scope_state(connection.scope, key) if key else None
-    if session is not None:
+    if key and session is not None:
         with contextlib.suppress(Exception):
             await session.rollback()
         await session.close()

@@ -61,7 +61,14 @@ if TYPE_CHECKING:
 ACTIONS = ("list", "get", "create", "update", "delete")
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
-SECURITY = [{"BearerToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
+
+
+def _of(alias: Any, argument: Any) -> Any:
+    """`alias[argument]` for annotations built at run time (the routes' types come from the Resource)."""
+    return alias[argument]
+
+
 _RESERVED = frozenset(
     {"limit", "offset", "sort", "q", "data", "principal", "db_session", "request", "item_id"}
 )
@@ -402,8 +409,8 @@ class Resource:
 
         base = [
             ("request", Request, inspect.Parameter.empty),
-            ("db_session", NamedDependency[AsyncSession], inspect.Parameter.empty),
-            ("principal", NamedDependency[Any], inspect.Parameter.empty),
+            ("db_session", _of(NamedDependency, AsyncSession), inspect.Parameter.empty),
+            ("principal", _of(NamedDependency, Any), inspect.Parameter.empty),
         ]
         parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] if bound else []
         annotations: dict[str, Any] = {}
@@ -464,7 +471,7 @@ class Resource:
         read, name = self.read, self.name
         base = self.path if prefix else "/"
         item = f"{self.path if prefix else ''}/{{item_id:{self._id_converter}}}"
-        id_param = [("item_id", FromPath[self._id_type], inspect.Parameter.empty)]  # type: ignore[name-defined]
+        id_param = [("item_id", _of(FromPath, self._id_type), inspect.Parameter.empty)]
         common: dict[str, Any] = {"tags": [self.tag], "security": SECURITY}
 
         def guards(action: str) -> dict[str, Any]:
@@ -484,7 +491,7 @@ class Resource:
                     filters=filters,
                 )
 
-            fn = self._handler("list", list_impl, self._query_params(), Page[read], bound=bound)  # type: ignore[valid-type]
+            fn = self._handler("list", list_impl, self._query_params(), _of(Page, read), bound=bound)
             out.append(
                 get(
                     base,
@@ -500,8 +507,8 @@ class Resource:
             async def create_impl(ctx: ResourceContext, *, data: msgspec.Struct) -> Envelope[Any]:
                 return await self.create_item(ctx, data)
 
-            body = [("data", JSONBody[self.create], inspect.Parameter.empty)]
-            fn = self._handler("create", create_impl, body, Envelope[read], bound=bound)  # type: ignore[valid-type]
+            body = [("data", _of(JSONBody, self.create), inspect.Parameter.empty)]
+            fn = self._handler("create", create_impl, body, _of(Envelope, read), bound=bound)
             out.append(
                 post(
                     base,
@@ -517,7 +524,7 @@ class Resource:
             async def get_impl(ctx: ResourceContext, *, item_id: Any) -> Envelope[Any]:
                 return await self.get_item(ctx, item_id)
 
-            fn = self._handler("get", get_impl, id_param, Envelope[read], bound=bound)  # type: ignore[valid-type]
+            fn = self._handler("get", get_impl, id_param, _of(Envelope, read), bound=bound)
             out.append(
                 get(
                     item,
@@ -533,13 +540,13 @@ class Resource:
                 return await self.update_item(ctx, item_id, data)
 
             errors = error_responses(Unauthorized, Forbidden, NotFound, ValidationFailed, Conflict)
-            body = [*id_param, ("data", JSONBody[self.update], inspect.Parameter.empty)]
-            fn = self._handler("replace", update_impl, body, Envelope[read], bound=bound)  # type: ignore[valid-type]
+            body = [*id_param, ("data", _of(JSONBody, self.update), inspect.Parameter.empty)]
+            fn = self._handler("replace", update_impl, body, _of(Envelope, read), bound=bound)
             out.append(
                 put(item, summary=f"Replace a {name}", responses=errors, **common, **guards("update"))(fn)
             )
-            body = [*id_param, ("data", JSONBody[self.patch], inspect.Parameter.empty)]
-            fn = self._handler("update", update_impl, body, Envelope[read], bound=bound)  # type: ignore[valid-type]
+            body = [*id_param, ("data", _of(JSONBody, self.patch), inspect.Parameter.empty)]
+            fn = self._handler("update", update_impl, body, _of(Envelope, read), bound=bound)
             out.append(
                 patch(
                     item,

@@ -306,7 +306,7 @@ def _merge_module(source: str, imports: list[str], body: str) -> str:
     """Add missing imports after the module's last top-level import, and `body` at the end."""
     tree = ast.parse(source)
     have: set[tuple[str, str]] = set()
-    last_import = None
+    last_import: ast.stmt | None = None
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
             have.update((node.module or "", a.asname or a.name) for a in node.names)

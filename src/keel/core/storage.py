@@ -81,7 +81,7 @@ def _s3_store(parts: Any) -> Any:
         client_options["allow_http"] = True
     prefix = parts.path.strip("/") or None
     # AWS_* environment variables fill whatever the URL leaves out (S3Store reads them)
-    return S3Store(parts.netloc, prefix=prefix, client_options=client_options or None, **config)
+    return S3Store(parts.netloc, prefix=prefix, client_options=client_options or None, **config)  # type: ignore[arg-type]
 
 
 def make_store(url: str) -> tuple[Any, Path | None]:
@@ -157,7 +157,7 @@ class Storage:
         attributes = {"Content-Type": content_type} if content_type and self.local_root is None else None
         try:
             await obstore.put_async(
-                self.store, key, counted(), attributes=attributes,  # type: ignore[arg-type]
+                self.store, key, counted(), attributes=attributes,
                 chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY,
             )
         except BaseException:

@@ -1,0 +1,145 @@
+"""The OpenAPI document and its docs pages: `keel openapi` writes it, operation ids and component names a
+generated client can live with, a real example for every error code, and Swagger UI that renders offline
+(packaged assets, CSP 'self') in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from keel.app import create_app
+from keel.core.errors import all_errors
+from keel.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def schema(settings: Settings) -> dict[str, Any]:
+    return create_app(settings).openapi_schema.to_schema()
+
+
+def operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return [op for item in schema["paths"].values() for op in item.values() if isinstance(op, dict)]
+
+
+def test_operation_ids_are_app_and_handler(schema: dict[str, Any]) -> None:
+    ids = [op["operationId"] for op in operations(schema)]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids), [i for i in ids if not i.islower()]
+    assert {"auth_login", "users_me", "gym_list_sessions", "market_list_products"} <= set(ids)
+
+
+def test_component_names_carry_no_module_path(schema: dict[str, Any]) -> None:
+    names = list(schema["components"]["schemas"])
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", n) for n in names), [
+        n for n in names if "." in n or "_" in n
+    ]
+    assert {"ErrorEnvelope", "EnvelopeExerciseRead", "PageSessionRead"} <= set(names)
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schema)))
+    assert refs <= set(names)  # every reference was renamed with its component
+
+
+def test_error_responses_have_real_examples(schema: dict[str, Any]) -> None:
+    codes = {e.code for e in all_errors()}
+    seen: set[str] = set()
+    for op in operations(schema):
+        for status, response in op["responses"].items():
+            content = response.get("content", {}).get("application/json", {})
+            for example in (content.get("examples") or {}).values():
+                error = example["value"]["error"]
+                assert error["code"] in codes
+                seen.add(error["code"])
+                assert str(next(e for e in all_errors() if e.code == error["code"]).status_code) == status
+    assert {"VALIDATION_ERROR", "UNAUTHORIZED", "NOT_FOUND", "RATE_LIMITED", "CSRF_FAILED"} <= seen
+
+
+def test_readme_lists_every_error_code() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [e.code for e in all_errors() if f"`{e.code}`" not in readme]
+    assert missing == []
+
+
+@pytest.mark.slow
+def test_keel_openapi_writes_the_schema(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "KEEL_APPS", "CI")}
+    result = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "keel.cli", "openapi", str(tmp_path / "openapi.json")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = json.loads((tmp_path / "openapi.json").read_text())
+    assert written["openapi"].startswith("3.") and "/api/v1/auth/login" in written["paths"]
+    assert f"wrote {tmp_path / 'openapi.json'}" in result.stdout
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    from core_platform_helpers import free_port
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "server failed to start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+async def rendered_dom(url: str, profile: Path) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=20000",
+        "--dump-dom",
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 180)
+    return out.decode()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs the chromium Debian package")
+async def test_docs_pages_render_offline_in_chromium(settings: Settings, tmp_path: Path) -> None:
+    async with serve(create_app(settings)) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            page = await http.get("/schema")
+            asset = await http.get("/schema/assets/swagger-ui-bundle.js")
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self';" in csp and "http" not in csp  # only this server's own assets
+        assert "cdn" not in page.text and "https://" not in page.text
+        assert asset.status_code == 200 and len(asset.content) > 100_000
+        for path in ("/schema", "/schema/swagger"):
+            dom = await rendered_dom(base + path, tmp_path / path.strip("/").replace("/", "-"))
+            assert 'class="opblock' in dom, dom[:2000]
+            assert "/api/v1/auth/login" in dom and "/api/v1/gym/sessions" in dom
