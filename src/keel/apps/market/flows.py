@@ -86,12 +86,30 @@ async def deliver_after_commit(request: Request[Any, Any, Any]) -> None:
 
 
 async def open_chat(db: AsyncSession, principal: Principal, data: ChatCreate, outbox: Outbox) -> Chat:
+    from keel.apps.market.assistant import respond
+
     chat = await services.open_chat(db, principal, data)
+    await respond.greet(db, chat, outbox)
     if data.first_message:
         first = MessageSend(client_id=uuid.uuid4(), body=data.first_message)
         sent = await services.send_text(db, principal, chat.id, first, chat=chat)
         outbox.add(chat, message_event("message.created", sent.message))
+        respond.reply_later(outbox, chat.id, sent.message.id)
     return chat
+
+
+async def _after_send(db: AsyncSession, principal: Principal, sent: services.Sent, outbox: Outbox) -> None:
+    """A new message: the customer's gets the assistant's reply (if it answers this chat); one by the
+    shop's people means a person answers now, and the assistant goes quiet."""
+    from keel.apps.market.assistant import respond
+
+    chat = sent.chat
+    outbox.add(chat, message_event("message.created", sent.message))
+    if principal.user_id == chat.customer_id:
+        respond.reply_later(outbox, chat.id, sent.message.id)
+    elif services.assistant.note_staff_message(chat, principal.user_id):
+        await db.flush()
+        outbox.add(chat, services.assistant.state_event("chat.human", chat, user_id=str(principal.user_id)))
 
 
 # --------------------------------------------------------------------------- messages
@@ -102,7 +120,7 @@ async def send_text(
 ) -> services.Sent:
     sent = await services.send_text(db, principal, chat_id, data)
     if sent.created:
-        outbox.add(sent.chat, message_event("message.created", sent.message))
+        await _after_send(db, principal, sent, outbox)
     return sent
 
 
@@ -118,7 +136,7 @@ async def send_media(
     outbox: Outbox,
 ) -> services.Sent:
     sent = await services.store_media(db, storage, principal, chat, form, chunks, filename, max_size)
-    outbox.add(chat, message_event("message.created", sent.message))
+    await _after_send(db, principal, sent, outbox)
     return sent
 
 

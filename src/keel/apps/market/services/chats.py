@@ -143,6 +143,9 @@ async def _chat_summaries(db: AsyncSession, user_id: uuid.UUID, chats: Sequence[
                 last_message_at=chat.last_message_at,
                 created_at=chat.created_at,
                 closed_at=chat.closed_at,
+                handoff_at=chat.handoff_at,
+                handoff_reason=chat.handoff_reason,
+                human_since=chat.human_since,
                 sellers=[
                     ChatSellerRead(
                         seller_id=a.seller_id, user_id=a.seller.user_id, name=names.get(a.seller.user_id, "")
