@@ -109,7 +109,10 @@ async def _after_send(db: AsyncSession, principal: Principal, sent: services.Sen
         respond.reply_later(outbox, chat.id, sent.message.id)
     elif services.assistant.note_staff_message(chat, principal.user_id):
         await db.flush()
-        outbox.add(chat, services.assistant.state_event("chat.human", chat, user_id=str(principal.user_id)))
+        assistant = await services.assistant.assistant_of(db, chat.vendor_id)
+        if assistant is not None and assistant.enabled:  # only then is "a person took over" news
+            event = services.assistant.state_event("chat.human", chat, user_id=str(principal.user_id))
+            outbox.add(chat, event)
 
 
 # --------------------------------------------------------------------------- messages
