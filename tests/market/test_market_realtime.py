@@ -240,3 +240,52 @@ async def test_handoff_reaches_every_seller_of_the_shop_live(instances) -> None:
         assert alert["event"]["customer_message"] == "I want to talk to a human"
         taken = await writer.post(f"{API}/chats/{chat['id']}/take-over", headers=auth(seller))
         assert taken.status_code == 200 and taken.json()["data"]["human_since"]
+
+
+async def test_typing_and_chat_lifecycle_events(instances) -> None:
+    writer, reader = instances
+    owner, customer, seller, stranger = [
+        await register(writer, n) for n in ("Owner", "Customer", "Seller", "Other")
+    ]
+    vendor = (await writer.post(f"{API}/vendors", json={"name": "Event Bikes"}, headers=auth(owner))).json()[
+        "data"
+    ]
+    seller_row = (
+        await writer.post(
+            f"{API}/vendors/{vendor['id']}/sellers", json={"email": seller["email"]}, headers=auth(owner)
+        )
+    ).json()["data"]
+    async with reader.stream("GET", "/api/v1/events?topics=market", headers=auth(owner)) as owner_stream:
+        lines = owner_stream.aiter_lines()
+        assert (await anext(lines)).startswith(": connected")
+        await asyncio.sleep(0.3)
+        chat = (
+            await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
+        ).json()["data"]
+        url = f"{API}/chats/{chat['id']}"
+        assert (await writer.post(f"{url}/typing", headers=auth(customer))).status_code == 204
+        assert (await writer.post(f"{url}/typing", headers=auth(stranger))).status_code == 404
+        assert (await writer.patch(url, json={"title": "Brakes"}, headers=auth(customer))).status_code == 200
+        assert (
+            await writer.post(f"{url}/sellers", json={"seller_id": seller_row["id"]}, headers=auth(owner))
+        ).status_code == 201
+        assert (
+            await writer.delete(f"{url}/sellers/{seller_row['id']}", headers=auth(owner))
+        ).status_code == 204
+        assert (await writer.post(f"{url}/close", headers=auth(customer))).status_code == 200
+        assert (await writer.post(f"{url}/reopen", headers=auth(owner))).status_code == 200
+        assert (await writer.post(f"{url}/archive", headers=auth(owner))).status_code == 200
+        events = [e["event"] for e in await next_events(lines, 8)]
+        assert [e["type"] for e in events] == [
+            "chat.created",
+            "typing",
+            "chat.renamed",
+            "chat.seller_assigned",
+            "chat.seller_removed",
+            "chat.closed",
+            "chat.reopened",
+            "chat.archived",
+        ]
+        typing = events[1]
+        assert typing["user_id"] == customer["id"] and typing["role"] == "customer" and typing["until"]
+        assert events[2]["title"] == "Brakes" and events[4]["user_id"] == seller["id"]

@@ -318,11 +318,14 @@ async def assign_seller(
 
 async def unassign_seller(
     db: AsyncSession, principal: Principal, chat_id: uuid.UUID, seller_id: uuid.UUID
-) -> None:
+) -> tuple[Chat, uuid.UUID]:
+    """The chat without the seller, and the seller's user id (they hear of it one last time)."""
     chat = await participant_chat(db, principal, chat_id)
     _require_owner(principal, chat)
     assignment = next((a for a in chat.assignments if a.seller_id == seller_id), None)
     if assignment is None:
         raise NotFound("The seller is not assigned to this chat")
+    removed_user = assignment.seller.user_id
     chat.assignments.remove(assignment)
     await db.flush()
+    return chat, removed_user
