@@ -100,11 +100,17 @@ async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> N
                 )
             )
         elif reason is None:
-            answer = await retrieval.search_catalogue(db, chat.vendor_id, request)
+            try:
+                async with db.begin_nested():  # a failed search must not take the hand-off with it
+                    answer = await retrieval.search_catalogue(db, chat.vendor_id, request)
+            except Exception:
+                log.exception("market_assistant_search_failed", chat_id=str(chat.id))
+                answer = retrieval.Answer()
+                reason = "engine_unavailable"
             if answer.matches:
                 replies.append((retrieval.found_sentence(answer), None))
                 replies.extend((retrieval.card_text(m.product), m.product.id) for m in answer.matches)
-            else:
+            elif reason is None:
                 reason = "not_found"
         if reason is not None:
             replies.append((handoff_sentence(assistant, reason, chat), None))

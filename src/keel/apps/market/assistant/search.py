@@ -53,11 +53,11 @@ async def candidates(
         conditions.append(Product.price_minor <= max_price)
     if db.bind.dialect.name == "postgresql":
         query = " | ".join(f"{t}:*" for t in cleaned)
-        document = text(PG_DOCUMENT)
+        document = literal_column(PG_DOCUMENT)
         tsquery = func.to_tsquery("simple", query)
         statement = (
             select(Product)
-            .where(*conditions, document.op("@@")(tsquery))  # type: ignore[attr-defined]
+            .where(*conditions, document.op("@@")(tsquery))
             .order_by(func.ts_rank(document, tsquery).desc(), Product.id)
         )
     else:
