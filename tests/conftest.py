@@ -22,7 +22,7 @@ from keel.core import migrate
 from keel.core.db import import_all_models, metadata
 from keel.settings import Settings, load_settings
 
-pytest_plugins: list[str] = ["fixtures.identity"]
+pytest_plugins: list[str] = ["fixtures.identity", "fixtures.openai_server"]
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "keel"
 
@@ -47,7 +47,10 @@ def _isolate_local_services() -> None:
             import asyncpg
 
             conn = await asyncpg.connect(
-                host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                host=url.host,
+                port=url.port or 5432,
+                user=url.username,
+                password=url.password,
                 database=url.database,
             )
             try:

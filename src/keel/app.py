@@ -47,6 +47,7 @@ CORE_COMPONENTS = (
     "keel.core.jobs",
     "keel.core.storage",
     "keel.core.realtime",
+    "keel.core.llm",
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
 

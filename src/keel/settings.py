@@ -7,6 +7,7 @@ embedded, no-services set-up; production refuses to start with unsafe values (se
 from __future__ import annotations
 
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -101,6 +102,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     metrics_enabled: bool = True
     prometheus_multiproc_dir: str = ""
 
+    # language model (keel.core.llm): one OpenAI-compatible chat-completions server for every app
+    ai_base_url: str = ""  # e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1; empty: local engines
+    ai_api_key: str = ""
+    ai_model: str = "gpt-4o-mini"
+    ai_timeout: float = 30.0  # seconds per request to the model server (connect, and between stream reads)
+    ai_max_retries: int = 2  # retries with exponential backoff on connection errors, 408/409/429/5xx
+    ai_daily_token_quota: int = (
+        0  # prompt + completion tokens per user per UTC day (429 beyond); 0: unlimited
+    )
+
     # scribe
     whisper_model_dir: str = ""
     scribe_remote_url: str = ""
@@ -114,9 +125,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     market_max_media_size: int = 25 * 1024**2  # bytes per chat media upload (413 beyond)
     # segmint
     segmint_encryption_key: str = ""  # Fernet key(s), comma-separated, first encrypts; empty: derived (dev)
-    segmint_ideas_url: str = ""  # OpenAI-compatible base URL (…/v1) for idea suggestions; empty: local engine
-    segmint_ideas_key: str = ""
-    segmint_ideas_model: str = "gpt-4o-mini"
     segmint_publish_timeout: float = 15.0  # seconds per request to a publishing target
     segmint_allow_private_targets: bool = False  # let integrations post to loopback/private addresses (SSRF)
 
@@ -148,9 +156,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         return self.keel_env != "development" and self.keel_env != "test"
 
 
+# old name -> new name; the old ones keep working (with a DeprecationWarning) while deployments move
+DEPRECATED_NAMES = {
+    "segmint_ideas_url": "ai_base_url",
+    "segmint_ideas_key": "ai_api_key",
+    "segmint_ideas_model": "ai_model",
+}
+
+
 def _from_mapping(raw: dict[str, Any]) -> Settings:
     fields = {f.name for f in msgspec.structs.fields(Settings)}
-    data = {k.lower(): v for k, v in raw.items() if k.lower() in fields and v is not None}
+    lowered = {k.lower(): v for k, v in raw.items() if v is not None}
+    data = {k: v for k, v in lowered.items() if k in fields}
+    for old, new in DEPRECATED_NAMES.items():
+        if old in lowered and lowered[old] != "":
+            warnings.warn(
+                f"{old.upper()} is deprecated; set {new.upper()} instead", DeprecationWarning, stacklevel=3
+            )
+            data.setdefault(new, lowered[old])
     try:
         return msgspec.convert(data, Settings, strict=False)
     except msgspec.ValidationError as exc:

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from keel.app import create_app
-from segmint.helpers import API, FakeServer, create_content
+from segmint.helpers import API, create_content
 
 
 async def test_local_ideas_come_from_my_content_in_my_tone(client: Any, user_factory: Any) -> None:
@@ -119,17 +119,18 @@ async def test_voice_profile_and_its_months(client: Any, user_factory: Any, sett
     assert voice["months"][-1]["tone_mix"] == {"professional": 1.0}
 
 
-async def test_remote_idea_engine_against_a_fake_openai_server(
-    make_settings: Any, fake_server: FakeServer
+async def test_model_idea_engine_against_a_real_openai_compatible_server(
+    make_settings: Any, openai_server: Any
 ) -> None:
     """Its own app (no `client` fixture): one app per process shares the job queue."""
     from fixtures.identity import DEFAULT_PASSWORD
+    from fixtures.openai_server import Reply
 
     settings = make_settings(
         keel_apps="gym,scribe,segmint",
-        segmint_ideas_url=f"{fake_server.url}/v1",
-        segmint_ideas_key="sk-test",
-        segmint_ideas_model="tiny",
+        ai_base_url=openai_server.base_url,
+        ai_api_key="sk-test",
+        ai_model="tiny",
     )
     answer = {
         "ideas": [
@@ -137,9 +138,7 @@ async def test_remote_idea_engine_against_a_fake_openai_server(
             {"title": "Crumb shots", "text": "Show the crumb.", "topics": ["crumb"]},
         ]
     }
-    fake_server.reply = {
-        "choices": [{"message": {"role": "assistant", "content": "```json\n" + json.dumps(answer) + "\n```"}}]
-    }
+    openai_server.script(json.dumps(answer))
     async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
         reg = await client.post(
             "/api/v1/auth/register",
@@ -151,23 +150,22 @@ async def test_remote_idea_engine_against_a_fake_openai_server(
         assert resp.status_code == 201, resp.text
         ideas = resp.json()["data"]
         assert [(i["title"], i["engine"], i["tone"]) for i in ideas] == [
-            ("Sourdough myths", "remote", "witty"),
-            ("Crumb shots", "remote", "witty"),
+            ("Sourdough myths", "tiny", "witty"),
+            ("Crumb shots", "tiny", "witty"),
         ]
-        request = fake_server.requests[0]
-        assert (
-            request["path"] == "/v1/chat/completions"
-            and request["headers"]["Authorization"] == "Bearer sk-test"
-        )
-        sent = json.loads(request["body"])
+        request = openai_server.chat_requests[0]
+        assert request.headers["authorization"] == "Bearer sk-test"
+        sent = request.body
         assert sent["model"] == "tiny" and "witty" in sent["messages"][1]["content"]
         assert "sourdough" in sent["messages"][1]["content"]  # the user's topics go to the engine
+        assert sent["response_format"]["type"] == "json_schema"
 
-        fake_server.statuses = [500]
+        openai_server.script(*(Reply(status=500, headers={"retry-after-ms": "5"}) for _ in range(3)))
         failed = await client.post(f"{API}/ideas", headers=h, json={"tone": "witty"})
-        assert failed.status_code == 503 and failed.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
-        fake_server.reply = {"choices": [{"message": {"content": "I cannot do JSON today"}}]}
+        assert failed.status_code == 503 and failed.json()["error"]["code"] == "MODEL_UNAVAILABLE"
+        assert failed.headers["retry-after"]
+        openai_server.script("I cannot do JSON today", "Still no JSON")
         garbled = await client.post(f"{API}/ideas", headers=h, json={"tone": "witty"})
-        assert garbled.status_code == 503
+        assert garbled.status_code == 502 and garbled.json()["error"]["code"] == "MODEL_BAD_OUTPUT"
         # failures stored nothing
         assert (await client.get(f"{API}/ideas", headers=h)).json()["meta"]["total"] == 2

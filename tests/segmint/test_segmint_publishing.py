@@ -386,8 +386,12 @@ async def test_private_targets_are_refused_unless_allowed(
         odd_host = await client.post(  # a host IDNA cannot encode (also found by the fuzz)
             f"{API}/integration",
             headers=h,
-            json={"name": "odd", "provider": "webhook", "url": "http://a\x8f.example/x",
-                  "secret": WEBHOOK_SECRET},
+            json={
+                "name": "odd",
+                "provider": "webhook",
+                "url": "http://a\x8f.example/x",
+                "secret": WEBHOOK_SECRET,
+            },
         )
         assert odd_host.status_code == 400, odd_host.text
         assert (await client.get(f"{API}/integration", headers=h)).json()["meta"]["total"] == 0

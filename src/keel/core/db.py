@@ -24,7 +24,7 @@ metadata = orm_registry.metadata
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # core model modules; every app's `keel.apps.<name>.models` is found on top of these (model_modules()),
 # so one Alembic history knows all tables whatever KEEL_APPS serves
-MODEL_MODULES = ("keel.identity.models",)
+MODEL_MODULES = ("keel.identity.models", "keel.core.llm.models")
 
 
 def model_modules() -> list[str]:

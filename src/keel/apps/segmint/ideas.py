@@ -2,24 +2,22 @@
 
 `LocalIdeaEngine` (default, no network, deterministic): topics are the key terms of the user's own content,
 weighted by how far each piece got (published counts most), and ideas are phrased with the requested tone's
-templates. `RemoteIdeaEngine` (SEGMINT_IDEAS_URL set): an OpenAI-compatible chat-completions service,
-given the same topics and the user's recent titles. Ideas are stored; accepting one creates a draft.
+templates. `ModelIdeaEngine` (AI_BASE_URL set): the platform's language model (keel.core.llm), given the
+same topics and the user's recent titles. Ideas are stored; accepting one creates a draft.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
-import httpx
 import structlog
 from sqlalchemy import func, select
 
-from keel.apps.segmint import services, voice
+from keel.apps.segmint import services, style
 from keel.apps.segmint.models import APPROVED, PUBLISHED, SCHEDULED, Content, Idea
 from keel.apps.segmint.schemas import ContentCreate, IdeaRead, IdeaRequest
 from keel.core.errors import Conflict, NotFound, ServiceUnavailable
@@ -27,7 +25,7 @@ from keel.core.errors import Conflict, NotFound, ServiceUnavailable
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.settings import Settings
+    from keel.core.llm import LanguageModel
 
 log = structlog.get_logger("keel.segmint.ideas")
 STATUS_WEIGHT = {PUBLISHED: 3, SCHEDULED: 2, APPROVED: 2}  # what performed counts more than drafts
@@ -161,22 +159,36 @@ class LocalIdeaEngine:
         return out
 
 
-class RemoteIdeaEngine:
-    name = "remote"
+IDEAS_SCHEMA = {
+    "title": "ideas",
+    "type": "object",
+    "properties": {
+        "ideas": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "text": {"type": "string", "maxLength": 5000},
+                    "topics": {"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": 5},
+                },
+                "required": ["title", "text", "topics"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["ideas"],
+    "additionalProperties": False,
+}
 
-    def __init__(
-        self,
-        url: str,
-        key: str,
-        model: str,
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.url = url.rstrip("/")
-        self.key = key
-        self.model = model
-        self.timeout = timeout
-        self.transport = transport
+
+class ModelIdeaEngine:
+    """Ideas from the platform's language model (keel.core.llm), asked for as schema-checked JSON."""
+
+    def __init__(self, llm: LanguageModel, user_id: UUID) -> None:
+        self.llm = llm
+        self.user_id = user_id
+        self.name = llm.model[:100]
 
     async def suggest(self, context: Context) -> list[IdeaDraft]:
         topics = ", ".join(context.topics) or "not known yet"
@@ -185,64 +197,32 @@ class RemoteIdeaEngine:
         prompt = (
             f"Suggest {context.count} content ideas in a {context.tone} tone for a creator whose recurring "
             f"topics are: {topics}. Recent titles: {recent}. Do not repeat these titles: {avoid}. "
-            'Answer only JSON: {"ideas": [{"title": "...", "text": "one or two sentences", '
-            '"topics": ["..."]}]}'
+            "Each idea has a title, one or two sentences of text, and its topics."
         )
-        body = {
-            "model": self.model,
-            "messages": [
-                {
-                    "role": "system",
-                    "content": "You suggest social media content ideas. You answer with JSON only.",
-                },
-                {"role": "user", "content": prompt},
-            ],
-            "temperature": 0.7,
-        }
-        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
-                response = await client.post(f"{self.url}/chat/completions", json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"The idea service could not be reached ({type(exc).__name__})") from exc
-        if response.status_code in (401, 403):
-            raise ServiceUnavailable("The idea service refused our API key (SEGMINT_IDEAS_KEY)")
-        if not response.is_success:
-            raise ServiceUnavailable(f"The idea service answered {response.status_code}")
-        return self._parse(response, context.count)
-
-    @staticmethod
-    def _parse(response: httpx.Response, count: int) -> list[IdeaDraft]:
-        try:
-            message = response.json()["choices"][0]["message"]["content"]
-            text = re.sub(r"^```(?:json)?\s*|\s*```$", "", message.strip())
-            items = json.loads(text)["ideas"]
-            drafts = [
-                IdeaDraft(
-                    title=str(item["title"]).strip()[:200],
-                    text=str(item.get("text") or item["title"]).strip()[:5000],
-                    topics=[str(t)[:50] for t in item.get("topics", [])][:5]
-                    if isinstance(item.get("topics"), list)
-                    else [],
-                )
-                for item in items
-                if isinstance(item, dict) and str(item.get("title", "")).strip()
-            ]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise ServiceUnavailable(
-                "The idea service answered something that is not a list of ideas"
-            ) from exc
+        messages = [
+            {
+                "role": "system",
+                "content": "You suggest social media content ideas. You answer with JSON only.",
+            },
+            {"role": "user", "content": prompt},
+        ]
+        answer = await self.llm.complete(
+            messages, user_id=self.user_id, app="segmint", json_schema=IDEAS_SCHEMA, temperature=0.7
+        )
+        drafts = [
+            IdeaDraft(
+                title=i["title"].strip()[:200], text=(i["text"] or i["title"]).strip(), topics=i["topics"]
+            )
+            for i in answer.data["ideas"]
+            if i["title"].strip()
+        ]
         if not drafts:
-            raise ServiceUnavailable("The idea service suggested nothing")
-        return drafts[:count]
+            raise ServiceUnavailable("The language model suggested nothing")
+        return drafts[: context.count]
 
 
-def engine_for(settings: Settings) -> IdeaEngine:
-    if settings.segmint_ideas_url:
-        return RemoteIdeaEngine(
-            settings.segmint_ideas_url, settings.segmint_ideas_key, settings.segmint_ideas_model
-        )
-    return LocalIdeaEngine()
+def engine_for(llm: LanguageModel | None, user_id: UUID) -> IdeaEngine:
+    return ModelIdeaEngine(llm, user_id) if llm is not None else LocalIdeaEngine()
 
 
 async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Context:
@@ -259,7 +239,8 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
     for title, text, status, tone in rows:
         weight = STATUS_WEIGHT.get(status, 1)
         tones[tone] += weight
-        for term, n in Counter(voice.terms(f"{title} {text}")).items():
+        # topic words only: no placeholders ("content", "sample") and no everyday adverbs ("back")
+        for term, n in Counter(style.topic_terms(f"{title} {text}")).items():
             weights[term] += n * weight
     topics = [t for t, _ in sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:8]]
     if data.topic:
@@ -280,8 +261,10 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
     )
 
 
-async def suggest(db: AsyncSession, settings: Settings, owner_id: UUID, data: IdeaRequest) -> list[Idea]:
-    engine = engine_for(settings)
+async def suggest(
+    db: AsyncSession, llm: LanguageModel | None, owner_id: UUID, data: IdeaRequest
+) -> list[Idea]:
+    engine = engine_for(llm, owner_id)
     context = await context_for(db, owner_id, data)
     drafts = await engine.suggest(context)
     rows = [

@@ -192,7 +192,7 @@ class Idea(Base):
     text: Mapped[str] = mapped_column(Text)
     tone: Mapped[str] = mapped_column(String(20))
     topics: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    engine: Mapped[str] = mapped_column(String(20))
+    engine: Mapped[str] = mapped_column(String(100))  # "local" or the model's name
     status: Mapped[str] = mapped_column(String(20), default="new")  # new, accepted, dismissed
     content_id: Mapped[UUID | None] = mapped_column(
         GUID, ForeignKey("segmint_content.id", ondelete="SET NULL"), nullable=True

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import ideas as ideas_service
-from keel.apps.segmint import publishing, services, tasks, voice
+from keel.apps.segmint import networks, publishing, services, style, tasks, voice, writer
 from keel.apps.segmint.schemas import (
     CommentBody,
     ContentCreate,
@@ -19,6 +20,10 @@ from keel.apps.segmint.schemas import (
     ContentUpdate,
     DecisionBody,
     EventRead,
+    FeatureDifference,
+    GeneratedDraft,
+    GenerateRequest,
+    GenerateResult,
     IdeaRead,
     IdeaRequest,
     IntegrationCheck,
@@ -26,12 +31,17 @@ from keel.apps.segmint.schemas import (
     IntegrationRead,
     IntegrationUpdate,
     ReviewRead,
+    RewriteRequest,
+    RewriteResult,
     ScheduleCreate,
     ScheduleRead,
+    ScoreRequest,
+    ScoreResult,
     SubmitBody,
     Tone,
     VersionRead,
     VoiceProfile,
+    VoiceStyle,
     WorkflowCreate,
     WorkflowRead,
     WorkflowUpdate,
@@ -41,10 +51,10 @@ from keel.core.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
     error_responses,
 )
+from keel.core.llm import LanguageModel, ModelBadOutput, ModelUnavailable, TokenQuotaExceeded
 from keel.identity.guards import Principal
 
 SECURITY = [{"BearerToken": []}]
@@ -488,13 +498,13 @@ async def verify_integration(
     status_code=201,
     opt={"rate_limit": "30/minute"},  # a remote engine costs money per call
     summary="Suggest ideas from your own content, phrased in a tone",
-    responses=error_responses(ValidationFailed, ServiceUnavailable),
+    responses=error_responses(ValidationFailed, ModelUnavailable, ModelBadOutput),
     **CONTENT,
 )
 async def suggest_ideas(
-    request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, data: IdeaRequest
+    db_session: AsyncSession, principal: Principal, data: IdeaRequest, llm: LanguageModel | None
 ) -> Envelope[list[IdeaRead]]:
-    rows = await ideas_service.suggest(db_session, _settings(request), principal.user_id, data)
+    rows = await ideas_service.suggest(db_session, llm, principal.user_id, data)
     return ok([ideas_service.idea_read(r) for r in rows])
 
 
@@ -540,10 +550,87 @@ async def dismiss_idea(db_session: AsyncSession, principal: Principal, idea_id: 
     **CONTENT,
 )
 async def get_voice(db_session: AsyncSession, principal: Principal) -> Envelope[VoiceProfile]:
-    return ok(await voice.profile(db_session, principal.user_id))
+    profile = await voice.profile(db_session, principal.user_id)
+    features = style.features(await writer.material_of(db_session, principal.user_id))
+    fields = {k: v for k, v in features.__dict__.items() if k != "pieces"}
+    described = VoiceStyle(**fields, card=style.style_card(features))
+    return ok(msgspec.structs.replace(profile, style=described))
+
+
+@post(
+    "/voice/score",
+    status_code=200,
+    summary="How much a text sounds like you (0-100), with the features that differ",
+    responses=error_responses(ValidationFailed),
+    **CONTENT,
+)
+async def score_voice(
+    db_session: AsyncSession, principal: Principal, data: ScoreRequest
+) -> Envelope[ScoreResult]:
+    value, differences, _ = await writer.score_text(db_session, principal.user_id, data.text)
+    result = ScoreResult(score=value, differences=[FeatureDifference(**d.__dict__) for d in differences])
+    if data.platform:
+        result.length = networks.length(data.text, data.platform)
+        result.limit = networks.LIMITS.get(data.platform)
+        result.fits = networks.fits(data.text, data.platform)
+    return ok(result)
+
+
+# --------------------------------------------------------------------------- writing
+
+WRITING_ERRORS = error_responses(ValidationFailed, TokenQuotaExceeded, ModelBadOutput, ModelUnavailable)
+
+
+def _draft(row: Any, variant: writer.Variant, score: int) -> GeneratedDraft:
+    return GeneratedDraft(
+        platform=variant.platform,
+        length=networks.length(variant.text, variant.platform),
+        limit=networks.LIMITS.get(variant.platform),
+        score=score,
+        content=services.content_read(row),
+    )
+
+
+@post(
+    "/content/generate",
+    status_code=201,
+    opt={"rate_limit": "30/minute"},  # a model costs money per call
+    summary="Write drafts in your voice, one per platform, within each network's limit",
+    description="Uses the language model when AI_BASE_URL is set, else the local engine (extractive and "
+    "template composition from your own content); `engine` says which. Each draft is content version 1.",
+    responses=WRITING_ERRORS,
+    **CONTENT,
+)
+async def generate_content(
+    db_session: AsyncSession, principal: Principal, data: GenerateRequest, llm: LanguageModel | None
+) -> Envelope[GenerateResult]:
+    result = await writer.generate(db_session, llm, principal.user_id, data)
+    return ok(GenerateResult(engine=result.engine, drafts=[_draft(*d) for d in result.drafts]))
+
+
+@post(
+    "/content/{content_id:uuid}/rewrite",
+    status_code=200,
+    opt={"rate_limit": "30/minute"},
+    summary="Rewrite a draft: shorter, longer, another tone, another platform, fix grammar (a new version)",
+    responses={**WRITING_ERRORS, **WRITE_ERRORS},
+    **CONTENT,
+)
+async def rewrite_content(
+    db_session: AsyncSession,
+    principal: Principal,
+    content_id: UUID,
+    data: RewriteRequest,
+    llm: LanguageModel | None,
+) -> Envelope[RewriteResult]:
+    row, engine, score = await writer.rewrite(db_session, llm, principal.user_id, content_id, data)
+    return ok(RewriteResult(engine=engine, score=score, content=services.content_read(row)))
 
 
 route_handlers = [
+    generate_content,
+    rewrite_content,
+    score_voice,
     create_content,
     list_content,
     get_content,

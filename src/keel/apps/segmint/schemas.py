@@ -12,7 +12,9 @@ from msgspec import Meta
 Tone = Literal[
     "friendly", "professional", "witty", "casual", "formal", "inspirational", "informative", "playful"
 ]
-Platform = Literal["twitter", "linkedin", "instagram", "facebook", "mastodon", "blog", "newsletter", "tiktok"]
+Platform = Literal[
+    "twitter", "linkedin", "instagram", "facebook", "mastodon", "bluesky", "blog", "newsletter", "tiktok"
+]
 ContentStatus = Literal["draft", "in_review", "approved", "scheduled", "published", "rejected"]
 Provider = Literal["webhook", "mastodon"]
 
@@ -239,6 +241,87 @@ class VoiceMonth(VoiceStats, kw_only=True):
     month: str  # YYYY-MM
 
 
+class VoiceStyle(msgspec.Struct, kw_only=True):
+    """The voice as a person would describe it (keel.apps.segmint.style)."""
+
+    words_per_post: float
+    sentence_length: float  # words per sentence
+    vocabulary_richness: float  # mean distinct/total words per piece (0..1)
+    formality: float  # 0 casual .. 1 formal
+    emoji_per_post: float
+    hashtags_per_post: float
+    question_share: float  # share of sentences that are questions
+    exclamation_share: float
+    point_of_view: str  # "i", "we", "you", "mixed" or "neutral"
+    recurring_phrases: list[str]
+    topics: list[str]
+    hashtags: list[str]
+    emojis: list[str]
+    sign_offs: list[str]
+    card: str  # the style card given to the writer
+
+
 class VoiceProfile(VoiceStats, kw_only=True):
     dominant_tone: str | None
     months: list[VoiceMonth]
+    style: VoiceStyle | None = None
+
+
+# --------------------------------------------------------------------------- writing
+
+Brief = Annotated[str, Meta(min_length=3, max_length=2000)]
+LengthChoice = Literal["short", "medium", "long"]
+RewriteOperation = Literal["shorter", "longer", "tone", "platform", "fix_grammar"]
+
+
+class GenerateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    brief: Brief  # what the post is about
+    platforms: Annotated[list[Platform], Meta(min_length=1, max_length=9)]  # one draft per platform
+    tone: Tone | None = None  # None: your usual tone
+    length: LengthChoice = "medium"
+    source_text: Annotated[str, Meta(max_length=20_000)] | None = None  # an article or notes pasted in
+
+
+class GeneratedDraft(msgspec.Struct, kw_only=True):
+    platform: str
+    length: int  # as the network counts it
+    limit: int | None  # the network's limit (None: none)
+    score: int  # 0-100, how much it sounds like you
+    content: ContentRead  # the stored draft (version 1)
+
+
+class GenerateResult(msgspec.Struct, kw_only=True):
+    engine: str  # "local" or the language model's name
+    drafts: list[GeneratedDraft]
+
+
+class RewriteRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    operation: RewriteOperation
+    tone: Tone | None = None  # for operation "tone"
+    platform: Platform | None = None  # for operation "platform"
+
+
+class RewriteResult(msgspec.Struct, kw_only=True):
+    engine: str
+    score: int
+    content: ContentRead  # the draft with the rewrite as its new version
+
+
+class ScoreRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+    platform: Platform | None = None
+
+
+class FeatureDifference(msgspec.Struct, kw_only=True):
+    feature: str
+    yours: float | str
+    text: float | str
+    note: str
+
+
+class ScoreResult(msgspec.Struct, kw_only=True):
+    score: int  # 0-100
+    differences: list[FeatureDifference]  # the features that differ most, worst first
+    length: int | None = None  # with a platform: the length as that network counts it
+    limit: int | None = None
+    fits: bool | None = None

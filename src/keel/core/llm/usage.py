@@ -1,0 +1,78 @@
+"""Recording token usage and checking the per-user daily quota.
+
+Usage is written in its own short transaction, not the caller's request transaction: the tokens were
+spent even when the request that asked for them fails afterwards and rolls back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from advanced_alchemy.mixins.uuid import uuid7
+from sqlalchemy import func, select
+
+from keel.core.llm.models import AiUsage
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def seconds_until_tomorrow() -> int:
+    now = datetime.now(UTC)
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return max(1, int((tomorrow - now).total_seconds()))
+
+
+def as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else uuid.UUID(str(value))
+
+
+async def tokens_today(engine: AsyncEngine, user_id: UUID) -> int:
+    """All apps together: the quota is the person's, not an app's."""
+    async with engine.connect() as conn:
+        used = await conn.scalar(
+            select(func.coalesce(func.sum(AiUsage.prompt_tokens + AiUsage.completion_tokens), 0)).where(
+                AiUsage.user_id == user_id, AiUsage.day == today()
+            )
+        )
+    return int(used or 0)
+
+
+async def record(engine: AsyncEngine, user_id: UUID, app: str, prompt: int, completion: int) -> None:
+    """One upsert per call: the daily row is created on first use and incremented after."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "id": uuid7(),
+        "user_id": user_id,
+        "app": app,
+        "day": today(),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "requests": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    table = AiUsage.__table__
+    stmt = insert(table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["user_id", "app", "day"],
+        set_={
+            "prompt_tokens": table.c.prompt_tokens + prompt,
+            "completion_tokens": table.c.completion_tokens + completion,
+            "requests": table.c.requests + 1,
+            "updated_at": now,
+        },
+    )
+    async with engine.begin() as conn:
+        await conn.execute(stmt)
