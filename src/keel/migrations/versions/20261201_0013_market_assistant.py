@@ -4,7 +4,7 @@ SQLite gets an external-content FTS5 table kept in step by triggers; PostgreSQL 
 products' tsvector. Both are named `*_fts*`, which autogenerate leaves alone (keel.core.migrate).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
