@@ -90,15 +90,24 @@ async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> N
         elif topic is not None:
             reason = f"topic:{topic}"
         engine = retrieval.ENGINE
-        replies: list[tuple[str, uuid.UUID | None]] = []
+        replies: list[tuple[str, uuid.UUID | None, uuid.UUID | None]] = []  # body, card, message id
         if reason is None and not request.is_product_question:
             replies.append(
                 (
                     f"I'm {assistant.name}, {chat.vendor.name}'s assistant. Tell me what you are looking for "
                     "(for example a product, a colour, a size or a price limit), or ask for a person.",
                     None,
+                    None,
                 )
             )
+        elif reason is None and getattr(app.state, "llm", None) is not None:
+            turn = await _model_turn(app, db, chat, assistant, outbox)
+            if turn is None or not turn.text:
+                reason, engine = "engine_unavailable", "template"
+            else:
+                engine = turn.engine
+                replies.append((turn.text, None, turn.reply_id))
+                replies.extend((retrieval.card_text(p), p.id, None) for p in turn.products)
         elif reason is None:
             try:
                 async with db.begin_nested():  # a failed search must not take the hand-off with it
@@ -108,20 +117,56 @@ async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> N
                 answer = retrieval.Answer()
                 reason = "engine_unavailable"
             if answer.matches:
-                replies.append((retrieval.found_sentence(answer), None))
-                replies.extend((retrieval.card_text(m.product), m.product.id) for m in answer.matches)
+                replies.append((retrieval.found_sentence(answer), None, None))
+                replies.extend((retrieval.card_text(m.product), m.product.id, None) for m in answer.matches)
             elif reason is None:
                 reason = "not_found"
         if reason is not None:
-            replies.append((handoff_sentence(assistant, reason, chat), None))
-        for body, product_id in replies:
-            read = await state.add_assistant_message(db, chat, body, engine, product_id=product_id)
+            replies.append((handoff_sentence(assistant, reason, chat), None, None))
+        for body, product_id, reply_id in replies:
+            read = await state.add_assistant_message(
+                db, chat, body, engine, product_id=product_id, message_id=reply_id
+            )
             outbox.add(chat, message_event("message.created", read))
         if reason is not None:
             await _announce_handoff(db, app, chat, assistant, reason, text, outbox, mails)
         await db.commit()
     await publish_all(app, outbox)
     await _send_mails(app, mails)
+
+
+async def _model_turn(
+    app: Litestar, db: AsyncSession, chat: Chat, assistant: Assistant, outbox: Outbox
+) -> Any:
+    """The model server's answer, streamed as `message.delta` events; None when the server failed (down,
+    quota, refusal, bad output): the caller hands the chat to a person instead of leaving it silent."""
+    from advanced_alchemy.mixins.uuid import uuid7
+
+    from keel.apps.market.assistant import llm
+    from keel.apps.market.flows import Outbox as Deltas
+    from keel.apps.market.flows import publish_all
+
+    reply_id = uuid.UUID(str(uuid7()))
+
+    async def publish_delta(message_id: uuid.UUID, delta: str, engine: str) -> None:
+        deltas = Deltas()
+        event = {
+            "type": "message.delta",
+            "chat_id": str(chat.id),
+            "message_id": str(message_id),
+            "delta": delta,
+        }
+        deltas.add(chat, {**event, "engine": engine})
+        await publish_all(app, deltas)
+
+    try:
+        async with db.begin_nested():
+            turn = await llm.converse(app, db, chat, assistant, reply_id, publish_delta)
+    except Exception:  # ModelUnavailable, TokenQuotaExceeded, a refused request or anything else
+        log.warning("market_assistant_model_failed", chat_id=str(chat.id), exc_info=True)
+        return None
+    turn.reply_id = reply_id
+    return turn
 
 
 async def _announce_handoff(

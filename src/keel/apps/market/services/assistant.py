@@ -144,6 +144,7 @@ async def add_assistant_message(
     *,
     product_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
+    message_id: uuid.UUID | None = None,  # the id its streamed deltas announced
 ) -> MessageRead:
     row = Message(
         chat_id=chat.id,
@@ -155,6 +156,8 @@ async def add_assistant_message(
         author=ASSISTANT,
         engine=engine,
     )
+    if message_id is not None:
+        row.id = message_id
     db.add(row)
     await db.flush()
     chat.last_message_at = row.created_at
