@@ -194,8 +194,9 @@ async def test_failed_send_publishes_nothing(instances) -> None:
             headers=auth(owner),
         )
         assert accepted.status_code == 201
-        [only] = await next_events(lines, 1)
-        assert only["event"]["message"]["body"] == "open again"
+        reopened, sent = await next_events(lines, 2)  # nothing of the refused send in between
+        assert reopened["event"]["type"] == "chat.reopened"
+        assert sent["event"]["type"] == "message.created" and sent["event"]["message"]["body"] == "open again"
 
 
 async def test_handoff_reaches_every_seller_of_the_shop_live(instances) -> None:
