@@ -194,5 +194,99 @@ async def test_failed_send_publishes_nothing(instances) -> None:
             headers=auth(owner),
         )
         assert accepted.status_code == 201
-        [only] = await next_events(lines, 1)
-        assert only["event"]["message"]["body"] == "open again"
+        reopened, sent = await next_events(lines, 2)  # nothing of the refused send in between
+        assert reopened["event"]["type"] == "chat.reopened"
+        assert sent["event"]["type"] == "message.created" and sent["event"]["message"]["body"] == "open again"
+
+
+async def test_handoff_reaches_every_seller_of_the_shop_live(instances) -> None:
+    """The customer asks for a person: the assistant's reply reaches the customer live, and the shop's
+    sellers, even one not in the chat, hear of the hand-off and can take the chat over."""
+    writer, reader = instances
+    owner, customer, seller = [await register(writer, n) for n in ("Owner", "Customer", "Seller")]
+    vendor = (await writer.post(f"{API}/vendors", json={"name": "Live Bikes"}, headers=auth(owner))).json()[
+        "data"
+    ]
+    await writer.post(
+        f"{API}/vendors/{vendor['id']}/sellers", json={"email": seller["email"]}, headers=auth(owner)
+    )
+    settings = {"enabled": True, "name": "Bikebot"}
+    assert (
+        await writer.put(f"{API}/vendors/{vendor['id']}/assistant", json=settings, headers=auth(owner))
+    ).status_code == 200
+    chat = (
+        await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
+    ).json()["data"]
+    async with (
+        reader.stream("GET", "/api/v1/events?topics=market", headers=auth(customer)) as customer_stream,
+        reader.stream("GET", "/api/v1/events?topics=market", headers=auth(seller)) as seller_stream,
+    ):
+        customer_lines, seller_lines = customer_stream.aiter_lines(), seller_stream.aiter_lines()
+        assert (await anext(customer_lines)).startswith(": connected")
+        assert (await anext(seller_lines)).startswith(": connected")
+        await asyncio.sleep(0.3)
+        sent = await writer.post(
+            f"{API}/chats/{chat['id']}/messages",
+            json={"client_id": str(uuid.uuid4()), "body": "I want to talk to a human"},
+            headers=auth(customer),
+        )
+        assert sent.status_code == 201
+        mine, reply, handoff = await next_events(customer_lines, 3)
+        assert mine["event"]["message"]["author"] == "user"
+        assert reply["event"]["type"] == "message.created"
+        assert reply["event"]["message"]["author"] == "assistant" and reply["event"]["message"]["engine"]
+        assert handoff["event"]["type"] == "chat.handoff" and handoff["event"]["reason"] == "human"
+        [alert] = await next_events(seller_lines, 1)
+        assert alert["event"]["type"] == "chat.handoff" and alert["event"]["chat_id"] == chat["id"]
+        assert alert["event"]["customer_message"] == "I want to talk to a human"
+        taken = await writer.post(f"{API}/chats/{chat['id']}/take-over", headers=auth(seller))
+        assert taken.status_code == 200 and taken.json()["data"]["human_since"]
+
+
+async def test_typing_and_chat_lifecycle_events(instances) -> None:
+    writer, reader = instances
+    owner, customer, seller, stranger = [
+        await register(writer, n) for n in ("Owner", "Customer", "Seller", "Other")
+    ]
+    vendor = (await writer.post(f"{API}/vendors", json={"name": "Event Bikes"}, headers=auth(owner))).json()[
+        "data"
+    ]
+    seller_row = (
+        await writer.post(
+            f"{API}/vendors/{vendor['id']}/sellers", json={"email": seller["email"]}, headers=auth(owner)
+        )
+    ).json()["data"]
+    async with reader.stream("GET", "/api/v1/events?topics=market", headers=auth(owner)) as owner_stream:
+        lines = owner_stream.aiter_lines()
+        assert (await anext(lines)).startswith(": connected")
+        await asyncio.sleep(0.3)
+        chat = (
+            await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
+        ).json()["data"]
+        url = f"{API}/chats/{chat['id']}"
+        assert (await writer.post(f"{url}/typing", headers=auth(customer))).status_code == 204
+        assert (await writer.post(f"{url}/typing", headers=auth(stranger))).status_code == 404
+        assert (await writer.patch(url, json={"title": "Brakes"}, headers=auth(customer))).status_code == 200
+        assert (
+            await writer.post(f"{url}/sellers", json={"seller_id": seller_row["id"]}, headers=auth(owner))
+        ).status_code == 201
+        assert (
+            await writer.delete(f"{url}/sellers/{seller_row['id']}", headers=auth(owner))
+        ).status_code == 204
+        assert (await writer.post(f"{url}/close", headers=auth(customer))).status_code == 200
+        assert (await writer.post(f"{url}/reopen", headers=auth(owner))).status_code == 200
+        assert (await writer.post(f"{url}/archive", headers=auth(owner))).status_code == 200
+        events = [e["event"] for e in await next_events(lines, 8)]
+        assert [e["type"] for e in events] == [
+            "chat.created",
+            "typing",
+            "chat.renamed",
+            "chat.seller_assigned",
+            "chat.seller_removed",
+            "chat.closed",
+            "chat.reopened",
+            "chat.archived",
+        ]
+        typing = events[1]
+        assert typing["user_id"] == customer["id"] and typing["role"] == "customer" and typing["until"]
+        assert events[2]["title"] == "Brakes" and events[4]["user_id"] == seller["id"]

@@ -21,10 +21,14 @@ def alembic_config(settings: Settings) -> Config:
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
     """Autogenerate compares our models only: procrastinate's tables are applied by `upgrade` below, so a new
-    revision must never try to drop them."""
-    return not (
-        type_ == "table" and reflected and compare_to is None and str(name).startswith("procrastinate")
-    )
+    revision must never try to drop them; hand-written full-text tables and indexes (`*_fts*`) neither."""
+    if not (reflected and compare_to is None):
+        return True
+    if type_ == "table" and str(name).startswith("procrastinate"):
+        return False
+    # full-text machinery written by hand in migrations (an FTS5 table and its shadow tables, a GIN
+    # expression index) has no model; it is named *_fts*
+    return not (type_ in ("table", "index") and "_fts" in str(name))
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("keel.market")
 
+TYPING_SECONDS = 6
 FollowUp = Callable[["Litestar"], Awaitable[None]]
 
 
@@ -86,12 +87,97 @@ async def deliver_after_commit(request: Request[Any, Any, Any]) -> None:
 
 
 async def open_chat(db: AsyncSession, principal: Principal, data: ChatCreate, outbox: Outbox) -> Chat:
+    from keel.apps.market.assistant import respond
+
     chat = await services.open_chat(db, principal, data)
+    outbox.add(chat, chat_event("chat.created", chat))
+    await respond.greet(db, chat, outbox)
     if data.first_message:
         first = MessageSend(client_id=uuid.uuid4(), body=data.first_message)
         sent = await services.send_text(db, principal, chat.id, first, chat=chat)
         outbox.add(chat, message_event("message.created", sent.message))
+        respond.reply_later(outbox, chat.id, sent.message.id)
     return chat
+
+
+async def _after_send(db: AsyncSession, principal: Principal, sent: services.Sent, outbox: Outbox) -> None:
+    """A new message: the customer's gets the assistant's reply (if it answers this chat); one by the
+    shop's people means a person answers now, and the assistant goes quiet."""
+    from keel.apps.market.assistant import respond
+
+    chat = sent.chat
+    outbox.add(chat, message_event("message.created", sent.message))
+    if principal.user_id == chat.customer_id:
+        respond.reply_later(outbox, chat.id, sent.message.id)
+    elif services.assistant.note_staff_message(chat, principal.user_id):
+        await db.flush()
+        assistant = await services.assistant.assistant_of(db, chat.vendor_id)
+        if assistant is not None and assistant.enabled:  # only then is "a person took over" news
+            event = services.assistant.state_event("chat.human", chat, user_id=str(principal.user_id))
+            outbox.add(chat, event)
+
+
+def chat_event(kind: str, chat: Chat, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "chat_id": str(chat.id), "title": chat.title, "status": chat.status, **extra}
+
+
+async def rename_chat(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, title: str, outbox: Outbox
+) -> Chat:
+    chat = await services.rename_chat(db, principal, chat_id, title)
+    outbox.add(chat, chat_event("chat.renamed", chat, by=str(principal.user_id)))
+    return chat
+
+
+async def set_status(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, status: str, outbox: Outbox
+) -> Chat:
+    chat = await services.set_status(db, principal, chat_id, status)
+    kind = "chat.closed" if status == "closed" else "chat.reopened"
+    outbox.add(chat, chat_event(kind, chat, by=str(principal.user_id)))
+    return chat
+
+
+async def set_archived(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, archived: bool, outbox: Outbox
+) -> Chat:
+    chat = await services.set_archived(db, principal, chat_id, archived)
+    # archiving is personal: only the caller's other devices hear of it
+    outbox.to([principal.user_id], chat_event("chat.archived" if archived else "chat.unarchived", chat))
+    return chat
+
+
+async def assign_seller(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, seller_id: uuid.UUID, outbox: Outbox
+) -> Chat:
+    chat = await services.assign_seller(db, principal, chat_id, seller_id)
+    outbox.add(chat, chat_event("chat.seller_assigned", chat, seller_id=str(seller_id)))
+    return chat
+
+
+async def unassign_seller(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, seller_id: uuid.UUID, outbox: Outbox
+) -> None:
+    chat, removed_user = await services.unassign_seller(db, principal, chat_id, seller_id)
+    event = chat_event("chat.seller_removed", chat, seller_id=str(seller_id), user_id=str(removed_user))
+    outbox.to([*services.participant_ids(chat), removed_user], event)
+
+
+async def typing(db: AsyncSession, principal: Principal, chat_id: uuid.UUID, outbox: Outbox) -> None:
+    """ "Someone is typing", for TYPING_SECONDS: clients show it until `until` unless it is renewed."""
+    from datetime import timedelta
+
+    chat = await services.participant_chat(db, principal, chat_id)
+    until = services.now() + timedelta(seconds=TYPING_SECONDS)
+    others = [u for u in services.participant_ids(chat) if u != principal.user_id]
+    event = {
+        "type": "typing",
+        "chat_id": str(chat.id),
+        "user_id": str(principal.user_id),
+        "role": services.role_in(chat, principal.user_id),
+        "until": until.isoformat(),
+    }
+    outbox.to(others, event)
 
 
 # --------------------------------------------------------------------------- messages
@@ -102,7 +188,7 @@ async def send_text(
 ) -> services.Sent:
     sent = await services.send_text(db, principal, chat_id, data)
     if sent.created:
-        outbox.add(sent.chat, message_event("message.created", sent.message))
+        await _after_send(db, principal, sent, outbox)
     return sent
 
 
@@ -118,7 +204,7 @@ async def send_media(
     outbox: Outbox,
 ) -> services.Sent:
     sent = await services.store_media(db, storage, principal, chat, form, chunks, filename, max_size)
-    outbox.add(chat, message_event("message.created", sent.message))
+    await _after_send(db, principal, sent, outbox)
     return sent
 
 

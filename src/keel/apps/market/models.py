@@ -11,6 +11,7 @@ from uuid import UUID
 
 from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -28,6 +29,8 @@ from keel.core.db import Base
 # chat states: open -> closed (no more messages; the vendor or the customer may reopen)
 OPEN, CLOSED = "open", "closed"
 TEXT, MEDIA = "text", "media"
+# who wrote a message: a person (sender_id) or the shop's assistant (sender_id NULL, engine named)
+USER, ASSISTANT = "user", "assistant"
 
 
 class Vendor(Base):
@@ -90,6 +93,11 @@ class Chat(Base):
     status: Mapped[str] = mapped_column(String(10), default=OPEN)
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_message_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # the assistant handed the chat to the shop's people (why: "human", "topic:<name>", "not_found", ...)
+    handoff_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    handoff_reason: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # a seller (or the owner) wrote: the assistant stays quiet until they hand the chat back
+    human_since: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
     vendor: Mapped[Vendor] = relationship(lazy="raise")
     assignments: Mapped[list[ChatSeller]] = relationship(
@@ -134,6 +142,8 @@ class Message(Base):
     media_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     edited_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    author: Mapped[str] = mapped_column(String(10), default=USER, server_default=USER)
+    engine: Mapped[str | None] = mapped_column(String(80), nullable=True)  # the assistant's, e.g. "retrieval"
 
     product: Mapped[Product | None] = relationship(lazy="raise")
 
@@ -149,3 +159,22 @@ class ChatMember(Base):
     last_read_message_id: Mapped[UUID | None] = mapped_column(GUID, nullable=True)
     last_read_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class Assistant(Base):
+    """A shop's chat assistant, set up by its owner. Without a row (or switched off) humans answer alone."""
+
+    __tablename__ = "market_assistant"
+
+    vendor_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("market_vendor.id", ondelete="CASCADE"), unique=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(80))
+    persona: Mapped[str | None] = mapped_column(Text, nullable=True)
+    greeting: Mapped[str | None] = mapped_column(Text, nullable=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # when people answer: [{"days": [0..6] (Monday 0), "start": "09:00", "end": "17:00"}, ...]
+    human_hours: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    handoff_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=False)  # mail the shop's people on hand-off

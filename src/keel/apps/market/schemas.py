@@ -128,7 +128,9 @@ class ProductCard(msgspec.Struct, kw_only=True):
 class MessageRead(msgspec.Struct, kw_only=True):
     id: UUID
     chat_id: UUID
-    sender_id: UUID | None
+    sender_id: UUID | None  # None for the shop's assistant
+    author: Literal["user", "assistant"]
+    engine: str | None  # which engine wrote an assistant message: "retrieval" or "llm:<model>"
     client_id: UUID
     kind: Literal["text", "media"]
     body: str | None  # None once deleted
@@ -168,6 +170,9 @@ class ChatRead(msgspec.Struct, kw_only=True):
     last_message_at: datetime | None
     created_at: datetime
     closed_at: datetime | None
+    handoff_at: datetime | None = None  # the assistant asked for a person
+    handoff_reason: str | None = None
+    human_since: datetime | None = None  # a person of the shop answers; the assistant is quiet
     sellers: list[ChatSellerRead] = []
     members: list[MemberRead] | None = None  # in the detail view
 
@@ -207,3 +212,45 @@ class MessageWindow(msgspec.Struct, kw_only=True):
     has_more_before: bool
     has_more_after: bool
     limit: int
+
+
+# --------------------------------------------------------------------------- the shop's assistant
+
+TimeOfDay = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24 h")]
+
+
+class HumanHours(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    days: Annotated[list[Annotated[int, Meta(ge=0, le=6)]], Meta(min_length=1, max_length=7)] = msgspec.field(
+        default_factory=lambda: [0, 1, 2, 3, 4]
+    )  # Monday is 0
+    start: TimeOfDay = "09:00"
+    end: TimeOfDay = "17:00"
+
+
+class AssistantUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool
+    name: Annotated[str, Meta(min_length=1, max_length=80)] = "Shop assistant"
+    persona: Annotated[str, Meta(max_length=2000)] | None = None
+    greeting: Annotated[str, Meta(max_length=1000)] | None = None
+    timezone: Annotated[
+        str, Meta(min_length=1, max_length=64, description="IANA zone, e.g. Europe/Berlin")
+    ] = "UTC"
+    human_hours: Annotated[list[HumanHours], Meta(max_length=14)] = msgspec.field(default_factory=list)
+    handoff_topics: Annotated[
+        list[Annotated[str, Meta(min_length=2, max_length=60)]], Meta(max_length=20)
+    ] = msgspec.field(default_factory=lambda: ["refunds", "complaints"])
+    notify_email: bool = False
+
+
+class AssistantRead(msgspec.Struct, kw_only=True):
+    vendor_id: UUID
+    enabled: bool
+    name: str
+    persona: str | None
+    greeting: str | None
+    timezone: str
+    human_hours: list[HumanHours]
+    handoff_topics: list[str]
+    notify_email: bool
+    engine: str  # what answers now: "retrieval" (offline) or "llm" (a model server is configured)
+    updated_at: datetime | None

@@ -14,8 +14,10 @@ from keel.apps.market.models import CLOSED, OPEN
 from keel.apps.market.routes.common import SECURITY, TAGS
 from keel.apps.market.schemas import ChatAssign, ChatCreate, ChatRead, ChatUpdate
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
-from keel.core.errors import Conflict, Forbidden, NotFound, error_responses
+from keel.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, error_responses
 from keel.identity.guards import Principal
+
+TYPING_RATE = "60/minute"  # one call every few seconds while typing is plenty
 
 
 class ChatController(Controller):
@@ -79,9 +81,16 @@ class ChatController(Controller):
 
     @patch("/{chat_id:uuid}", responses=error_responses(NotFound), summary="Rename a chat")
     async def rename_chat(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID, data: ChatUpdate
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        chat_id: UUID,
+        data: ChatUpdate,
     ) -> Envelope[ChatRead]:
-        chat = await services.rename_chat(db_session, principal, chat_id, data.title)
+        outbox = flows.Outbox()
+        chat = await flows.rename_chat(db_session, principal, chat_id, data.title, outbox)
+        flows.deliver_later(request, outbox)
         return ok(await services.chat_detail(db_session, principal, chat))
 
     @post(
@@ -91,16 +100,20 @@ class ChatController(Controller):
         summary="Close a chat: no more messages until it is reopened",
     )
     async def close_chat(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        chat = await services.set_status(db_session, principal, chat_id, CLOSED)
+        outbox = flows.Outbox()
+        chat = await flows.set_status(db_session, principal, chat_id, CLOSED, outbox)
+        flows.deliver_later(request, outbox)
         return ok(await services.chat_detail(db_session, principal, chat))
 
     @post("/{chat_id:uuid}/reopen", status_code=HTTP_200_OK, responses=error_responses(NotFound, Conflict))
     async def reopen_chat(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        chat = await services.set_status(db_session, principal, chat_id, OPEN)
+        outbox = flows.Outbox()
+        chat = await flows.set_status(db_session, principal, chat_id, OPEN, outbox)
+        flows.deliver_later(request, outbox)
         return ok(await services.chat_detail(db_session, principal, chat))
 
     @post(
@@ -110,16 +123,20 @@ class ChatController(Controller):
         summary="Archive a chat for myself (hidden from my list unless ?archived=true)",
     )
     async def archive_chat(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        chat = await services.set_archived(db_session, principal, chat_id, True)
+        outbox = flows.Outbox()
+        chat = await flows.set_archived(db_session, principal, chat_id, True, outbox)
+        flows.deliver_later(request, outbox)
         return ok(await services.chat_detail(db_session, principal, chat))
 
     @post("/{chat_id:uuid}/unarchive", status_code=HTTP_200_OK, responses=error_responses(NotFound))
     async def unarchive_chat(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        chat = await services.set_archived(db_session, principal, chat_id, False)
+        outbox = flows.Outbox()
+        chat = await flows.set_archived(db_session, principal, chat_id, False, outbox)
+        flows.deliver_later(request, outbox)
         return ok(await services.chat_detail(db_session, principal, chat))
 
     @post(
@@ -129,9 +146,16 @@ class ChatController(Controller):
         summary="Assign one of the shop's sellers to the chat (shop owner)",
     )
     async def assign_seller(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID, data: ChatAssign
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        chat_id: UUID,
+        data: ChatAssign,
     ) -> Envelope[ChatRead]:
-        chat = await services.assign_seller(db_session, principal, chat_id, data.seller_id)
+        outbox = flows.Outbox()
+        chat = await flows.assign_seller(db_session, principal, chat_id, data.seller_id, outbox)
+        flows.deliver_later(request, outbox)
         return ok(await services.chat_detail(db_session, principal, chat))
 
     @delete(
@@ -141,6 +165,28 @@ class ChatController(Controller):
         summary="Unassign a seller from the chat (shop owner)",
     )
     async def unassign_seller(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID, seller_id: UUID
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        chat_id: UUID,
+        seller_id: UUID,
     ) -> None:
-        await services.unassign_seller(db_session, principal, chat_id, seller_id)
+        outbox = flows.Outbox()
+        await flows.unassign_seller(db_session, principal, chat_id, seller_id, outbox)
+        flows.deliver_later(request, outbox)
+
+    @post(
+        "/{chat_id:uuid}/typing",
+        status_code=HTTP_204_NO_CONTENT,
+        opt={"rate_limit": TYPING_RATE},
+        responses=error_responses(NotFound, TooManyRequests),
+        summary="I am typing: the other participants get a `typing` event valid for a few seconds "
+        "(`until`); call again while typing goes on",
+    )
+    async def typing(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
+    ) -> None:
+        outbox = flows.Outbox()
+        await flows.typing(db_session, principal, chat_id, outbox)
+        flows.deliver_later(request, outbox)

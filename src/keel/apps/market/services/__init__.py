@@ -5,12 +5,14 @@
 - sellers, products: a shop's people and catalogue
 - chats: participants, the chat list, a chat's state
 - messages, attachments: text and media messages, edits, deletes, read markers
+- assistant: the shop assistant's settings and a chat's hand-off state
 
 Everything here works on the request's session and never commits, and publishes nothing: functions
 that change a chat return it with what changed, and `keel.apps.market.flows` publishes the events once
 the transaction is committed.
 """
 
+from keel.apps.market.services import assistant
 from keel.apps.market.services.attachments import (
     MediaForm,
     clean_filename,
@@ -88,6 +90,7 @@ __all__ = [
     "Sent",
     "add_seller",
     "assign_seller",
+    "assistant",
     "can_manage_vendor",
     "chat_detail",
     "chat_member",

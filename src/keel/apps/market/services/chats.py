@@ -143,6 +143,9 @@ async def _chat_summaries(db: AsyncSession, user_id: uuid.UUID, chats: Sequence[
                 last_message_at=chat.last_message_at,
                 created_at=chat.created_at,
                 closed_at=chat.closed_at,
+                handoff_at=chat.handoff_at,
+                handoff_reason=chat.handoff_reason,
+                human_since=chat.human_since,
                 sellers=[
                     ChatSellerRead(
                         seller_id=a.seller_id, user_id=a.seller.user_id, name=names.get(a.seller.user_id, "")
@@ -315,11 +318,14 @@ async def assign_seller(
 
 async def unassign_seller(
     db: AsyncSession, principal: Principal, chat_id: uuid.UUID, seller_id: uuid.UUID
-) -> None:
+) -> tuple[Chat, uuid.UUID]:
+    """The chat without the seller, and the seller's user id (they hear of it one last time)."""
     chat = await participant_chat(db, principal, chat_id)
     _require_owner(principal, chat)
     assignment = next((a for a in chat.assignments if a.seller_id == seller_id), None)
     if assignment is None:
         raise NotFound("The seller is not assigned to this chat")
+    removed_user = assignment.seller.user_id
     chat.assignments.remove(assignment)
     await db.flush()
+    return chat, removed_user

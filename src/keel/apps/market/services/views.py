@@ -75,6 +75,8 @@ def message_read(row: Message) -> MessageRead:
         id=row.id,
         chat_id=row.chat_id,
         sender_id=row.sender_id,
+        author=row.author or "user",  # type: ignore[arg-type]
+        engine=row.engine,
         client_id=row.client_id,
         kind=row.kind,  # type: ignore[arg-type]
         body=None if deleted else row.body,

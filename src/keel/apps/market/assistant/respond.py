@@ -1,0 +1,218 @@
+"""The assistant's turn: after a customer's message is committed, decide (a person asked for, a hand-over
+topic, a product question), answer with the engine, store the reply and publish it, and on a hand-off
+alert the shop's people (realtime, and mail when the owner opted in).
+
+Runs in a transaction of its own after the customer's request (a follow-up of its outbox), so the
+customer's message is stored and announced whatever happens here; a failure is logged, never a 500.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from keel.apps.market.assistant import language, retrieval
+from keel.apps.market.models import MEDIA
+from keel.apps.market.services import assistant as state
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from keel.apps.market.flows import Outbox
+    from keel.apps.market.models import Assistant, Chat
+
+log = structlog.get_logger("keel.market.assistant")
+
+
+def handoff_sentence(assistant: Assistant, reason: str, chat: Chat) -> str:
+    shop = chat.vendor.name
+    available = state.humans_available(assistant)
+    when = state.hours_text(assistant)
+    if available is False and when:
+        later = f" The team answers {when}; they will get back to you then."
+    elif available:
+        later = " Someone will be with you shortly."
+    else:
+        later = " Someone will answer here as soon as they can."
+    if reason == "human":
+        return f"Of course. I've asked a person from {shop} to take over.{later}"
+    if reason.startswith("topic:"):
+        return f"A person from {shop} handles this. I've passed your message on.{later}"
+    if reason == "media":
+        return f"Thanks for the file. I've asked a person from {shop} to look at it.{later}"
+    if reason == "engine_unavailable":
+        return f"I can't answer right now, so I've asked a person from {shop} to help.{later}"
+    return f"I couldn't find that in {shop}'s catalogue, so I've asked a person from the team to help.{later}"
+
+
+async def greet(db: AsyncSession, chat: Chat, outbox: Outbox) -> None:
+    """A new chat with the assistant on: its greeting, in the chat-opening transaction."""
+    from keel.apps.market.flows import message_event
+
+    assistant = await state.assistant_of(db, chat.vendor_id)
+    if assistant is None or not assistant.enabled or not assistant.greeting:
+        return
+    greeting = await state.add_assistant_message(db, chat, assistant.greeting, "template")
+    outbox.add(chat, message_event("message.created", greeting))
+
+
+def reply_later(outbox: Outbox, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
+    async def follow_up(app: Litestar) -> None:
+        await respond(app, chat_id, message_id)
+
+    outbox.follow_ups.append(follow_up)
+
+
+async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
+    from keel.apps.market.flows import Outbox, message_event, publish_all
+
+    outbox = Outbox()
+    mails: list[tuple[str, str, str]] = []
+    async with app.state.sa_config.get_session() as db:
+        target = await state.reply_target(db, chat_id, message_id)
+        if target is None:
+            return
+        chat, message = target
+        assistant = await state.assistant_of(db, chat.vendor_id)
+        if assistant is None or not assistant.enabled:
+            return
+        text = message.body or ""
+        request = language.understand(text)
+        topic = language.topic_of(text, list(assistant.handoff_topics or []))
+        reason: str | None = None
+        if message.kind == MEDIA:
+            reason = "media"  # the offline engine reads no pictures: a person looks at it
+        elif request.wants_human:
+            reason = "human"
+        elif topic is not None:
+            reason = f"topic:{topic}"
+        engine = retrieval.ENGINE
+        replies: list[tuple[str, uuid.UUID | None, uuid.UUID | None]] = []  # body, card, message id
+        if reason is None and not request.is_product_question:
+            replies.append(
+                (
+                    f"I'm {assistant.name}, {chat.vendor.name}'s assistant. Tell me what you are looking for "
+                    "(for example a product, a colour, a size or a price limit), or ask for a person.",
+                    None,
+                    None,
+                )
+            )
+        elif reason is None and getattr(app.state, "llm", None) is not None:
+            turn = await _model_turn(app, db, chat, assistant, outbox)
+            if turn is None or not turn.text:
+                reason, engine = "engine_unavailable", "template"
+            else:
+                engine = turn.engine
+                replies.append((turn.text, None, turn.reply_id))
+                replies.extend((retrieval.card_text(p), p.id, None) for p in turn.products)
+        elif reason is None:
+            try:
+                async with db.begin_nested():  # a failed search must not take the hand-off with it
+                    answer = await retrieval.search_catalogue(db, chat.vendor_id, request)
+            except Exception:
+                log.exception("market_assistant_search_failed", chat_id=str(chat.id))
+                answer = retrieval.Answer()
+                reason = "engine_unavailable"
+            if answer.matches:
+                replies.append((retrieval.found_sentence(answer), None, None))
+                replies.extend((retrieval.card_text(m.product), m.product.id, None) for m in answer.matches)
+            elif reason is None:
+                reason = "not_found"
+        if reason is not None:
+            replies.append((handoff_sentence(assistant, reason, chat), None, None))
+        for body, product_id, reply_id in replies:
+            read = await state.add_assistant_message(
+                db, chat, body, engine, product_id=product_id, message_id=reply_id
+            )
+            outbox.add(chat, message_event("message.created", read))
+        if reason is not None:
+            await _announce_handoff(db, app, chat, assistant, reason, text, outbox, mails)
+        await db.commit()
+    await publish_all(app, outbox)
+    await _send_mails(app, mails)
+
+
+async def _model_turn(
+    app: Litestar, db: AsyncSession, chat: Chat, assistant: Assistant, outbox: Outbox
+) -> Any:
+    """The model server's answer, streamed as `message.delta` events; None when the server failed (down,
+    quota, refusal, bad output): the caller hands the chat to a person instead of leaving it silent."""
+    from advanced_alchemy.mixins.uuid import uuid7
+
+    from keel.apps.market.assistant import llm
+    from keel.apps.market.flows import Outbox as Deltas
+    from keel.apps.market.flows import publish_all
+
+    reply_id = uuid.UUID(str(uuid7()))
+
+    async def publish_delta(message_id: uuid.UUID, delta: str, engine: str) -> None:
+        deltas = Deltas()
+        event = {
+            "type": "message.delta",
+            "chat_id": str(chat.id),
+            "message_id": str(message_id),
+            "delta": delta,
+        }
+        deltas.add(chat, {**event, "engine": engine})
+        await publish_all(app, deltas)
+
+    try:
+        async with db.begin_nested():
+            turn = await llm.converse(app, db, chat, assistant, reply_id, publish_delta)
+    except Exception:  # ModelUnavailable, TokenQuotaExceeded, a refused request or anything else
+        log.warning("market_assistant_model_failed", chat_id=str(chat.id), exc_info=True)
+        return None
+    turn.reply_id = reply_id
+    return turn
+
+
+async def _announce_handoff(
+    db: AsyncSession,
+    app: Litestar,
+    chat: Chat,
+    assistant: Assistant,
+    reason: str,
+    text: str,
+    outbox: Outbox,
+    mails: list[tuple[str, str, str]],
+) -> None:
+    if not state.hand_off(chat, reason):
+        return  # already waiting for a person: they were told
+    await db.flush()
+    people = await state.shop_people(db, chat.vendor)
+    event = state.state_event(
+        "chat.handoff",
+        chat,
+        vendor_id=str(chat.vendor_id),
+        title=chat.title,
+        reason=reason,
+        customer_message=text[:500],
+    )
+    outbox.to([*people, chat.customer_id], event)
+    if assistant.notify_email:
+        mails.extend(await _mails(db, app, chat, people, reason, text))
+
+
+async def _mails(
+    db: AsyncSession, app: Litestar, chat: Chat, people: list[uuid.UUID], reason: str, text: str
+) -> list[tuple[str, str, str]]:
+    from sqlalchemy import select
+
+    from keel.identity.models import User
+
+    emails = list(await db.scalars(select(User.email).where(User.id.in_(people), User.is_active.is_(True))))
+    link = f"{app.state.settings.frontend_url.rstrip('/')}/market/chats/{chat.id}"
+    subject = f"[{chat.vendor.name}] A customer needs a person: {chat.title}"
+    body = f"The assistant handed a chat over ({reason}).\n\nThe customer wrote:\n\n{text[:1000]}\n\n{link}\n"
+    return [(email, subject, body) for email in emails]
+
+
+async def _send_mails(app: Litestar, mails: list[tuple[str, str, str]]) -> None:
+    identity: Any = getattr(app.state, "identity", None)
+    if identity is None:
+        return
+    for to, subject, body in mails:
+        await identity.mailer.send(to, subject, body)  # never raises: failures are logged

@@ -1,0 +1,123 @@
+"""The offline engine: no model server, answers from the shop's catalogue only.
+
+Full-text candidates (search.py) are re-ranked by how many of the customer's words each covers (in its
+name weighs more than in its description), and filtered hard by colour, size and price. A product is
+offered only when it covers enough of the question; otherwise the engine says it found nothing and the
+chat goes to a person. Every name, price and stock figure in a reply is read from the product row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from keel.apps.market.assistant import search
+from keel.apps.market.assistant.language import (
+    Request,
+    fold,
+    product_colours,
+    product_sizes,
+    words,
+)
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from keel.apps.market.models import Product
+
+ENGINE = "retrieval"
+MAX_CARDS = 3
+
+
+@dataclass
+class Match:
+    product: Product
+    covered: int
+    score: float
+
+
+@dataclass
+class Answer:
+    matches: list[Match] = field(default_factory=list)
+    wanted: int = 0  # how many customer words the question had
+
+
+def price_text(product: Product) -> str:
+    return f"{product.price_minor / 100:.2f} {product.currency}"
+
+
+def stock_text(product: Product) -> str:
+    if product.stock <= 0:
+        return "out of stock at the moment"
+    return f"in stock ({product.stock} left)"
+
+
+def card_text(product: Product) -> str:
+    return f"{product.name}: {price_text(product)}, {stock_text(product)}"
+
+
+def _tokens(value: str | None) -> list[str]:
+    return words(fold(value or ""))
+
+
+def _weight(group: tuple[str, ...], name: list[str], rest: list[str]) -> float:
+    if any(token.startswith(alt) for alt in group for token in name):
+        return 3.0
+    if any(token.startswith(alt) for alt in group for token in rest):
+        return 1.0
+    return 0.0
+
+
+def _accepted(covered: int, wanted: int) -> bool:
+    """Enough of the question is in the product: two thirds of its words, or at least two and half."""
+    if wanted == 0:
+        return True
+    return covered * 3 >= wanted * 2 or (covered >= 2 and covered * 2 >= wanted)
+
+
+async def search_catalogue(db: AsyncSession, vendor_id: uuid.UUID, request: Request) -> Answer:
+    vocab = await search.vocabulary(db, vendor_id)
+    groups = [search.correct(g, vocab) for g in request.terms]
+    colour_words = [c for family in request.colours for c in family]
+    lookup = [alt for g in groups for alt in g] or colour_words
+    if not lookup:
+        return Answer(wanted=0)
+    rows = await search.candidates(
+        db, vendor_id, lookup, min_price=request.min_price, max_price=request.max_price
+    )
+    matches: list[Match] = []
+    for order, product in enumerate(rows):
+        name = _tokens(product.name)
+        rest = _tokens(product.description) + _tokens(product.sku)
+        weights = [_weight(g, name, rest) for g in groups]
+        covered = sum(1 for w in weights if w)
+        if not _accepted(covered, len(groups)):
+            continue
+        text = f"{product.name}. {product.description or ''}"
+        if request.colours and not all(set(family) & product_colours(text) for family in request.colours):
+            continue
+        if request.sizes and not set(request.sizes) <= product_sizes(text):
+            continue
+        score = sum(weights) - order * 0.01  # the full-text rank breaks ties
+        matches.append(Match(product, covered, score))
+    matches.sort(
+        key=lambda m: (
+            -m.covered,
+            m.product.stock <= 0,  # what can be bought now first
+            m.product.price_minor if request.cheap else 0,
+            -m.score,
+        )
+    )
+    return Answer(matches=matches[:MAX_CARDS], wanted=len(groups))
+
+
+def found_sentence(answer: Answer) -> str:
+    best = answer.matches[0].product
+    if len(answer.matches) == 1:
+        return f"I found this: {best.name} for {price_text(best)}, {stock_text(best)}."
+    return (
+        f"I found {len(answer.matches)} matching products. The best match is {best.name} for "
+        f"{price_text(best)}, {stock_text(best)}."
+    )

@@ -1,0 +1,284 @@
+"""The shop assistant's data: its settings (the shop's owner manages them) and a chat's hand-off state
+(handed to a person, a person answering, handed back to the assistant)."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import select
+
+from keel.apps.market.models import (
+    ASSISTANT,
+    OPEN,
+    TEXT,
+    Assistant,
+    Chat,
+    ChatSeller,
+    Message,
+    Seller,
+    Vendor,
+)
+from keel.apps.market.schemas import AssistantRead, AssistantUpdate, HumanHours
+from keel.apps.market.services.chats import participant_chat, role_in
+from keel.apps.market.services.messages import load_message
+from keel.apps.market.services.vendors import managed_vendor, now
+from keel.apps.market.services.views import message_read
+from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from keel.apps.market.schemas import MessageRead
+    from keel.identity.guards import Principal
+
+DEFAULT_NAME = "Shop assistant"
+
+
+def assistant_read(vendor_id: uuid.UUID, row: Assistant | None, engine: str) -> AssistantRead:
+    if row is None:
+        return AssistantRead(
+            vendor_id=vendor_id,
+            enabled=False,
+            name=DEFAULT_NAME,
+            persona=None,
+            greeting=None,
+            timezone="UTC",
+            human_hours=[],
+            handoff_topics=["refunds", "complaints"],
+            notify_email=False,
+            engine=engine,
+            updated_at=None,
+        )
+    return AssistantRead(
+        vendor_id=vendor_id,
+        enabled=row.enabled,
+        name=row.name,
+        persona=row.persona,
+        greeting=row.greeting,
+        timezone=row.timezone,
+        human_hours=msgspec.convert(row.human_hours or [], list[HumanHours]),
+        handoff_topics=list(row.handoff_topics or []),
+        notify_email=row.notify_email,
+        engine=engine,
+        updated_at=row.updated_at,
+    )
+
+
+async def assistant_of(db: AsyncSession, vendor_id: uuid.UUID) -> Assistant | None:
+    return await db.scalar(select(Assistant).where(Assistant.vendor_id == vendor_id))
+
+
+async def get_settings(db: AsyncSession, principal: Principal, vendor_id: uuid.UUID) -> Assistant | None:
+    await managed_vendor(db, principal, vendor_id)
+    return await assistant_of(db, vendor_id)
+
+
+async def put_settings(
+    db: AsyncSession, principal: Principal, vendor_id: uuid.UUID, data: AssistantUpdate
+) -> Assistant:
+    await managed_vendor(db, principal, vendor_id)
+    try:
+        zoneinfo.ZoneInfo(data.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(details={"timezone": "not a known IANA time zone"}) from None
+    for index, hours in enumerate(data.human_hours):
+        if hours.start >= hours.end:
+            raise ValidationFailed(details={f"human_hours[{index}]": "start must be before end"})
+    topics = list(dict.fromkeys(t.strip() for t in data.handoff_topics if t.strip()))
+    row = await assistant_of(db, vendor_id)
+    if row is None:
+        row = Assistant(vendor_id=vendor_id)
+        db.add(row)
+    row.enabled = data.enabled
+    row.name = data.name.strip() or DEFAULT_NAME
+    row.persona = data.persona
+    row.greeting = data.greeting
+    row.timezone = data.timezone
+    row.human_hours = msgspec.to_builtins(data.human_hours)
+    row.handoff_topics = topics
+    row.notify_email = data.notify_email
+    await db.flush()
+    await db.refresh(row)
+    return row
+
+
+def humans_available(assistant: Assistant, at: datetime | None = None) -> bool | None:
+    """Whether people answer right now by the shop's hours (None: the shop gave no hours)."""
+    if not assistant.human_hours:
+        return None
+    local = (at or now()).astimezone(zoneinfo.ZoneInfo(assistant.timezone))
+    clock = local.strftime("%H:%M")
+    for hours in msgspec.convert(assistant.human_hours, list[HumanHours]):
+        if local.weekday() in hours.days and hours.start <= clock < hours.end:
+            return True
+    return False
+
+
+def hours_text(assistant: Assistant) -> str:
+    names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    spans = []
+    for hours in msgspec.convert(assistant.human_hours or [], list[HumanHours]):
+        days = sorted(set(hours.days))
+        contiguous = days == list(range(days[0], days[-1] + 1))
+        label = (
+            f"{names[days[0]]}-{names[days[-1]]}"
+            if contiguous and len(days) > 1
+            else ", ".join(names[d] for d in days)
+        )
+        spans.append(f"{label} {hours.start}-{hours.end}")
+    return "; ".join(spans) + (f" ({assistant.timezone})" if spans else "")
+
+
+# --------------------------------------------------------------------------- messages by the assistant
+
+
+async def add_assistant_message(
+    db: AsyncSession,
+    chat: Chat,
+    body: str,
+    engine: str,
+    *,
+    product_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    message_id: uuid.UUID | None = None,  # the id its streamed deltas announced
+) -> MessageRead:
+    row = Message(
+        chat_id=chat.id,
+        sender_id=None,
+        client_id=client_id or uuid.uuid4(),
+        kind=TEXT,
+        body=body[:4000],
+        product_id=product_id,
+        author=ASSISTANT,
+        engine=engine,
+    )
+    if message_id is not None:
+        row.id = message_id
+    db.add(row)
+    await db.flush()
+    chat.last_message_at = row.created_at
+    await db.flush()
+    return message_read(await load_message(db, chat, row.id))
+
+
+async def reply_target(
+    db: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID
+) -> tuple[Chat, Message] | None:
+    """The chat and the customer's message the assistant should answer, or None when it must stay quiet:
+    no assistant or switched off, a person answering, a closed chat, not the customer's message."""
+    from sqlalchemy.orm import selectinload
+
+    chat = await db.scalar(
+        select(Chat)
+        .where(Chat.id == chat_id)
+        .options(selectinload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller))
+    )
+    if chat is None or chat.status != OPEN or chat.human_since is not None:
+        return None
+    message = await db.get(Message, message_id)
+    if message is None or message.sender_id != chat.customer_id or message.deleted_at is not None:
+        return None
+    return chat, message
+
+
+# --------------------------------------------------------------------------- hand-off state
+
+
+def hand_off(chat: Chat, reason: str) -> bool:
+    """Mark the chat as waiting for a person; False when it already was (no second alert)."""
+    first = chat.handoff_at is None
+    if first:
+        chat.handoff_at = now()
+    chat.handoff_reason = reason[:80]
+    return first
+
+
+def note_staff_message(chat: Chat, sender_id: uuid.UUID) -> bool:
+    """A person of the shop wrote: they have the chat now, the assistant goes quiet. True when that is new."""
+    if sender_id == chat.customer_id or chat.human_since is not None:
+        return False
+    chat.human_since = now()
+    return True
+
+
+async def shop_people(db: AsyncSession, vendor: Vendor) -> list[uuid.UUID]:
+    """The owner and every seller of the shop: who hears of a hand-off."""
+    sellers = await db.scalars(select(Seller.user_id).where(Seller.vendor_id == vendor.id))
+    return list(dict.fromkeys([vendor.owner_id, *sellers]))
+
+
+async def take_over(db: AsyncSession, principal: Principal, chat_id: uuid.UUID) -> Chat:
+    """A person of the shop takes the chat: a seller not yet assigned may take a chat waiting for a person
+    (and is assigned to it); participants of the shop's side may take any of their chats."""
+    try:
+        chat = await participant_chat(db, principal, chat_id)
+    except NotFound:
+        chat = await _waiting_chat_of_my_shop(db, principal, chat_id)
+    if role_in(chat, principal.user_id) == "customer":
+        raise Forbidden("Only the shop's people take over a chat")
+    if chat.human_since is not None:
+        raise Conflict("A person already answers this chat")
+    chat.human_since = now()
+    await db.flush()
+    return await participant_chat(db, principal, chat.id, refresh=True)
+
+
+async def _waiting_chat_of_my_shop(db: AsyncSession, principal: Principal, chat_id: uuid.UUID) -> Chat:
+    chat = await db.get(Chat, chat_id)
+    seller = (
+        await db.scalar(
+            select(Seller).where(Seller.vendor_id == chat.vendor_id, Seller.user_id == principal.user_id)
+        )
+        if chat is not None
+        else None
+    )
+    if chat is None or seller is None or chat.handoff_at is None:
+        raise NotFound("No such chat")
+    if seller.user_id == chat.customer_id:
+        raise NotFound("No such chat")
+    db.add(ChatSeller(chat_id=chat.id, seller_id=seller.id))
+    await db.flush()
+    return await participant_chat(db, principal, chat.id, refresh=True)
+
+
+async def hand_back(db: AsyncSession, principal: Principal, chat_id: uuid.UUID) -> Chat:
+    """The shop's person gives the chat back to the assistant: it answers the customer's next message."""
+    chat = await participant_chat(db, principal, chat_id)
+    if role_in(chat, principal.user_id) == "customer":
+        raise Forbidden("Only the shop's people hand a chat back to the assistant")
+    assistant = await assistant_of(db, chat.vendor_id)
+    if assistant is None or not assistant.enabled:
+        raise Conflict("The shop's assistant is switched off")
+    if chat.human_since is None and chat.handoff_at is None:
+        raise Conflict("The assistant already answers this chat")
+    chat.human_since = None
+    chat.handoff_at = None
+    chat.handoff_reason = None
+    await db.flush()
+    return chat
+
+
+def state_event(kind: str, chat: Chat, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "chat_id": str(chat.id), **extra}
+
+
+__all__ = [
+    "add_assistant_message",
+    "assistant_of",
+    "assistant_read",
+    "get_settings",
+    "hand_back",
+    "hand_off",
+    "hours_text",
+    "humans_available",
+    "note_staff_message",
+    "put_settings",
+    "reply_target",
+    "shop_people",
+    "state_event",
+    "take_over",
+]
