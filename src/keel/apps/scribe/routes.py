@@ -15,7 +15,7 @@ from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.apps.scribe import services, tasks
+from keel.apps.scribe import openai_api, services, tasks
 from keel.apps.scribe.exports import EXPORT_FORMATS
 from keel.apps.scribe.models import FINAL_STATES, Transcription
 from keel.apps.scribe.schemas import (
@@ -407,4 +407,5 @@ route_handlers = [
     delete_transcription,
     export_transcription,
     list_engines,
+    *openai_api.route_handlers,
 ]
