@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 
 from keel.apps.scribe import engines as eng
 from keel.apps.scribe import exports, services, tasks
@@ -24,12 +28,8 @@ from keel.apps.scribe.schemas import TranscriptionCreate
 from keel.core.errors import (
     KeelError,
     PayloadTooLarge,
-    TooManyRequests,
-    Unauthorized,
     Unprocessable,
-    UnsupportedMediaType,
     ValidationFailed,
-    error_responses,
     to_keel_error,
 )
 from keel.core.storage import read_multipart
@@ -68,6 +68,44 @@ def openai_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
 
 
 OPENAI_ERRORS = {Exception: openai_error, 500: openai_error}
+
+
+class OpenAIErrorBody(msgspec.Struct):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIError(msgspec.Struct):
+    error: OpenAIErrorBody
+
+
+def openai_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI `responses=`: these routes answer errors in OpenAI's shape, not the Keel envelope."""
+    return {
+        status: ResponseSpec(data_container=OpenAIError, description=f"OpenAI-style error ({status})")
+        for status in statuses
+    }
+
+
+def _transcription_operation() -> type[Operation]:
+    """The 200 of the transcription route in each `response_format`'s media type."""
+
+    @dataclass
+    class TranscriptionOperation(Operation):
+        def __post_init__(self) -> None:
+            success = (self.responses or {}).get("200")
+            if isinstance(success, OpenAPIResponse):
+                text = Schema(type=OpenAPIType.STRING)
+                success.content = {
+                    "application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
+                    "text/plain": OpenAPIMediaType(schema=text),
+                    "application/x-subrip": OpenAPIMediaType(schema=text),
+                    "text/vtt": OpenAPIMediaType(schema=text),
+                }
+
+    return TranscriptionOperation
 
 
 # --------------------------------------------------------------------------- helpers
@@ -206,9 +244,8 @@ def _logprob(confidence: float | None) -> float:
     status_code=200,
     request_max_body_size=None,
     exception_handlers=OPENAI_ERRORS,
-    responses=error_responses(
-        Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests
-    ),
+    responses=openai_error_responses(400, 401, 403, 404, 413, 415, 422, 429, 500),
+    operation_class=_transcription_operation(),
     summary="OpenAI-compatible transcription (multipart: file, model, language, prompt, response_format, "
     "temperature, timestamp_granularities[]); answers when done, stored as a transcription",
 )
@@ -279,7 +316,7 @@ async def create_transcription(request: Request[Any, Any, Any], principal: Princ
     tags=TAG,
     security=SECURITY,
     exception_handlers=OPENAI_ERRORS,
-    responses=error_responses(Unauthorized),
+    responses=openai_error_responses(400, 401, 429),
     summary="OpenAI-compatible model list: whisper-1 (the default engine) and each ready engine",
 )
 async def list_models(request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
