@@ -281,8 +281,10 @@ async def create_transcription(request: Request[Any, Any, Any], principal: Princ
                 )
                 try:
                     msgspec.convert(msgspec.to_builtins(data), TranscriptionCreate)
-                except msgspec.ValidationError as exc:
-                    raise ValidationFailed(details={"language": str(exc)}) from exc
+                except msgspec.ValidationError as exc:  # e.g. `$.language`: name the form field
+                    path = str(exc).rsplit("$.", 1)[-1].strip("`") if "$." in str(exc) else "language"
+                    field = {"engine": "model"}.get(path, path)
+                    raise ValidationFailed(details={field: str(exc)}) from exc
                 try:
                     row = await services.create_transcription(
                         db, settings, principal.user_id, data, file=file
