@@ -406,6 +406,10 @@ def print_scribe(scribe: dict[str, Any]) -> None:
                 f"{row['engine']:<20} {row['audio_s']:>8} {row['processing_s']:>8.2f} "
                 f"{row['realtime_factor']:>7.3f} {row['words']:>6}"
             )
+    if "wer" in scribe:
+        from benchmarks import scribe_wer
+
+        scribe_wer.print_table(scribe["wer"])
     up = scribe["upload"]
     if "skipped" in up:
         print(f"upload: not measured: {up['skipped']}")
@@ -468,7 +472,7 @@ def main() -> None:
                     row["ratio_vs_bare"] = round(row["rps"] / row["bare_rps"], 3)
                 rows.append(row)
         if "scribe" in GROUPS:
-            print("  scribe: realtime factor of each engine, 1 GB upload ...", flush=True)
+            print("  scribe: realtime factor of each engine, WER suite, 1 GB upload ...", flush=True)
             from benchmarks import scribe
 
             try:

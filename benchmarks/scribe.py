@@ -1,8 +1,10 @@
 """scribe measurements for `make bench`.
 
 - Realtime factor (processing time / audio duration) of every configured engine on a 60 s speech clip
-  made with espeak-ng + ffmpeg: pocketsphinx always, whisper when WHISPER_MODEL_DIR is set, remote when
+  made with espeak-ng + ffmpeg: whisper always (the bundled tiny.en, or WHISPER_MODEL_DIR), remote when
   SCRIBE_REMOTE_URL is set. Engines run in this process, as a job worker would run them.
+- Word error rate per voice, speed and noise condition, and the realtime factor on one core
+  (`benchmarks/scribe_wer.py`).
 - Upload throughput and the server's peak memory while a 1 GB file is streamed to
   `POST /api/v1/scribe/files/upload` (multipart): a valid WAV header announcing 1 GB of PCM, then data
   generated on the fly (the client never holds the file). The RSS of the whole server process tree
@@ -47,8 +49,7 @@ def make_clip(directory: Path) -> tuple[Path | None, str]:
     subprocess.run(  # noqa: S603
         [  # noqa: S607
             "ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(speech),
-            # the last half second is silence, as recordings end: PocketSphinxEngine fails on audio that
-            # stops mid-word at an exact frame boundary (Endpointer.end_stream(b"")), reported separately
+            # the last half second is silence, as recordings end
             "-af", f"atrim=0:{CLIP_SECONDS - 0.5},apad=whole_dur={CLIP_SECONDS}",
             "-t", str(CLIP_SECONDS), "-ar", "16000", "-ac", "1", str(clip),
         ],
@@ -215,10 +216,16 @@ def upload(base: str, token: str, server_pid: int, size: int = UPLOAD_BYTES) -> 
 def run(base: str, token: str, server_pid: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="keel-bench-") as tmp:
         engines = realtime_factors(Path(tmp))
+    from benchmarks import scribe_wer
+
+    try:
+        wer = scribe_wer.run()
+    except Exception as exc:  # a failed suite is reported, the rest of the bench goes on
+        wer = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
     try:
         uploaded = upload(base, token, server_pid)
     except Exception as exc:  # e.g. scribe not in KEEL_APPS, or the server died: report, keep the RTF rows
         uploaded = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
     if uploaded.get("status") not in (None, 201):
         uploaded = {"skipped": f"HTTP {uploaded['status']}: {uploaded.get('error', '')}"[:300]}
-    return {"engines": engines, "upload": uploaded}
+    return {"engines": engines, "wer": wer, "upload": uploaded}

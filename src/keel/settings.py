@@ -113,7 +113,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     )
 
     # scribe
-    whisper_model_dir: str = ""
+    whisper_model_dir: str = ""  # a CTranslate2 Whisper folder; "" = the bundled tiny.en (English only)
+    whisper_device: str = "auto"  # cpu, cuda or auto (cuda when ctranslate2 sees a GPU)
+    whisper_compute_type: str = "int8"  # int8, int8_float16, float16, float32, default
+    whisper_threads: int = 0  # CPU threads per transcription; 0 = the cores given to the worker
+    whisper_beam_size: int = 5
+    scribe_sync_max_seconds: int = 1800  # longest audio the OpenAI-compatible endpoint transcribes in-request
     scribe_remote_url: str = ""
     scribe_remote_key: str = ""
     scribe_remote_model: str = "whisper-1"

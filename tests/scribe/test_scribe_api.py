@@ -99,8 +99,8 @@ async def wait_status(
 def check_transcript(data: dict[str, Any], duration: float) -> None:
     assert data["status"] == "completed", data
     assert data["progress"] == 100 and data["error"] is None
-    words = {w.lower() for w in data["text"].split()}
-    assert len(words & EXPECTED) >= 3, data["text"]
+    words = {w.lower().strip(".,!?") for w in data["text"].split()}
+    assert len(words & EXPECTED) >= 6, data["text"]
     segments = data["segments"]
     assert segments and [s["index"] for s in segments] == list(range(len(segments)))
     previous = 0.0
@@ -109,7 +109,7 @@ def check_transcript(data: dict[str, Any], duration: float) -> None:
         previous = seg["start"]
         for start, end, _word, _p in seg["words"]:
             assert seg["start"] - 0.01 <= start < end <= seg["end"] + 0.01
-    assert segments[0]["start"] >= 0.2  # the clip starts with 0.5 s of silence
+    assert segments[0]["start"] >= 0.1  # the clip starts with 0.5 s of silence (VAD pads speech 0.4 s)
 
 
 @pytest.mark.scribe_settings(scribe_max_concurrent_jobs=3)
@@ -117,8 +117,9 @@ async def test_upload_formats_and_transcribe_each(client: Any, user_factory: Any
     user = await user_factory()
     h = user.headers
     engines = (await client.get(f"{API}/engines", headers=h)).json()["data"]
-    sphinx = next(e for e in engines if e["name"] == "pocketsphinx")
-    assert sphinx["ready"] and sphinx["languages"] == ["en"] and sphinx["default"]
+    whisper = next(e for e in engines if e["name"] == "whisper")  # the bundled model, nothing configured
+    assert whisper["ready"] and whisper["default"] and whisper["model"] == "tiny.en"
+    assert whisper["languages"] == ["en"] and whisper["detects_language"] is False
 
     jobs = {}
     for ext, ctype, video in (
@@ -150,17 +151,18 @@ async def test_upload_formats_and_transcribe_each(client: Any, user_factory: Any
         )
         assert resp.status_code == 202, resp.text
         job = resp.json()["data"]
-        assert job["status"] == "queued" and job["engine"] == "pocketsphinx" and job["title"] == f"Clip {ext}"
+        assert job["status"] == "queued" and job["engine"] == "whisper" and job["title"] == f"Clip {ext}"
         jobs[job["id"]] = file["duration"]
 
     for tid, duration in jobs.items():  # three jobs at once on the two worker processes
         data = await wait_final(client, h, tid)
         check_transcript(data, duration)
-        assert data["detected_language"] == "en" and data["started_at"] and data["finished_at"]
+        assert data["detected_language"] == "en" and data["language_note"] is None
+        assert data["started_at"] and data["finished_at"]
 
     listed = (await client.get(f"{API}/files?limit=2", headers=h)).json()
     assert listed["meta"]["total"] == 4 and len(listed["data"]) == 2
-    found = (await client.get(f"{API}/transcriptions", headers=h, params={"q": "HELLO"})).json()
+    found = (await client.get(f"{API}/transcriptions", headers=h, params={"q": "TRANSCRIPTION"})).json()
     assert found["meta"]["total"] >= 1
     assert (await client.get(f"{API}/transcriptions", headers=h, params={"q": "zebra crossing"})).json()[
         "meta"
@@ -190,9 +192,11 @@ async def test_upload_and_transcribe_in_one_request_raw_upload_and_sse(
     assert payloads[-1]["status"] == "completed" and payloads[-1]["progress"] == 100
     progress = [p["progress"] for p in payloads]
     assert progress == sorted(progress)
+    assert "English only" in job["language_note"]  # said at once: auto will not detect on tiny.en
     data = await wait_final(client, h, job["id"])
     assert all(s["words"] == [] for s in data["segments"])
-    assert len({w.lower() for w in data["text"].split()} & EXPECTED) >= 3, data["text"]
+    assert len({w.lower().strip(".,") for w in data["text"].split()} & EXPECTED) >= 6, data["text"]
+    assert data["detected_language"] is None and "WHISPER_MODEL_DIR" in data["language_note"]
 
     raw = await client.post(
         f"{API}/files/upload/raw",
@@ -364,10 +368,11 @@ async def test_cancel_running_and_queued_and_concurrency_limit(
     busy = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": short_file["id"]})
     assert busy.status_code == 429 and "limit 1" in busy.json()["error"]["message"]
 
-    await wait_status(client, h, job["id"], "processing", min_progress=1)
+    # cancel as soon as it runs: Whisper checks between segments, so it stops after one decoding step
+    await wait_status(client, h, job["id"], "processing")
     resp = await client.post(f"{API}/transcriptions/{job['id']}/cancel", headers=h)
     assert resp.status_code == 200
-    data = await wait_final(client, h, job["id"], limit=10)
+    data = await wait_final(client, h, job["id"], limit=20)
     assert data["status"] == "cancelled" and data["segments"] == [] and data["progress"] < 100
     assert (await client.post(f"{API}/transcriptions/{job['id']}/cancel", headers=h)).status_code == 409
 
@@ -548,9 +553,20 @@ async def test_speaker_turns_on_request_and_renamed_speakers_in_exports(
 async def test_bad_requests(client: Any, user_factory: Any, speech_dir: Path) -> None:
     h = (await user_factory()).headers
     file = (await upload(client, h, speech_dir / "speech.wav")).json()["data"]
+    german = await client.post(
+        f"{API}/transcriptions", headers=h, json={"file_id": file["id"], "language": "de"}
+    )
+    assert german.status_code == 422, german.text  # a real language the English-only model cannot do
+    error = german.json()["error"]
+    assert (
+        "'de'" in error["message"]
+        and "WHISPER_MODEL_DIR" in error["message"]
+        and "language" in error["details"]
+    )
     for body, field in (
         ({"file_id": file["id"], "engine": "nope"}, "engine"),
-        ({"file_id": file["id"], "language": "de"}, "language"),
+        ({"file_id": file["id"], "language": "xx"}, "language"),
+        ({"file_id": file["id"], "temperature": 3}, None),
         ({"file_id": file["id"], "surprise": 1}, None),
     ):
         resp = await client.post(f"{API}/transcriptions", headers=h, json=body)
@@ -590,15 +606,15 @@ async def test_remote_engine_end_to_end(make_settings: Any, fake_openai: Any, sp
         assert reg.status_code == 201, reg.text
         h = {"Authorization": f"Bearer {reg.json()['data']['access_token']}"}
         engines = {e["name"]: e for e in (await client.get(f"{API}/engines", headers=h)).json()["data"]}
-        assert (
-            engines["remote"]["ready"]
-            and engines["remote"]["default"]
-            and "de" in engines["remote"]["languages"]
-        )
+        remote = engines["remote"]
+        assert remote["ready"] and not remote["default"] and engines["whisper"]["default"]
+        assert "de" in remote["languages"] and remote["detects_language"] and remote["model"] == "whisper-1"
         file = (await upload(client, h, speech_dir / "speech.m4a")).json()["data"]
         job = (
             await client.post(
-                f"{API}/transcriptions", headers=h, json={"file_id": file["id"], "language": "de"}
+                f"{API}/transcriptions",
+                headers=h,
+                json={"file_id": file["id"], "language": "de", "engine": "remote"},
             )
         ).json()["data"]
         assert job["engine"] == "remote"
@@ -611,9 +627,11 @@ async def test_remote_engine_end_to_end(make_settings: Any, fake_openai: Any, sp
         ] == ["de"]
 
         server.statuses = [401]
-        job = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": file["id"]})).json()[
-            "data"
-        ]
+        job = (
+            await client.post(
+                f"{API}/transcriptions", headers=h, json={"file_id": file["id"], "engine": "remote"}
+            )
+        ).json()["data"]
         data = await wait_final(client, h, job["id"])
         assert data["status"] == "failed" and "API key" in data["error"]
 

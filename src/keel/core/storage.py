@@ -282,14 +282,16 @@ class MultipartUpload:
     """One file part streamed out of a `multipart/form-data` body, with the form's text fields.
 
     `fields` holds the fields before the file once `read_multipart` returns and every field once
-    `chunks` has been consumed."""
+    `chunks` has been consumed; `items` keeps repeated names (`a[]=1&a[]=2`) in order."""
 
     def __init__(self, field_name: str, filename: str | None, content_type: str | None,
-                 fields: dict[str, str], events: AsyncIterator[tuple[Any, ...]]) -> None:
+                 fields: dict[str, str], events: AsyncIterator[tuple[Any, ...]],
+                 items: list[tuple[str, str]] | None = None) -> None:
         self.field_name = field_name
         self.filename = filename
         self.content_type = content_type
         self.fields = fields
+        self.items = items if items is not None else list(fields.items())
         self._events = events
 
     @property
@@ -306,6 +308,7 @@ class MultipartUpload:
         async for event in self._events:  # the rest: fields after the file
             if event[0] == "field":
                 self.fields[event[1]] = event[2]
+                self.items.append((event[1], event[2]))
             elif event[0] == "file_start":
                 raise BadRequest("Only one file per upload")
 
@@ -409,13 +412,15 @@ async def read_multipart(
     limit = max_size if max_size is not None else request.app.state.storage.max_size
     events = _multipart_events(request, params[b"boundary"], limit)
     fields: dict[str, str] = {}
+    items: list[tuple[str, str]] = []
     async for event in events:
         if event[0] == "field":
             fields[event[1]] = event[2]
+            items.append((event[1], event[2]))
         elif event[0] == "file_start":
             if file_field is not None and event[1] != file_field:
                 raise BadRequest(f"Expected the file in form field {file_field!r}")
-            return MultipartUpload(event[1], event[2], event[3], fields, events)
+            return MultipartUpload(event[1], event[2], event[3], fields, events, items)
     raise BadRequest("No file in the form", details={file_field or "file": "required"})
 
 

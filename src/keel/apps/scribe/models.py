@@ -62,6 +62,10 @@ class Transcription(Base):
     title: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(10), default="auto")  # as requested
     detected_language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # why detected_language is empty although "auto" was asked (an English-only model does not detect)
+    language_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    prompt: Mapped[str | None] = mapped_column(Text, nullable=True)  # Whisper's initial prompt (vocabulary)
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: Whisper's fallback ladder
     engine: Mapped[str] = mapped_column(String(30))
     word_timestamps: Mapped[bool] = mapped_column(Boolean, default=True)
     diarize: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # speaker turns

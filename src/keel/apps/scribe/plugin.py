@@ -1,4 +1,4 @@
-"""scribe: upload audio/video, transcribe it (PocketSphinx, local Whisper or remote), edit, export."""
+"""scribe: upload audio/video, transcribe it (local Whisper or a remote API), edit, export."""
 
 from __future__ import annotations
 

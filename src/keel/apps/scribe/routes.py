@@ -15,7 +15,7 @@ from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.apps.scribe import services, tasks
+from keel.apps.scribe import openai_api, services, tasks
 from keel.apps.scribe.exports import EXPORT_FORMATS
 from keel.apps.scribe.models import FINAL_STATES, Transcription
 from keel.apps.scribe.schemas import (
@@ -181,13 +181,14 @@ async def create_transcription(
 
 def _form_options(fields: dict[str, str], file_id: UUID) -> TranscriptionCreate:
     raw: dict[str, Any] = {"file_id": str(file_id)}
-    for name in ("language", "engine", "title"):
+    for name in ("language", "engine", "title", "prompt", "temperature"):
         if fields.get(name):
             raw[name] = fields[name]
     for flag in ("word_timestamps", "diarize"):
         if flag in fields:
             raw[flag] = fields[flag].strip().lower() in ("1", "true", "yes", "on")
-    unknown = set(fields) - {"language", "engine", "title", "word_timestamps", "diarize"}
+    known = {"language", "engine", "title", "word_timestamps", "diarize", "prompt", "temperature"}
+    unknown = set(fields) - known
     if unknown:
         raise ValidationFailed(details={name: "unknown field" for name in sorted(unknown)})
     try:
@@ -379,7 +380,12 @@ async def export_transcription(
     )
 
 
-@get("/engines", tags=TAG, security=SECURITY, summary="Configured engines, their languages and readiness")
+@get(
+    "/engines",
+    tags=TAG,
+    security=SECURITY,
+    summary="Configured engines, their languages (and whether `auto` really detects), model and readiness",
+)
 async def list_engines(request: Request[Any, Any, Any], principal: Principal) -> Envelope[list[EngineRead]]:
     return ok(await asyncio.to_thread(services.list_engines, _settings(request)))
 
@@ -401,4 +407,5 @@ route_handlers = [
     delete_transcription,
     export_transcription,
     list_engines,
+    *openai_api.route_handlers,
 ]

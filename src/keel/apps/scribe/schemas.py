@@ -40,6 +40,8 @@ class TranscriptionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     word_timestamps: bool = True
     diarize: bool = False  # label segments "Speaker 1", "Speaker 2", ... (heuristic, see scribe.diarize)
     title: Title | None = None  # None: the file name
+    prompt: Annotated[str, Meta(max_length=2000)] | None = None  # words/spellings to expect (Whisper)
+    temperature: Annotated[float, Meta(ge=0, le=1)] | None = None  # None: Whisper's fallback ladder
 
 
 class SegmentRead(msgspec.Struct, kw_only=True):
@@ -59,6 +61,7 @@ class TranscriptionRead(msgspec.Struct, kw_only=True):
     title: str
     language: str
     detected_language: str | None
+    language_note: str | None  # set when "auto" could not detect (English-only model): says why
     engine: str
     word_timestamps: bool
     diarize: bool
@@ -92,6 +95,8 @@ class EngineRead(msgspec.Struct, kw_only=True):
     name: str
     label: str
     languages: list[str]
+    detects_language: bool  # False: "auto" means the engine's only language, not detection
+    model: str | None
     ready: bool
     reason: str | None
     default: bool

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("keel.scribe")
 
-ENGINE_PREFERENCE = ("whisper", "remote", "pocketsphinx")
+ENGINE_PREFERENCE = ("whisper", "remote")
 TASK_NAME = "scribe:transcribe"
 SUPPORTED_UPLOADS = "mp3, wav, m4a/aac, ogg/opus, flac, webm, mp4, mov, mkv"
 
@@ -67,6 +67,10 @@ SUPPORTED_UPLOADS = "mp3, wav, m4a/aac, ogg/opus, flac, webm, mp4, mov, mkv"
 def engine_config(settings: Settings) -> eng.EngineConfig:
     return eng.EngineConfig(
         whisper_model_dir=settings.whisper_model_dir or None,
+        whisper_device=settings.whisper_device,
+        whisper_compute_type=settings.whisper_compute_type,
+        whisper_threads=settings.whisper_threads,
+        whisper_beam_size=settings.whisper_beam_size,
         remote_url=settings.scribe_remote_url or None,
         remote_key=settings.scribe_remote_key or None,
         remote_model=settings.scribe_remote_model,
@@ -95,6 +99,8 @@ def list_engines(settings: Settings) -> list[EngineRead]:
                 name=name,
                 label=engine.label,
                 languages=list(engine.languages),
+                detects_language=engine.detects_language,
+                model=getattr(engine, "model_name", None) or getattr(engine, "model", None),
                 ready=ready,
                 reason=reason or None,
                 default=name == chosen,
@@ -103,7 +109,7 @@ def list_engines(settings: Settings) -> list[EngineRead]:
     return out
 
 
-def choose_engine(settings: Settings, name: str | None, language: str) -> str:
+def choose_engine(settings: Settings, name: str | None, language: str) -> eng.TranscriptionEngine:
     engines = available_engines(settings)
     if name is None:
         name = default_engine(engines)
@@ -117,12 +123,19 @@ def choose_engine(settings: Settings, name: str | None, language: str) -> str:
     ready, reason = engine.is_ready()
     if not ready:
         raise Unprocessable(f"The {name} engine is not available: {reason}")
-    if not engine.supports(language):
-        langs = ", ".join(engine.languages[:20])
-        raise ValidationFailed(
-            details={"language": f"the {name} engine does not support {language!r} ({langs})"}
-        )
-    return name
+    if language not in eng.WHISPER_LANGUAGES:
+        raise ValidationFailed(details={"language": f"{language!r} is not a language code Whisper knows"})
+    reason = engine.refusal(language)
+    if reason:
+        # a real language this server's model cannot do: say which setting would allow it
+        raise Unprocessable(reason, details={"language": reason})
+    return engine
+
+
+def language_note(engine: eng.TranscriptionEngine, language: str) -> str | None:
+    if language == "auto" and not engine.detects_language:
+        return eng.ENGLISH_ONLY_NOTE.format(model=getattr(engine, "model_name", engine.name))
+    return None
 
 
 # --------------------------------------------------------------------------- storage
@@ -296,6 +309,7 @@ def transcription_read(row: Transcription, *, detail: bool = False) -> Transcrip
         title=row.title,
         language=row.language,
         detected_language=row.detected_language,
+        language_note=row.language_note,
         engine=row.engine,
         word_timestamps=row.word_timestamps,
         diarize=row.diarize,
@@ -387,7 +401,10 @@ async def create_transcription(
         file_id=file.id,
         title=title[:200],
         language=data.language,
-        engine=engine,
+        language_note=language_note(engine, data.language),
+        prompt=data.prompt,
+        temperature=data.temperature,
+        engine=engine.name,
         word_timestamps=data.word_timestamps,
         diarize=data.diarize,
         status=QUEUED,

@@ -73,6 +73,8 @@ def _child_transcribe(
     word_timestamps: bool,
     control: str,
     diarize: bool = False,
+    prompt: str | None = None,
+    temperature: float | None = None,
 ) -> tuple[str, Any]:
     """Runs in a pool process: ("ok", msgpack TranscriptResult) or ("error", kind, user message)."""
     from keel.apps.scribe import engines, media
@@ -109,6 +111,8 @@ def _child_transcribe(
             word_timestamps=word_timestamps,
             on_progress=on_progress,
             should_cancel=should_cancel,
+            prompt=prompt,
+            temperature=temperature,
         )
         if diarize and not should_cancel():
             from keel.apps.scribe.diarize import speaker_turns
@@ -263,6 +267,7 @@ async def run_transcription(tid: uuid.UUID) -> str:
         row.started_at, row.finished_at = datetime.now(UTC), None
         owner, key, event = row.owner_id, file.storage_key, _event(row)
         engine_name, language, words, diarize = row.engine, row.language, row.word_timestamps, row.diarize
+        prompt, temperature = row.prompt, row.temperature
     await publish(rt, owner, event)
 
     from keel.apps.scribe.services import engine_config
@@ -282,6 +287,8 @@ async def run_transcription(tid: uuid.UUID) -> str:
                 words,
                 str(control),
                 diarize,
+                prompt,
+                temperature,
             )
             outcome = await _watch(rt, tid, owner, future, control)
     except BrokenProcessPool:
@@ -366,6 +373,7 @@ async def _store_result(rt: Runtime, tid: uuid.UUID, payload: bytes) -> str:
         )
         row.text = " ".join(s.text.strip() for s in result.segments if s.text.strip())
         row.detected_language = (result.language or "")[:10] or None
+        row.language_note = result.language_note
         if result.duration:
             row.duration = result.duration
         row.status, row.progress, row.error, row.finished_at = COMPLETED, 100.0, None, datetime.now(UTC)
