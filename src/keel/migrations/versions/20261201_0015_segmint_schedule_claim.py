@@ -2,7 +2,7 @@
 that both re-queued it deliver once
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision = "0015"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
