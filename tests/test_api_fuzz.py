@@ -13,6 +13,7 @@ The default run takes a few minutes. A deeper one adds schemathesis's coverage p
 near-boundary values of every parameter) and more examples, e.g.
 `FUZZ_PHASES=examples,coverage,fuzzing FUZZ_MAX_EXAMPLES=50 pytest tests/test_api_fuzz.py`.
 """
+
 from __future__ import annotations
 
 import io
@@ -175,7 +176,9 @@ def fuzz_account(fuzz_app: KeelApp) -> FuzzAccount:
             }
         if "scribe" in FUZZED_APPS:
             upload = client.post(
-                f"{API_PREFIX}/scribe/files/upload/raw", params={"filename": "fuzz.wav"}, data=_silence_wav(),
+                f"{API_PREFIX}/scribe/files/upload/raw",
+                params={"filename": "fuzz.wav"},
+                data=_silence_wav(),
                 headers={**user.headers, "Content-Type": "audio/wav"},
             )
             known[(f"{API_PREFIX}/scribe/files/", "file_id")] = _created(upload)

@@ -281,6 +281,7 @@ class _Window(msgspec.Struct):
 async def test_validation_details_use_the_names_the_client_sent(settings) -> None:  # type: ignore[no-untyped-def]
     """A query parameter under its wire name (`from`, `format`, not `date_from`, `fmt`); a missing body
     field under its own name, not `data`."""
+
     @get("/test/window", opt={"rate_limit": None})
     async def window(
         date_from: Annotated[datetime.date | None, Parameter(query="from")] = None,

@@ -124,10 +124,19 @@ async def _call(
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"host", b"testserver.local"), (b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 50000), "server": ("testserver.local", 80), "state": {},
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "state": {},
     }
     await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
@@ -240,7 +249,10 @@ def test_logs_are_json_lines_with_the_request_context(settings, tmp_path) -> Non
 
     run = subprocess.run(  # noqa: S603
         [sys.executable, "-c", LOG_SCRIPT, settings.database_url, f"file://{tmp_path}"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]

@@ -33,8 +33,11 @@ async def serve(app: Any) -> AsyncIterator[str]:
     from core_platform_helpers import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", timeout_graceful_shutdown=2))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "server failed to start"
@@ -48,8 +51,9 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 async def register(http: httpx.AsyncClient) -> tuple[str, str]:
     email = f"rt-{uuid.uuid4().hex[:10]}@example.com"
-    response = await http.post("/api/v1/auth/register",
-                               json={"email": email, "password": "Realtime test pass 1!", "name": "RT"})
+    response = await http.post(
+        "/api/v1/auth/register", json={"email": email, "password": "Realtime test pass 1!", "name": "RT"}
+    )
     assert response.status_code == 201, response.text
     data = response.json()["data"]
     return data["user"]["id"], data["access_token"]

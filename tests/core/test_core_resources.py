@@ -390,23 +390,42 @@ def test_misconfiguration_fails_at_declaration() -> None:
     with pytest.raises(ValueError, match="sort_fields"):
         Resource(model=Plan, path="/x", tag="lab", read=PlanRead, sort_fields=("nope",))
     with pytest.raises(ValueError, match="sortable"):
-        Resource(model=Plan, path="/x", tag="lab", read=PlanRead, sort_fields=("name",),
-                 default_sort="-weeks")
+        Resource(
+            model=Plan, path="/x", tag="lab", read=PlanRead, sort_fields=("name",), default_sort="-weeks"
+        )
     with pytest.raises(ValueError, match="unknown actions"):
         Resource(model=Plan, path="/x", tag="lab", read=PlanRead, permissions={"publish": "x"})
 
 
 async def test_controller_and_router_forms(settings: Settings, tables: None) -> None:
-    other = Resource(model=Plan, path="/api/v1/lab/ctl", tag="lab", read=PlanRead, create=PlanCreate,
-                     update=PlanUpdate, owner_field="owner_id", load=(selectinload(Plan.days),),
-                     hooks=ResourceHooks(before_create=_with_days), actions=("list", "create", "get"))
-    routed = Resource(model=Plan, path="/api/v1/lab/routed", tag="lab", read=PlanRead, create=PlanCreate,
-                      owner_field="owner_id", load=(selectinload(Plan.days),),
-                      hooks=ResourceHooks(before_create=_with_days))
+    other = Resource(
+        model=Plan,
+        path="/api/v1/lab/ctl",
+        tag="lab",
+        read=PlanRead,
+        create=PlanCreate,
+        update=PlanUpdate,
+        owner_field="owner_id",
+        load=(selectinload(Plan.days),),
+        hooks=ResourceHooks(before_create=_with_days),
+        actions=("list", "create", "get"),
+    )
+    routed = Resource(
+        model=Plan,
+        path="/api/v1/lab/routed",
+        tag="lab",
+        read=PlanRead,
+        create=PlanCreate,
+        owner_field="owner_id",
+        load=(selectinload(Plan.days),),
+        hooks=ResourceHooks(before_create=_with_days),
+    )
     app = create_app(settings, extra_route_handlers=[other.controller(), routed.router()])
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
-        resp = await client.post("/api/v1/auth/register", json={
-            "email": "ctl@example.com", "password": "Keel test pass 1 with spaces!", "name": "C"})
+        resp = await client.post(
+            "/api/v1/auth/register",
+            json={"email": "ctl@example.com", "password": "Keel test pass 1 with spaces!", "name": "C"},
+        )
         headers = {"Authorization": f"Bearer {resp.json()['data']['access_token']}"}
         created = (await client.post("/api/v1/lab/ctl", json={"name": "C"}, headers=headers)).json()["data"]
         assert (await client.get(f"/api/v1/lab/ctl/{created['id']}", headers=headers)).status_code == 200

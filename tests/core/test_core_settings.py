@@ -73,7 +73,12 @@ def test_cli_refuses_to_start_in_production_with_default_secret(tmp_path: Path) 
     env = {"KEEL_ENV": "production", "PATH": "/usr/bin:/bin", "JWT_SECRET": DEFAULT_JWT_SECRET}
     result = subprocess.run(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "keel.cli", "openapi", str(tmp_path / "o.json")],
-        env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert "JWT_SECRET" in result.stderr

@@ -97,7 +97,7 @@ async def test_bad_keys_are_refused(tmp_path: Path, key: str) -> None:
 
 def test_content_disposition_is_rfc_6266() -> None:
     value = content_disposition('Résumé "final".pdf')
-    assert value.startswith('attachment; filename="R_sum_ \'final\'.pdf"; ')
+    assert value.startswith("attachment; filename=\"R_sum_ 'final'.pdf\"; ")
     assert value.endswith("filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22.pdf")
 
 
@@ -115,8 +115,13 @@ async def raw_upload(key: str, request: Request[Any, Any, Any], storage: Storage
 async def form_upload(request: Request[Any, Any, Any], storage: Storage) -> dict[str, Any]:
     upload = await read_multipart(request, file_field="file", max_size=8 * MB)
     stored = await storage.put_stream(f"forms/{upload.filename}", upload.chunks, upload.content_type)
-    return {"size": stored.size, "sha256": stored.sha256, "filename": upload.filename,
-            "content_type": upload.content_type, "fields": upload.fields}
+    return {
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "filename": upload.filename,
+        "content_type": upload.content_type,
+        "fields": upload.fields,
+    }
 
 
 @get("/test/storage/download/{key:path}", opt={"rate_limit": None, "skip_compression": True})
@@ -198,6 +203,7 @@ async def test_app_wide_dependency_and_state(app) -> None:  # type: ignore[no-un
 
 # --- S3 ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def moto_endpoint(tmp_path: Path) -> Any:
     from core_platform_helpers import free_port
@@ -205,7 +211,9 @@ def moto_endpoint(tmp_path: Path) -> Any:
     port = free_port()
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:

@@ -185,7 +185,7 @@ def _closing(app: Litestar) -> asyncio.Event:
     event = app.state.get("realtime_closing")
     if event is None:
         event = app.state.realtime_closing = asyncio.Event()
-    return event  # type: ignore[no-any-return]
+    return event
 
 
 async def _next_or_closing(
@@ -386,7 +386,7 @@ class ResilientRedisPubSub(RedisChannelsPubSubBackend):
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _connect(self) -> PubSub:
         if self._pubsub is None:
@@ -395,7 +395,7 @@ class ResilientRedisPubSub(RedisChannelsPubSubBackend):
                 await pubsub.subscribe(*self._wanted)
             except BaseException:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise
             self._pubsub = pubsub
             if not self.connected:

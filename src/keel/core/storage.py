@@ -157,8 +157,12 @@ class Storage:
         attributes = {"Content-Type": content_type} if content_type and self.local_root is None else None
         try:
             await obstore.put_async(
-                self.store, key, counted(), attributes=attributes,
-                chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY,
+                self.store,
+                key,
+                counted(),
+                attributes=attributes,
+                chunk_size=PART_SIZE,
+                max_concurrency=PART_CONCURRENCY,
             )
         except BaseException:
             # puts are atomic, but never leave an object of ours behind after a failure
@@ -248,6 +252,7 @@ class Storage:
 
 # --- upload helpers for routes ----------------------------------------------------------------------
 
+
 def _declared_length(request: Request[Any, Any, Any]) -> int | None:
     raw = request.headers.get("content-length")
     if raw is None:
@@ -284,9 +289,15 @@ class MultipartUpload:
     `fields` holds the fields before the file once `read_multipart` returns and every field once
     `chunks` has been consumed; `items` keeps repeated names (`a[]=1&a[]=2`) in order."""
 
-    def __init__(self, field_name: str, filename: str | None, content_type: str | None,
-                 fields: dict[str, str], events: AsyncIterator[tuple[Any, ...]],
-                 items: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        field_name: str,
+        filename: str | None,
+        content_type: str | None,
+        fields: dict[str, str],
+        events: AsyncIterator[tuple[Any, ...]],
+        items: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.field_name = field_name
         self.filename = filename
         self.content_type = content_type
@@ -378,11 +389,18 @@ async def _multipart_events(
             pending.append(("field", name, state["buf"].decode("utf-8", "replace")))
         state["part"] = None
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
-        "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-    })
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+        },
+    )
     async for chunk in stream_request_body(request, max_size):
         try:
             parser.write(chunk)
@@ -435,6 +453,7 @@ def install(builder: AppBuilder) -> None:
     builder.dependencies["storage"] = Provide(provide_storage, sync_to_thread=False)
     builder.signature_namespace["Storage"] = Storage
     if storage.local_root is None:
+
         async def check_storage(_: Litestar) -> None:
             await obstore.list_with_delimiter_async(storage.store)  # bucket reachable and credentials valid
 

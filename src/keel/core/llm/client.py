@@ -126,7 +126,7 @@ def _schema_name(schema: dict[str, Any]) -> str:
 
 def validate_json(text: str, schema: dict[str, Any]) -> Any:
     """The parsed value, or ValueError saying what is wrong with it."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     try:
         value = json.loads(_FENCE.sub("", text.strip()))

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from advanced_alchemy.mixins.uuid import uuid7
+from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]
 from sqlalchemy import func, select
 
 from keel.core.llm.models import AiUsage
@@ -47,10 +47,9 @@ async def tokens_today(engine: AsyncEngine, user_id: UUID) -> int:
 
 async def record(engine: AsyncEngine, user_id: UUID, app: str, prompt: int, completion: int) -> None:
     """One upsert per call: the daily row is created on first use and incremented after."""
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     now = datetime.now(UTC)
     values: dict[str, Any] = {
         "id": uuid7(),

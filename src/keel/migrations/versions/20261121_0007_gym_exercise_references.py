@@ -18,6 +18,7 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+
 def _recreate(table: str, ondelete: str | None) -> None:
     name = f"fk_{table}_exercise_id_gym_exercise"
     with op.batch_alter_table(table) as batch:
