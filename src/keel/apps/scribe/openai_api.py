@@ -249,7 +249,7 @@ def _logprob(confidence: float | None) -> float:
     summary="OpenAI-compatible transcription (multipart: file, model, language, prompt, response_format, "
     "temperature, timestamp_granularities[]); answers when done, stored as a transcription",
 )
-async def create_transcription(request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
+async def openai_create_transcription(request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
     settings = request.app.state.settings
     storage = services.get_storage(request.app, settings)
     await _release_request_session(request)
@@ -321,7 +321,7 @@ async def create_transcription(request: Request[Any, Any, Any], principal: Princ
     responses=openai_error_responses(400, 401, 429),
     summary="OpenAI-compatible model list: whisper-1 (the default engine) and each ready engine",
 )
-async def list_models(request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
+async def openai_list_models(request: Request[Any, Any, Any], principal: Principal) -> dict[str, Any]:
     engines = await asyncio.to_thread(services.list_engines, request.app.state.settings)
     ready = [e for e in engines if e.ready]
     data = [{"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "keel"}]
@@ -329,4 +329,4 @@ async def list_models(request: Request[Any, Any, Any], principal: Principal) -> 
     return {"object": "list", "data": data}
 
 
-route_handlers = [create_transcription, list_models]
+route_handlers = [openai_create_transcription, openai_list_models]
