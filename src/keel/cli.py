@@ -233,7 +233,10 @@ def openapi(output: str) -> None:
     from keel.app import create_app
 
     app = create_app(_settings())
-    schema = app.openapi_schema.to_schema()
+    import msgspec
+
+    # examples in the schema are msgspec structs: msgspec turns them into plain data first
+    schema = msgspec.to_builtins(app.openapi_schema.to_schema())
     if output.endswith((".yaml", ".yml")):
         import yaml
 
