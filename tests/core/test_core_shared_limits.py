@@ -80,6 +80,7 @@ def test_a_limit_is_shared_by_two_servers_on_one_redis(settings, tmp_path: Path)
     assert codes.count(429) == 9, codes
 
 
+@pytest.mark.services  # several workers need REDIS_URL (keel serve refuses otherwise)
 def test_metrics_add_up_the_requests_of_every_worker(settings, tmp_path: Path) -> None:
     port = free_port()
     metrics_dir = tmp_path / "prometheus"
