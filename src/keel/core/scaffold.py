@@ -492,7 +492,11 @@ def scaffold_resource(
     root = (root or DEFAULT_ROOT).resolve()
     app_dir = root / "src" / Path(*names.package.split("."))
     test_dir = root / "tests" / names.app
-    files = {kind: app_dir / f"{kind}.py" for kind in ("models", "schemas", "routes", "plugin")}
+    # a concept that outgrew its file is a package: its __init__ is where the resource goes
+    files = {
+        kind: app_dir / kind / "__init__.py" if (app_dir / kind).is_dir() else app_dir / f"{kind}.py"
+        for kind in ("models", "schemas", "routes", "plugin")
+    }
     test_file = test_dir / f"test_{names.app}_{names.plural}.py"
 
     # refuse before writing anything
