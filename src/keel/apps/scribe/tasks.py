@@ -134,7 +134,8 @@ _POOL_SIZE = 0
 
 def _pool(size: int) -> ProcessPoolExecutor:
     global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE != size:
+    # a pool whose children died (their starting thread ended: PDEATHSIG follows it) is broken: renew it
+    if _POOL is None or _POOL_SIZE != size or getattr(_POOL, "_broken", False):
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=False)
         from keel.core.jobs import die_with_parent  # children die with this process, even on kill -9
