@@ -5,7 +5,8 @@ UV := $(VENV)/bin/uv
 KEEL := $(VENV)/bin/keel
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
-PYTEST_ARGS ?=
+# two workers: each gets its own database and Redis db (tests/conftest.py); the suite takes half the time
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install run migrate seed test lint bench openapi clean
 

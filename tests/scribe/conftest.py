@@ -29,7 +29,7 @@ _VIDEO_TARGETS = {
 def _require_tools() -> None:
     missing = [t for t in ("espeak-ng", "ffmpeg") if shutil.which(t) is None]
     if missing:
-        pytest.skip(f"needs {', '.join(missing)} (apt-get install -y espeak-ng ffmpeg)")
+        pytest.fail(f"needs {', '.join(missing)} (apt-get install -y espeak-ng ffmpeg)")
 
 
 def _run(*args: str) -> None:
