@@ -23,7 +23,8 @@ from keel.core.errors import ValidationFailed
 @post("/test-db/rename-then-fail", status_code=200)
 async def rename_then_fail(db_session: AsyncSession, data: dict[str, str]) -> None:
     await db_session.execute(
-        text("UPDATE user_account SET name = :name WHERE email = :email"), {"name": "Changed", "email": data["email"]}
+        text("UPDATE user_account SET name = :name WHERE email = :email"),
+        {"name": "Changed", "email": data["email"]},
     )
     raise ValidationFailed("refused after a write")
 
@@ -31,13 +32,16 @@ async def rename_then_fail(db_session: AsyncSession, data: dict[str, str]) -> No
 @post("/test-db/rename", status_code=200)
 async def rename(db_session: AsyncSession, data: dict[str, str]) -> None:
     await db_session.execute(
-        text("UPDATE user_account SET name = :name WHERE email = :email"), {"name": data["name"], "email": data["email"]}
+        text("UPDATE user_account SET name = :name WHERE email = :email"),
+        {"name": data["name"], "email": data["email"]},
     )
 
 
 @get("/test-db/name")
 async def read_name(db_session: AsyncSession, email: str) -> dict[str, str]:
-    name = (await db_session.execute(text("SELECT name FROM user_account WHERE email = :e"), {"e": email})).scalar()
+    name = (
+        await db_session.execute(text("SELECT name FROM user_account WHERE email = :e"), {"e": email})
+    ).scalar()
     return {"name": name}
 
 
@@ -110,7 +114,9 @@ async def test_a_read_sends_its_statement_alone_and_a_write_one_transaction(
         resp = await client.patch("/api/v1/users/me", json={"name": "Alice B"}, headers=alice.headers)
     assert resp.status_code == 200, resp.text
     # one transaction around all of it (the adapter begins just before the first statement goes out)
-    assert log.sent.count("BEGIN") == 1 and log.sent.count("COMMIT") == 1 and log.sent[-1] == "COMMIT", log.sent
+    assert log.sent.count("BEGIN") == 1 and log.sent.count("COMMIT") == 1 and log.sent[-1] == "COMMIT", (
+        log.sent
+    )
     assert (await client.get("/api/v1/users/me", headers=alice.headers)).json()["data"]["name"] == "Alice B"
 
 

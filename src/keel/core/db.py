@@ -49,7 +49,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # written against its scope helpers keeps finding it
 SCOPE_NAMESPACE = "_aa_connection_state"
 SESSION_SCOPE_KEY = "_sqlalchemy_db_session"
-_SESSION_ENDS = frozenset({"http.response.start", "http.disconnect", "websocket.disconnect", "websocket.close"})
+_SESSION_ENDS = frozenset(
+    {"http.response.start", "http.disconnect", "websocket.disconnect", "websocket.close"}
+)
 log = logging.getLogger("keel.db")
 
 
