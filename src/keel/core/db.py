@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.config.app import AppConfig
     from litestar.datastructures import State
-    from litestar.types import Message, Scope
+    from litestar.types import Message
 
 Base = UUIDv7AuditBase
 metadata = orm_registry.metadata
@@ -157,7 +157,7 @@ class Database:
             self._read_engine = self.get_engine().execution_options(isolation_level="AUTOCOMMIT")
         return self._read_engine
 
-    def provide_session(self, _state: State | None, scope: Scope) -> AsyncSession:
+    def provide_session(self, _state: State | None, scope: Any) -> AsyncSession:
         """The request's session, created on first use and shared by the guard and the handler."""
         sessions = _scope_sessions(scope)
         session: AsyncSession | None = sessions.get(SESSION_SCOPE_KEY)
@@ -174,9 +174,9 @@ class Database:
             sessions[SESSION_SCOPE_KEY] = session
         return session
 
-    async def before_send(self, message: Message, scope: Scope) -> None:
+    async def before_send(self, message: Message, scope: Any) -> None:
         """Commit on 2xx/3xx, roll back otherwise, then close: before the response starts."""
-        sessions = scope.get(SCOPE_NAMESPACE)  # type: ignore[misc]
+        sessions: dict[str, Any] | None = scope.get(SCOPE_NAMESPACE)
         session: AsyncSession | None = sessions.get(SESSION_SCOPE_KEY) if sessions else None
         if session is None:
             return
@@ -195,7 +195,8 @@ class Database:
                     await session.close()
                 except Exception:
                     log.debug("session close failed during cleanup", exc_info=True)
-                sessions.pop(SESSION_SCOPE_KEY, None)  # type: ignore[union-attr]
+                if sessions is not None:
+                    sessions.pop(SESSION_SCOPE_KEY, None)
 
     async def dispose(self, _app: Litestar | None = None) -> None:
         await self.get_engine().dispose()
@@ -210,7 +211,7 @@ class DatabasePlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         database = self.database
 
-        def provide_db_session(state: State, scope: Scope) -> AsyncSession:
+        def provide_db_session(state: State, scope: Any) -> AsyncSession:
             return database.provide_session(state, scope)
 
         app_config.dependencies["db_session"] = Provide(provide_db_session, sync_to_thread=False)
