@@ -409,12 +409,12 @@ def _times_bare(row: dict[str, Any], bare_cpu: float | None) -> str:
 def print_table(bare: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
     bare_cpu = (bare.get("/health") or {}).get("cpu_ms")
     print(
-        f"\n{'db':<9}{'group':<7}{'endpoint':<44} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"\n{'db':<9}{'group':<8}{'endpoint':<44} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'cpu ms/req':>10} {'x bare':>7} {'non-2xx':>7}"
     )
     for path, ref in bare.items():
         print(
-            f"{'-':<9}{'bare':<7}{'litestar hello world GET ' + path:<44} {ref['rps']:>7.0f} "
+            f"{'-':<9}{'bare':<8}{'litestar hello world GET ' + path:<44} {ref['rps']:>7.0f} "
             f"{ref['p50_ms'] or 0:>7.2f} {ref['p99_ms'] or 0:>7.2f} {ref.get('cpu_ms') or 0:>10.3f} "
             f"{'1.0x':>7} {ref['errors']:>7}"
         )
@@ -422,10 +422,10 @@ def print_table(bare: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> 
         label = f"{row['name']}"[:44]
         db = row.get("database", "-")
         if "skipped" in row:
-            print(f"{db:<9}{row['group']:<7}{label:<44} not measured: {row['skipped']}")
+            print(f"{db:<9}{row['group']:<8}{label:<44} not measured: {row['skipped']}")
             continue
         print(
-            f"{db:<9}{row['group']:<7}{label:<44} {row['rps']:>7.0f} {row['p50_ms'] or 0:>7.2f} "
+            f"{db:<9}{row['group']:<8}{label:<44} {row['rps']:>7.0f} {row['p50_ms'] or 0:>7.2f} "
             f"{row['p99_ms'] or 0:>7.2f} {row.get('cpu_ms') or 0:>10.3f} {_times_bare(row, bare_cpu):>7} "
             f"{row['errors']:>7}"
         )
