@@ -13,7 +13,7 @@ PYTEST_ARGS ?= -n 2
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) sync --frozen --inexact
+	$(UV) sync --frozen --inexact --compile-bytecode
 	@touch $@
 
 install: $(STAMP) ## venv + locked install (uv.lock)

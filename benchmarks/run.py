@@ -1,11 +1,15 @@
-"""`make bench`: Keel (`keel serve --workers N`) against a bare Litestar app on loopback, then gym and scribe.
+"""`make bench`: Keel (`keel serve --workers N`) against a bare Litestar app on loopback, on SQLite and on
+PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gym and scribe.
 
 Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_CONNECTIONS (32),
-BENCH_THREADS (2), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS (core,gym,scribe),
-BENCH_LOG_LEVEL (INFO), DATABASE_URL (default: a fresh SQLite database under var/bench), REDIS_URL
-(optional). Uses wrk when installed, else a small asyncio httpx load generator. Prints a table and writes
-var/bench/results-<timestamp>.json. A group whose prerequisite is missing is reported as not measured,
-with the reason, instead of stopping the run.
+BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS (core,gym,startup,twins,scribe),
+BENCH_DATABASES (sqlite,postgres), BENCH_POSTGRES_URL (DATABASE_URL when it is PostgreSQL, else
+postgresql+asyncpg://postgres@127.0.0.1:5432/keel_bench), BENCH_PIN (1: server on core 0, load on core 1),
+BENCH_LOG_LEVEL (INFO), REDIS_URL (optional). Uses wrk when installed, else a small asyncio httpx load
+generator. Per scenario: rps, p50, p99, the server's CPU ms per request (its /proc counters around the
+run) and that CPU as a multiple of the bare Litestar hello world's in the same run. Prints the tables and
+writes var/bench/results-<timestamp>.json. A group whose prerequisite is missing is reported as not
+measured, with the reason, instead of stopping the run.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import measure as m
 from benchmarks.scenarios import SCENARIOS, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +48,14 @@ def _env_int(name: str, default: int) -> int:
 WORKERS = _env_int("BENCH_WORKERS", 1)
 DURATION = _env_int("BENCH_DURATION", 10)
 CONNECTIONS = _env_int("BENCH_CONNECTIONS", 32)
-THREADS = _env_int("BENCH_THREADS", 2)
+THREADS = _env_int("BENCH_THREADS", 1)
 # BENCH_LOAD=httpx forces the built-in generator (what a machine without wrk uses)
 USE_WRK = bool(shutil.which("wrk")) and os.environ.get("BENCH_LOAD", "wrk") == "wrk"
-GROUPS = [g.strip() for g in os.environ.get("BENCH_GROUPS", "core,gym,scribe").split(",") if g.strip()]
+GROUPS = [
+    g.strip() for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe").split(",") if g.strip()
+]
+DATABASES = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(",") if d.strip()]
+LOAD_GROUPS = ("core", "gym")  # groups of wrk scenarios (startup, twins and scribe are their own)
 
 
 def free_port() -> int:
@@ -55,9 +64,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env() -> dict[str, str]:
+def postgres_url() -> str:
+    given = os.environ.get("DATABASE_URL", "")
+    if given.startswith("postgresql"):
+        return given
+    return os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/keel_bench")
+
+
+def database_url(kind: str) -> str:
+    return postgres_url() if kind == "postgres" else f"sqlite+aiosqlite:///{OUT / 'bench.db'}"
+
+
+def server_env(database_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{OUT / 'bench.db'}"
     installed = [p.parent.name for p in sorted((ROOT / "src" / "keel" / "apps").glob("*/plugin.py"))]
     env.update(
         KEEL_APPS=env.get("KEEL_APPS", ",".join(installed)),
@@ -82,7 +101,9 @@ def server_env() -> dict[str, str]:
 def start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """Start a server; its output (JSON log lines, tracebacks) goes to `log`, never to an undrained pipe."""
     with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
+        proc = subprocess.Popen(  # noqa: S603
+            [*m.server_prefix(), *cmd], env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -105,7 +126,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-def make_user(base: str) -> str:
+def make_user(base: str) -> dict[str, str]:
     body = {
         "email": f"bench-user-{uuid.uuid4().hex[:12]}@bench.example",
         "password": "Bench-password-0001",
@@ -113,7 +134,7 @@ def make_user(base: str) -> str:
     }
     response = httpx.post(f"{base}/api/v1/auth/register", json=body, timeout=60)
     response.raise_for_status()
-    return response.json()["data"]["access_token"]
+    return {**body, "token": response.json()["data"]["access_token"]}
 
 
 # --------------------------------------------------------------------------- load generators
@@ -182,7 +203,9 @@ def run_wrk(url: str, scenario: Scenario, token: str | None, path: str, body: st
         script.name,
     ]
     try:
-        out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
+        out = subprocess.run(  # noqa: S603
+            [*m.load_prefix(), *cmd, url], capture_output=True, text=True, check=True
+        ).stdout
     finally:
         os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -256,15 +279,25 @@ async def _run_httpx(url: str, scenario: Scenario, token: str | None, body: str)
 
 
 def measure(
-    base: str, scenario: Scenario, token: str | None, values: dict[str, str], path: str | None = None
+    base: str,
+    scenario: Scenario,
+    token: str | None,
+    values: dict[str, str],
+    path: str | None = None,
+    pid: int | None = None,
 ) -> dict[str, Any]:
+    """One load run; with the server's `pid`, also its CPU ms per request over the run."""
     path = path or scenario.path
     for key, value in values.items():
         path = path.replace("{" + key + "}", value)
     body = _body_template(scenario, values)
+    meter = m.CpuMeter(pid)
     if USE_WRK:
-        return run_wrk(base + path, scenario, token, path, body)
-    return asyncio.run(_run_httpx(base + path, scenario, token, body))
+        result = run_wrk(base + path, scenario, token, path, body)
+    else:
+        result = asyncio.run(_run_httpx(base + path, scenario, token, body))
+    result["cpu_ms"] = meter.per_request(result.get("requests"))
+    return result
 
 
 _SAMPLE = re.compile(
@@ -306,9 +339,11 @@ def drain(base: str, timeout: float = 300.0) -> float:
     return round(time.monotonic() - started, 1)
 
 
-def run_scenario(base: str, scenario: Scenario, token: str, values: dict[str, str]) -> dict[str, Any]:
+def run_scenario(
+    base: str, scenario: Scenario, token: str, values: dict[str, str], pid: int
+) -> dict[str, Any]:
     before = status_counts(base)
-    result = measure(base, scenario, token if scenario.auth else None, values)
+    result = measure(base, scenario, token if scenario.auth else None, values, pid=pid)
     result["drain_s"] = drain(base)
     after = status_counts(base)
     statuses: Counter[str] = Counter()
@@ -334,45 +369,83 @@ def bare_baseline(env: dict[str, str]) -> dict[str, dict[str, Any]]:
         for scenario in SCENARIOS:
             if scenario.group in GROUPS and scenario.bare and scenario.bare not in results:
                 results[scenario.bare] = measure(
-                    f"http://127.0.0.1:{port}", scenario, None, {}, scenario.bare
+                    f"http://127.0.0.1:{port}", scenario, None, {}, scenario.bare, pid=m.serving_pid(bare)
                 )
     finally:
         stop(bare)
     return results
 
 
-def group_values(group: str, base: str, token: str, env: dict[str, str]) -> dict[str, str]:
-    if group == "gym":
-        from benchmarks import gym
+CORE_SESSIONS = 100  # the bench user's login sessions: the owner-scoped list pages 20 of them
 
-        return gym.setup(base, token, env["DATABASE_URL"])
+
+def core_setup(base: str, email: str, password: str) -> dict[str, str]:
+    """The bench user logs in until it has CORE_SESSIONS sessions (the list scenario's rows)."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for n in range(CORE_SESSIONS - 1):
+            # a client address per login (loopback is a trusted proxy): the per-IP login limit stays out
+            forwarded = {"X-Forwarded-For": f"10.77.{n // 256}.{n % 256}"}
+            body = {"email": email, "password": password}
+            client.post("/api/v1/auth/login", json=body, headers=forwarded).raise_for_status()
     return {}
 
 
+def group_values(group: str, base: str, user: dict[str, str], env: dict[str, str]) -> dict[str, str]:
+    if group == "gym":
+        from benchmarks import gym
+
+        return gym.setup(base, user["token"], env["DATABASE_URL"])
+    if group == "core":
+        return core_setup(base, user["email"], user["password"])
+    return {}
+
+
+def _times_bare(row: dict[str, Any], bare_cpu: float | None) -> str:
+    if not row.get("cpu_ms") or not bare_cpu:
+        return "-"
+    return f"{row['cpu_ms'] / bare_cpu:.1f}x"
+
+
 def print_table(bare: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    bare_cpu = (bare.get("/health") or {}).get("cpu_ms")
     print(
-        f"\n{'group':<7}{'endpoint':<46} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs bare':>8}"
+        f"\n{'db':<9}{'group':<8}{'endpoint':<44} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'cpu ms/req':>10} {'x bare':>7} {'non-2xx':>7}"
     )
     for path, ref in bare.items():
         print(
-            f"{'bare':<7}{'litestar hello world GET ' + path:<46} {ref['rps']:>8.0f} "
-            f"{ref['p50_ms'] or 0:>8.2f} "
-            f"{ref['p99_ms'] or 0:>8.2f} {ref['errors']:>8}"
+            f"{'-':<9}{'bare':<8}{'litestar hello world GET ' + path:<44} {ref['rps']:>7.0f} "
+            f"{ref['p50_ms'] or 0:>7.2f} {ref['p99_ms'] or 0:>7.2f} {ref.get('cpu_ms') or 0:>10.3f} "
+            f"{'1.0x':>7} {ref['errors']:>7}"
         )
     for row in rows:
-        label = f"{row['name']}"[:46]
+        label = f"{row['name']}"[:44]
+        db = row.get("database", "-")
         if "skipped" in row:
-            print(f"{row['group']:<7}{label:<46} not measured: {row['skipped']}")
+            print(f"{db:<9}{row['group']:<8}{label:<44} not measured: {row['skipped']}")
             continue
-        ratio = f"{row['ratio_vs_bare']:.0%}" if row.get("ratio_vs_bare") else "-"
         print(
-            f"{row['group']:<7}{label:<46} {row['rps']:>8.0f} {row['p50_ms'] or 0:>8.2f} "
-            f"{row['p99_ms'] or 0:>8.2f} {row['errors']:>8} {ratio:>8}"
+            f"{db:<9}{row['group']:<8}{label:<44} {row['rps']:>7.0f} {row['p50_ms'] or 0:>7.2f} "
+            f"{row['p99_ms'] or 0:>7.2f} {row.get('cpu_ms') or 0:>10.3f} {_times_bare(row, bare_cpu):>7} "
+            f"{row['errors']:>7}"
         )
         if row.get("non_2xx_by_status"):
-            print(f"{'':<7}  non-2xx by status: {row['non_2xx_by_status']}")
+            print(f"{'':<16}  non-2xx by status: {row['non_2xx_by_status']}")
         if row.get("drain_s", 0) > 1:
-            print(f"{'':<7}  the server needed {row['drain_s']} s more to finish the requests still queued")
+            print(f"{'':<16}  the server needed {row['drain_s']} s more to finish the requests still queued")
+
+
+def print_startup(startup: dict[str, Any]) -> None:
+    if "skipped" in startup:
+        print(f"\nstart-up: not measured: {startup['skipped']}")
+        return
+    runs = ", ".join(f"{r['cpu_s']}/{r['wall_s']}/{r['rss_mb']}" for r in startup["runs"])
+    print(
+        f"\nstart-up to the first 200 on /health ({len(startup['runs'])} runs, all apps, "
+        f"{startup['database']}): "
+        f"median CPU {startup['cpu_s']} s, wall {startup['wall_s']} s, RSS {startup['rss_mb']} MB "
+        f"(cpu s/wall s/RSS MB per run: {runs})"
+    )
 
 
 def server_errors(log: Path) -> dict[str, int]:
@@ -422,75 +495,134 @@ def print_scribe(scribe: dict[str, Any]) -> None:
     )
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    env = server_env()
-    if env["DATABASE_URL"].startswith("sqlite"):
+def prepare_database(kind: str) -> dict[str, str]:
+    """A migrated database of KIND: SQLite starts fresh, PostgreSQL (created when missing) is reused."""
+    url = database_url(kind)
+    env = server_env(url)
+    if kind == "sqlite":
         for leftover in OUT.glob("bench.db*"):
             leftover.unlink()
-    shutil.rmtree(OUT / "storage", ignore_errors=True)
-    (OUT / "prometheus").mkdir(exist_ok=True)
-    subprocess.run([str(BIN / "keel"), "migrate"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
-    tool = "wrk" if USE_WRK else "httpx (install wrk for higher load)"
-    database = env["DATABASE_URL"].split(":", 1)[0]
-    print(
-        f"load: {tool}, {DURATION}s per scenario, {CONNECTIONS} connections, {WORKERS} worker(s); "
-        f"database {database}, redis {'yes' if env.get('REDIS_URL') else 'no'}; groups {','.join(GROUPS)}"
-    )
+    else:
+        from benchmarks.twins import ensure_postgres_database
 
-    bare = bare_baseline(env) if any(s.bare for s in SCENARIOS if s.group in GROUPS) else {}
+        ensure_postgres_database(url)
+    subprocess.run([str(BIN / "keel"), "migrate"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    return env
+
+
+def run_keel(kind: str, env: dict[str, str], scribe_wanted: bool) -> tuple[list[dict[str, Any]], Any, Any]:
+    """Every load scenario of the wanted groups against one `keel serve` on database KIND."""
     rows: list[dict[str, Any]] = []
     scribe_result: dict[str, Any] = {}
     port = free_port()
     serve = [str(BIN / "keel"), "serve", "--workers", str(WORKERS), "--port", str(port)]
-    keel = start(serve, env, port, OUT / "server.log")
-    base = f"http://127.0.0.1:{port}"
+    keel = start(serve, env, port, OUT / f"server-{kind}.log")
+    base, pid = f"http://127.0.0.1:{port}", m.serving_pid(keel)
     try:
-        token = make_user(base)
+        user = make_user(base)
         for group in dict.fromkeys(s.group for s in SCENARIOS if s.group in GROUPS):
             scenarios = [s for s in SCENARIOS if s.group == group]
             try:
-                values = group_values(group, base, token, env)
+                values = group_values(group, base, user, env)
             except Exception as exc:  # a missing prerequisite is reported, the other groups still run
                 traceback.print_exc()
                 reason = f"set-up failed: {type(exc).__name__}: {exc}"[:300]
-                rows += [{"group": group, "name": s.name, "skipped": reason} for s in scenarios]
+                rows += [
+                    {"database": kind, "group": group, "name": s.name, "skipped": reason} for s in scenarios
+                ]
                 continue
             for scenario in scenarios:
-                print(f"  {group}: {scenario.name} ...", flush=True)
+                print(f"  {kind} {group}: {scenario.name} ...", flush=True)
                 row: dict[str, Any] = {
+                    "database": kind,
                     "group": group,
                     "name": scenario.name,
                     "endpoint": f"{scenario.method} {scenario.path}",
                 }
                 try:
-                    row.update(run_scenario(base, scenario, token, values))
+                    row.update(run_scenario(base, scenario, user["token"], values, pid))
                 except Exception as exc:
                     row["skipped"] = f"{type(exc).__name__}: {exc}"[:300]
-                if scenario.bare and "rps" in row and bare.get(scenario.bare, {}).get("rps"):
-                    row["bare_rps"] = bare[scenario.bare]["rps"]
-                    row["ratio_vs_bare"] = round(row["rps"] / row["bare_rps"], 3)
                 rows.append(row)
-        if "scribe" in GROUPS:
+        if scribe_wanted:
             print("  scribe: realtime factor of each engine, WER suite, 1 GB upload ...", flush=True)
             from benchmarks import scribe
 
             try:
-                scribe_result = scribe.run(base, token, keel.pid)
+                scribe_result = scribe.run(base, user["token"], keel.pid)
             except Exception as exc:
                 traceback.print_exc()
                 scribe_result = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
     finally:
         stop(keel)
         shutil.rmtree(OUT / "storage", ignore_errors=True)
+    return rows, scribe_result, user
+
+
+def run_startup(env: dict[str, str], kind: str) -> dict[str, Any]:
+    def command(port: int) -> list[str]:
+        return [*m.server_prefix(), str(BIN / "keel"), "serve", "--workers", "1", "--port", str(port)]
+
+    try:
+        result = m.startup_runs(command, env, OUT / "startup.log", ROOT)
+    except Exception as exc:
+        return {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
+    return {**result, "database": kind}
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(OUT / "storage", ignore_errors=True)
+    (OUT / "prometheus").mkdir(exist_ok=True)
+    tool = "wrk" if USE_WRK else "httpx (install wrk for higher load)"
+    print(
+        f"load: {tool}, {DURATION}s per scenario, {CONNECTIONS} connections, {WORKERS} worker(s), "
+        f"pinned {'server core 0, load core 1' if m.PIN else 'no'}; databases {','.join(DATABASES)}, "
+        f"redis {'yes' if os.environ.get('REDIS_URL') else 'no'}; groups {','.join(GROUPS)}"
+    )
+    first_env = server_env(database_url(DATABASES[0]))
+    wants_load = any(s.group in GROUPS for s in SCENARIOS)
+    bare = (
+        bare_baseline(first_env) if wants_load and any(s.bare for s in SCENARIOS if s.group in GROUPS) else {}
+    )
+    rows: list[dict[str, Any]] = []
+    scribe_result: dict[str, Any] = {}
+    startup: dict[str, Any] = {}
+    twins: list[dict[str, Any]] = []
+    for index, kind in enumerate(DATABASES):
+        try:
+            env = prepare_database(kind)
+        except Exception as exc:
+            rows.append({"database": kind, "group": "-", "name": "(database)", "skipped": str(exc)[:300]})
+            continue
+        if "startup" in GROUPS and index == 0:
+            print(f"  start-up: 5 cold starts on {kind} ...", flush=True)
+            startup = run_startup(env, kind)
+        user: dict[str, str] | None = None
+        if wants_load or ("scribe" in GROUPS and index == 0) or "twins" in GROUPS:
+            keel_rows, scribe_part, user = run_keel(kind, env, "scribe" in GROUPS and index == 0)
+            rows += keel_rows
+            scribe_result = scribe_result or scribe_part
+        if "twins" in GROUPS and user is not None:
+            from benchmarks import twins as twin_bench
+
+            twins += twin_bench.run(kind, env, user, measure)
 
     if rows or bare:
-        print_table(bare, rows)
+        print_table(bare, rows + twins)
+    if twins:
+        from benchmarks import twins as twin_bench
+
+        twin_bench.print_comparison(bare, rows, twins)
+    if startup:
+        print_startup(startup)
     if scribe_result:
         print_scribe(scribe_result)
-    errors = server_errors(OUT / "server.log")
+    errors: dict[str, int] = {}
+    for kind in DATABASES:
+        errors.update(server_errors(OUT / f"server-{kind}.log"))
     if errors:
-        print("\nunhandled errors in var/bench/server.log:")
+        print("\nunhandled errors in var/bench/server-*.log:")
         for what, count in errors.items():
             print(f"  {count:>5} x {what}")
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -500,18 +632,23 @@ def main() -> None:
         "duration_s": DURATION,
         "connections": CONNECTIONS,
         "tool": tool,
-        "database": database,
-        "redis": bool(env.get("REDIS_URL")),
-        "log_level": env["LOG_LEVEL"],
+        "pinned": m.PIN,
+        "databases": DATABASES,
+        "redis": bool(os.environ.get("REDIS_URL")),
+        "log_level": first_env["LOG_LEVEL"],
         "groups": GROUPS,
         "load_average": os.getloadavg(),
     }
-    path.write_text(
-        json.dumps(
-            {"meta": meta, "bare": bare, "results": rows, "scribe": scribe_result, "server_errors": errors},
-            indent=2,
-        )
-    )
+    result = {
+        "meta": meta,
+        "bare": bare,
+        "results": rows,
+        "twins": twins,
+        "startup": startup,
+        "scribe": scribe_result,
+        "server_errors": errors,
+    }
+    path.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {path.relative_to(ROOT)}")
 
 

@@ -27,10 +27,19 @@ class Scenario:
 
 
 SCENARIOS: list[Scenario] = [
-    # core: the stack on its cheapest route, an authenticated paginated list, a read and a create
+    # core: the stack on its cheapest route, an authenticated read, an owner-scoped page with its total,
+    # a create with its audit rows, and registration (argon2). Every row is compared with bare hello.
     Scenario("core", "health", "GET", "/health", bare="/health"),
-    Scenario("core", "auth sessions (list, 20/page)", "GET", "/api/v1/auth/sessions?limit=20", auth=True),
-    Scenario("core", "users/me", "GET", "/api/v1/users/me", auth=True),
+    Scenario("core", "users/me (bearer)", "GET", "/api/v1/users/me", auth=True),
+    Scenario("core", "my sessions, 20 of 100 with total", "GET", "/api/v1/auth/sessions?limit=20", auth=True),
+    Scenario(
+        "core",
+        "create with audit (segmint content)",
+        "POST",
+        "/api/v1/segmint/content",
+        auth=True,
+        body='{{"text": "Bench post {n}", "tone": "friendly", "tags": ["bench"]}}',
+    ),
     Scenario(
         "core",
         "register (create, argon2)",
@@ -47,6 +56,7 @@ SCENARIOS: list[Scenario] = [
         "/api/v1/gym/workout-plans?scope=mine&limit=20",
         auth=True,
     ),
+    Scenario("gym", "my sessions, 20 of 251 with total", "GET", "/api/v1/gym/sessions?limit=20", auth=True),
     Scenario(
         "gym",
         "log a set (create)",

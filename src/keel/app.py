@@ -6,7 +6,6 @@ import importlib
 from contextlib import asynccontextmanager
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
@@ -165,7 +164,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
     apps = enabled_apps(settings)
     builder = AppBuilder(settings=settings, apps=apps)
     sa_config = db.sqlalchemy_config(settings)
-    builder.plugins.append(SQLAlchemyPlugin(config=sa_config))
+    builder.plugins.append(db.DatabasePlugin(sa_config))
     builder.state["settings"] = settings
     builder.state["sa_config"] = sa_config
     for name in CORE_COMPONENTS:

@@ -1,28 +1,58 @@
-"""Database: one async engine per process, one transaction per request, one Alembic history.
+"""Database: one async engine per process, one transaction per write request, one Alembic history.
 
 SQLite (aiosqlite) is the embedded default with WAL and foreign keys on; PostgreSQL (asyncpg) when
 DATABASE_URL says so. Models inherit `Base` (UUIDv7 `id`, `created_at`, `updated_at`).
+
+Request sessions (`db_session`, and the guard's) are wired here rather than through advanced-alchemy's
+Litestar extension, whose import pulls Alembic and the Litestar CLI into every serving process:
+- a write (POST/PUT/PATCH/DELETE) runs in one transaction, committed on 2xx/3xx and rolled back on
+  anything else, so a failed request leaves nothing half-written;
+- on PostgreSQL a safe method (GET/HEAD/OPTIONS) runs on an AUTOCOMMIT connection: no BEGIN/COMMIT
+  round trips around its reads (a single-statement write such as the guard's last-seen stamp still
+  commits on its own);
+- no pool pre-ping (a round trip per request): a pooled asyncpg connection whose socket the server
+  closed is dropped at checkout, and a statement that finds its connection dead before anything else
+  ran in the session is retried once on a fresh one.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.base import UUIDv7AuditBase, orm_registry
-from advanced_alchemy.config import EngineConfig
-from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig
+from advanced_alchemy.config import AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
+from litestar.di import Provide
+from litestar.plugins import InitPluginProtocol
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from keel.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.config.app import AppConfig
+    from litestar.datastructures import State
+    from litestar.types import Message
 
 Base = UUIDv7AuditBase
 metadata = orm_registry.metadata
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# where the request's session lives on the ASGI scope: advanced-alchemy's namespace and key, so code
+# written against its scope helpers keeps finding it
+SCOPE_NAMESPACE = "_aa_connection_state"
+SESSION_SCOPE_KEY = "_sqlalchemy_db_session"
+_SESSION_ENDS = frozenset(
+    {"http.response.start", "http.disconnect", "websocket.disconnect", "websocket.close"}
+)
+log = logging.getLogger("keel.db")
 
 
 def import_models(modules: Iterable[str]) -> None:
@@ -53,6 +83,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Checkout: an asyncpg connection whose socket is already closed (server restarted, backend
+    terminated) is replaced by the pool (DisconnectionError), without the pre-ping's round trip."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("pooled connection was closed by the server")
+
+
+class RetryingSession(AsyncSession):
+    """Retries a statement once when it is the session's first and its pooled connection turned out
+    dead: nothing ran on that connection yet, so running it again on a fresh one is safe. (On a
+    disconnect SQLAlchemy invalidates every connection the pool handed out before it, so one retry
+    is enough after a database restart.)"""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        first = not self.in_transaction()
+        try:
+            return await super().execute(*args, **kwargs)
+        except DBAPIError as exc:
+            if not (first and exc.connection_invalidated):
+                raise
+            log.warning("db_connection_retry", extra={"error": str(exc.orig)[:200]})
+            await self.rollback()
+            return await super().execute(*args, **kwargs)
+
+
 def engine_config(settings: Settings) -> EngineConfig:
     if settings.is_postgres:
         return EngineConfig(
@@ -60,28 +116,121 @@ def engine_config(settings: Settings) -> EngineConfig:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
             pool_recycle=settings.db_pool_recycle,
-            pool_pre_ping=True,
+            pool_pre_ping=False,  # see the module docstring: checkout check + one retry instead
             echo=settings.db_echo,
         )
     return EngineConfig(echo=settings.db_echo)
 
 
-def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+def _scope_sessions(scope: Any) -> dict[str, Any]:
+    return scope.setdefault(SCOPE_NAMESPACE, {})  # type: ignore[no-any-return]
+
+
+class Database:
+    """`app.state.sa_config`: the engine, session factories and the request session's life cycle."""
+
+    session_scope_key = SESSION_SCOPE_KEY
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = SQLAlchemyAsyncConfig(
+            connection_string=settings.database_url,
+            engine_config=engine_config(settings),
+            session_config=AsyncSessionConfig(expire_on_commit=False, class_=RetryingSession),
+            create_all=False,
+        )
+        self._read_engine: AsyncEngine | None = None
+
+    def get_engine(self) -> AsyncEngine:
+        return self.config.get_engine()
+
+    def get_session(self) -> Any:
+        """`async with db.get_session() as session:` a session outside any request (commit yourself)."""
+        return self.config.get_session()
+
+    def create_session_maker(self) -> Any:
+        return self.config.create_session_maker()
+
+    def _autocommit_engine(self) -> AsyncEngine:
+        """The same pool, connections in AUTOCOMMIT (set on checkout, reset on return: no round trip)."""
+        if self._read_engine is None:
+            self._read_engine = self.get_engine().execution_options(isolation_level="AUTOCOMMIT")
+        return self._read_engine
+
+    def provide_session(self, _state: State | None, scope: Any) -> AsyncSession:
+        """The request's session, created on first use and shared by the guard and the handler."""
+        sessions = _scope_sessions(scope)
+        session: AsyncSession | None = sessions.get(SESSION_SCOPE_KEY)
+        if session is None:
+            maker = self.create_session_maker()
+            if (
+                self.settings.is_postgres
+                and scope.get("type") == "http"
+                and scope.get("method", "GET") in SAFE_METHODS
+            ):
+                session = maker(bind=self._autocommit_engine())
+            else:
+                session = maker()
+            sessions[SESSION_SCOPE_KEY] = session
+        return session
+
+    async def before_send(self, message: Message, scope: Any) -> None:
+        """Commit on 2xx/3xx, roll back otherwise, then close: before the response starts."""
+        sessions: dict[str, Any] | None = scope.get(SCOPE_NAMESPACE)
+        session: AsyncSession | None = sessions.get(SESSION_SCOPE_KEY) if sessions else None
+        if session is None:
+            return
+        kind = message["type"]
+        try:
+            if kind == "http.response.start":
+                if 200 <= message["status"] < 400:  # type: ignore[typeddict-item]
+                    await session.commit()
+                else:
+                    await session.rollback()
+        except Exception:  # the response is already decided; a failed cleanup must not replace it
+            log.debug("session commit/rollback failed during cleanup", exc_info=True)
+        finally:
+            if kind in _SESSION_ENDS:
+                try:
+                    await session.close()
+                except Exception:
+                    log.debug("session close failed during cleanup", exc_info=True)
+                if sessions is not None:
+                    sessions.pop(SESSION_SCOPE_KEY, None)
+
+    async def dispose(self, _app: Litestar | None = None) -> None:
+        await self.get_engine().dispose()
+
+
+class DatabasePlugin(InitPluginProtocol):
+    """Injects `db_session`, closes it before the response is sent, disposes the engine at shutdown."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        database = self.database
+
+        def provide_db_session(state: State, scope: Any) -> AsyncSession:
+            return database.provide_session(state, scope)
+
+        app_config.dependencies["db_session"] = Provide(provide_db_session, sync_to_thread=False)
+        app_config.before_send.append(database.before_send)
+        app_config.on_shutdown.append(database.dispose)
+        app_config.signature_namespace.update(AsyncSession=AsyncSession, AsyncEngine=AsyncEngine)
+        return app_config
+
+
+def sqlalchemy_config(settings: Settings) -> Database:
     if not settings.is_postgres:
         prepare_sqlite_path(settings.database_url)
-    config = SQLAlchemyAsyncConfig(
-        connection_string=settings.database_url,
-        engine_config=engine_config(settings),
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        session_dependency_key="db_session",
-        # commit on 2xx/3xx, roll back on anything else: a failed request leaves nothing half-written
-        before_send_handler="autocommit_include_redirects",
-        create_all=False,
-    )
-    engine = config.get_engine()
-    if not settings.is_postgres:
+    database = Database(settings)
+    engine = database.get_engine()
+    if settings.is_postgres:
+        event.listen(engine.sync_engine.pool, "checkout", _drop_closed_connection)
+    else:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     from keel.core.metrics import instrument_pool
 
     instrument_pool(engine)
-    return config
+    return database

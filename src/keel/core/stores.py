@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 
 from keel.core.components import AppBuilder
 from keel.core.metrics import DEGRADED
@@ -148,6 +147,8 @@ class Stores:
     def get(self, namespace: str) -> Store:
         if namespace not in self._stores:
             if self.redis is not None:
+                from litestar.stores.redis import RedisStore  # redis-py loads only when REDIS_URL is set
+
                 shared = RedisStore(self.redis, namespace=f"keel:{namespace}", handle_client_shutdown=False)
                 self._stores[namespace] = FallbackStore(shared, f"store:{namespace}")
             else:

@@ -1,0 +1,60 @@
+"""A serving process imports only what serving uses: migrations, the CLI, charting, media and model
+libraries load on first use (issue 12: start-up CPU and RSS). Checked in a fresh interpreter that does
+what a server does, `import keel.asgi` (create_app with every app on), and then lists sys.modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from keel.app import KNOWN_APPS
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "keel"
+# never needed to answer a request (or only by a feature that imports it when used)
+NOT_AT_START = (
+    "alembic",  # migrations: `keel migrate`
+    "advanced_alchemy.extensions.litestar",  # imports Alembic commands and the Litestar CLI
+    "litestar.cli",
+    "rich_click",
+    "numpy",  # speech engines and charts
+    "matplotlib",
+    "faster_whisper",
+    "ctranslate2",
+    "onnxruntime",
+    "openai",
+    "redis",  # only with REDIS_URL
+)
+
+PROBE = """
+import json, sys
+import keel.asgi
+print(json.dumps(sorted(m for m in sys.modules)))
+"""
+
+
+def test_serving_process_does_not_import_what_serving_does_not_use(tmp_path: Path) -> None:
+    apps = ",".join(a for a in KNOWN_APPS if (SRC / "apps" / a / "plugin.py").exists())
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
+    }
+    env.update(
+        KEEL_ENV="test",
+        KEEL_APPS=apps,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/start.db",
+        STORAGE_URL=f"file://{tmp_path}/storage",
+        JWT_SECRET="start-up-test-secret-0123456789abcdefghijkl",  # noqa: S106
+        LOG_LEVEL="WARNING",
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", PROBE], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "keel.asgi" in loaded and {f"keel.apps.{a}" for a in apps.split(",")} <= loaded
+    imported = sorted(name for name in NOT_AT_START if name in loaded)
+    assert imported == [], f"imported at start-up: {imported}"
