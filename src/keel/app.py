@@ -34,8 +34,8 @@ from keel.core.errors import (
     merge_error_responses,
 )
 from keel.core.logging import configure_logging
-from keel.core.params import refuse_unknown_query_params
 from keel.core.openapi import OfflineSwaggerRenderPlugin, make_operation_id_creator, use_keel_openapi
+from keel.core.params import refuse_unknown_query_params
 from keel.settings import Settings, SettingsError, get_settings
 
 API_PREFIX = "/api/v1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 async def test_a_typo_in_a_list_parameter_is_refused_with_its_name(client, auth_headers) -> None:
     headers = auth_headers
     ok = await client.get("/api/v1/gym/sessions", params={"limit": 5, "offset": 0}, headers=headers)

@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fixtures.identity import DEFAULT_PASSWORD, Mailbox
 from playwright.async_api import Page, async_playwright
 
 from core_platform_helpers import free_port
+from fixtures.identity import DEFAULT_PASSWORD, Mailbox
 from keel.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
+HAS_CHROMIUM = Path(CHROMIUM).exists()
 NEW_PASSWORD = "A brand new pass 2 with spaces!"  # noqa: S105 - test data
 
 pytestmark = pytest.mark.slow
@@ -29,7 +30,9 @@ async def running(make_settings: Any, smtp_server: Mailbox) -> AsyncIterator[str
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = make_settings(smtp_host="127.0.0.1", smtp_port=smtp_server.port, frontend_url=base)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "server failed to start"
@@ -43,7 +46,7 @@ async def running(make_settings: Any, smtp_server: Mailbox) -> AsyncIterator[str
 
 @asynccontextmanager
 async def browser_page() -> AsyncIterator[Page]:
-    assert Path(CHROMIUM).exists(), "needs the chromium Debian package (.ci/run installs it)"
+    assert HAS_CHROMIUM, "needs the chromium Debian package (.ci/run installs it)"
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
@@ -64,10 +67,14 @@ async def mailed_link(mailbox: Mailbox, to: str, page: str) -> str:
     raise AssertionError(f"no {page} link mailed to {to}")
 
 
-async def test_reset_password_link_opens_a_form_that_sets_the_new_password(make_settings, smtp_server) -> None:
+async def test_reset_password_link_opens_a_form_that_sets_the_new_password(
+    make_settings, smtp_server
+) -> None:
     async with running(make_settings, smtp_server) as base, httpx.AsyncClient(base_url=base) as http:
         email = "pages-reset@example.com"
-        registered = await http.post("/api/v1/auth/register", json={"email": email, "password": DEFAULT_PASSWORD})
+        registered = await http.post(
+            "/api/v1/auth/register", json={"email": email, "password": DEFAULT_PASSWORD}
+        )
         assert registered.status_code == 201, registered.text
         assert (await http.post("/api/v1/auth/password-reset", json={"email": email})).status_code == 202
         link = await mailed_link(smtp_server, email, "reset-password")
@@ -99,7 +106,10 @@ async def test_reset_password_link_opens_a_form_that_sets_the_new_password(make_
             await page.get_by_role("button", name="Set the new password").click()
             status = page.locator("#status.error")
             await status.wait_for(timeout=15_000)
-            assert "invalid" in (await status.inner_text()).lower() or "expired" in (await status.inner_text()).lower()
+            assert (
+                "invalid" in (await status.inner_text()).lower()
+                or "expired" in (await status.inner_text()).lower()
+            )
         still = await http.post("/api/v1/auth/login", json={"email": email, "password": NEW_PASSWORD})
         assert still.status_code == 200
 
@@ -107,7 +117,9 @@ async def test_reset_password_link_opens_a_form_that_sets_the_new_password(make_
 async def test_verify_email_link_needs_a_click_and_confirms_the_address(make_settings, smtp_server) -> None:
     async with running(make_settings, smtp_server) as base, httpx.AsyncClient(base_url=base) as http:
         email = "pages-verify@example.com"
-        registered = await http.post("/api/v1/auth/register", json={"email": email, "password": DEFAULT_PASSWORD})
+        registered = await http.post(
+            "/api/v1/auth/register", json={"email": email, "password": DEFAULT_PASSWORD}
+        )
         assert registered.status_code == 201, registered.text
         login = await http.post("/api/v1/auth/login", json={"email": email, "password": DEFAULT_PASSWORD})
         headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
