@@ -34,6 +34,7 @@ from keel.core.errors import (
 )
 from keel.core.logging import configure_logging
 from keel.core.openapi import OfflineSwaggerRenderPlugin, make_operation_id_creator, use_keel_openapi
+from keel.core.params import refuse_unknown_query_params
 from keel.settings import Settings, SettingsError, get_settings
 
 API_PREFIX = "/api/v1"
@@ -71,7 +72,13 @@ class KeelApp(Litestar):
 _JSON_TYPES = ("application/json",)
 
 
-async def require_json_body(request: Request[Any, Any, Any]) -> None:
+async def check_request_shape(request: Request[Any, Any, Any]) -> None:
+    """Before any handler: unknown query parameters are a 400, a JSON body in another type a 415."""
+    refuse_unknown_query_params(request)
+    require_json_body(request)
+
+
+def require_json_body(request: Request[Any, Any, Any]) -> None:
     """A JSON route refuses other content types with 415 instead of guessing."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
@@ -196,7 +203,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
         lifespan=[*builder.lifespan, app_startup],
         on_startup=builder.on_startup,
         on_shutdown=builder.on_shutdown,
-        before_request=require_json_body,
+        before_request=check_request_shape,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=CORSConfig(
             allow_origins=settings.cors_origins,

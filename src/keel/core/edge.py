@@ -31,6 +31,9 @@ _DOCS_CSP = (
     b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
+# pages served to browsers (docs, the forms behind mailed links) rather than API answers
+_PAGE_PREFIXES = ("/schema", "/verify-email", "/reset-password", "/account/")
+
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
@@ -105,7 +108,7 @@ class Edge:
             return
 
         path: str = scope["path"]
-        csp = _DOCS_CSP if path.startswith("/schema") else _API_CSP
+        csp = _DOCS_CSP if path.startswith(_PAGE_PREFIXES) else _API_CSP
         extra = [(b"x-request-id", request_id.encode()), (b"content-security-policy", csp), *self.headers]
         status_holder = [500]
 

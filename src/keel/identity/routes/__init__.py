@@ -6,6 +6,7 @@ from keel.identity.routes.api_keys import ApiKeyController
 from keel.identity.routes.audit import AuditController
 from keel.identity.routes.auth import AuthController
 from keel.identity.routes.common import REFRESH_PATH, user_read
+from keel.identity.routes.pages import AccountPagesController
 from keel.identity.routes.passwords import PasswordController
 from keel.identity.routes.sessions import SessionController
 from keel.identity.routes.users import MeController, UserController
@@ -18,6 +19,7 @@ CONTROLLERS = [
     ApiKeyController,
     UserController,
     AuditController,
+    AccountPagesController,
 ]
 user_out = user_read  # the name before the XRead convention
 
