@@ -129,7 +129,7 @@ def bic_ratio(a: VoiceStats, b: VoiceStats, frames: int | None = None) -> float:
     n = a.n + b.n
     glr = 0.5 * (n * (a + b).logdet() - a.n * a.logdet() - b.n * b.logdet())
     penalty = 0.5 * (DIMS + DIMS * (DIMS + 1) / 2) * np.log(frames or n)
-    return glr / penalty
+    return float(glr / penalty)
 
 
 def _segment_stats(pcm_chunks: Iterable[bytes], segments: Sequence[TimedSegment]) -> list[VoiceStats]:
