@@ -26,10 +26,13 @@ from keel.apps.scribe.engines.faster_whisper import (
     bundled_model_dir,
     worker_cores,
 )
-from keel.apps.scribe.engines.remote import RemoteWhisperEngine
+from keel.apps.scribe.engines.remote import LANGUAGE_NAMES, RemoteWhisperEngine
+
+_LANGUAGE_NAMES = LANGUAGE_NAMES  # the name openai_api.py reads (from before engines became a package)
 
 __all__ = [
     "ENGLISH_ONLY_NOTE",
+    "LANGUAGE_NAMES",
     "WHISPER_LANGUAGES",
     "CancelFn",
     "EngineConfig",

@@ -85,7 +85,7 @@ class FasterWhisperEngine(TranscriptionEngine):
         compute_type: str = "int8",
         beam_size: int = 5,
         threads: int = 0,
-        window_seconds: float = 300.0,
+        window_seconds: float = 60.0,  # the feature extraction of a window is ~0.6 MB per second
     ) -> None:
         self.bundled = not model_dir
         self.model_dir = Path(model_dir) if model_dir else bundled_model_dir()

@@ -40,7 +40,7 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-_LANGUAGE_NAMES = {
+LANGUAGE_NAMES = {
     "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
     "portuguese": "pt", "dutch": "nl", "polish": "pl", "russian": "ru", "ukrainian": "uk",
     "japanese": "ja", "chinese": "zh", "korean": "ko", "arabic": "ar", "turkish": "tr",
@@ -54,7 +54,7 @@ def _normalise_language(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     v = value.strip().lower()
-    return _LANGUAGE_NAMES.get(v, v)
+    return LANGUAGE_NAMES.get(v, v)
 
 
 class RemoteWhisperEngine(TranscriptionEngine):
@@ -96,7 +96,9 @@ class RemoteWhisperEngine(TranscriptionEngine):
         self.max_chunk_seconds = max_chunk_seconds
         self._transport = transport
         self._sleep = sleep
-        self._backoff = tenacity.wait_exponential_jitter(multiplier=backoff_base, max=60.0, jitter=backoff_base)
+        self._backoff = tenacity.wait_exponential_jitter(
+            multiplier=backoff_base, max=60.0, jitter=backoff_base
+        )
 
     @property
     def endpoint(self) -> str:
