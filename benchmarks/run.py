@@ -483,6 +483,9 @@ def print_scribe(scribe: dict[str, Any]) -> None:
         from benchmarks import scribe_wer
 
         scribe_wer.print_table(scribe["wer"])
+    from benchmarks import scribe as scribe_bench
+
+    scribe_bench.print_media_tables(scribe)  # speaker turns, the 60-minute file
     up = scribe["upload"]
     if "skipped" in up:
         print(f"upload: not measured: {up['skipped']}")

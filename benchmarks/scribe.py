@@ -5,6 +5,9 @@
   SCRIBE_REMOTE_URL is set. Engines run in this process, as a job worker would run them.
 - Word error rate per voice, speed and noise condition, and the realtime factor on one core
   (`benchmarks/scribe_wer.py`).
+- A 60-minute file through the queued API: the server tree's RSS growth, transcript timings
+  (`benchmarks/scribe_long.py`).
+- Speaker turns on six-turn dialogs of two espeak-ng voices (`benchmarks/scribe_diarize.py`).
 - Upload throughput and the server's peak memory while a 1 GB file is streamed to
   `POST /api/v1/scribe/files/upload` (multipart): a valid WAV header announcing 1 GB of PCM, then data
   generated on the fly (the client never holds the file). The RSS of the whole server process tree
@@ -222,10 +225,30 @@ def run(base: str, token: str, server_pid: int) -> dict[str, Any]:
         wer = scribe_wer.run()
     except Exception as exc:  # a failed suite is reported, the rest of the bench goes on
         wer = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
+    from benchmarks import scribe_diarize, scribe_long
+
+    try:
+        turns = scribe_diarize.run()
+    except Exception as exc:  # a failed suite is reported, the rest of the bench goes on
+        turns = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
+    try:
+        long_file = scribe_long.run()
+    except Exception as exc:
+        long_file = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
     try:
         uploaded = upload(base, token, server_pid)
     except Exception as exc:  # e.g. scribe not in KEEL_APPS, or the server died: report, keep the RTF rows
         uploaded = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
     if uploaded.get("status") not in (None, 201):
         uploaded = {"skipped": f"HTTP {uploaded['status']}: {uploaded.get('error', '')}"[:300]}
-    return {"engines": engines, "wer": wer, "upload": uploaded}
+    return {"engines": engines, "wer": wer, "diarize": turns, "long_file": long_file, "upload": uploaded}
+
+
+def print_media_tables(result: dict[str, Any]) -> None:
+    """The speaker-turn table and the 60-minute file's row, when they were measured."""
+    from benchmarks import scribe_diarize, scribe_long
+
+    if "diarize" in result:
+        scribe_diarize.print_table(result["diarize"])
+    if "long_file" in result:
+        scribe_long.print_row(result["long_file"])

@@ -174,3 +174,66 @@ def test_cut_to_file(speech_dir: Path, tmp_path: Path, fmt: str) -> None:
 def test_encode_pcm_flac_in_memory() -> None:
     data = media.encode_pcm(b"\x00\x00" * 16000, "flac")
     assert data[:4] == b"fLaC"
+
+
+@pytest.fixture(scope="module")
+def long_mp3(long_speech: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 40 s of speech as a CBR MP3 with LAME's Xing/Info header (which states the full length)."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("mp3") / "long.mp3"
+    subprocess.run(  # noqa: S603
+        [  # noqa: S607
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(long_speech),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+            str(out),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return out
+
+
+@pytest.mark.parametrize("kept", [2048, 0.5])
+def test_a_truncated_mp3_counts_only_the_audio_it_holds(long_mp3: Path, tmp_path: Path, kept: float) -> None:
+    full = media.probe(long_mp3).duration
+    data = long_mp3.read_bytes()
+    cut = tmp_path / "cut.mp3"
+    size = int(kept) if kept > 1 else int(len(data) * kept)
+    cut.write_bytes(data[:size])
+    try:
+        duration = media.probe(cut).duration
+    except MediaError as exc:  # too little left to decode is refused outright: also never counted
+        assert "truncated" in str(exc)
+        return
+    # 64 kbit/s: the bytes kept hold size * 8 / 64000 seconds, not the header's full length
+    assert duration < full * 0.6
+    assert abs(duration - size * 8 / 64_000) < 0.5
+
+
+def test_a_truncated_wav_counts_only_the_audio_it_holds(long_speech: Path, tmp_path: Path) -> None:
+    data = long_speech.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 4])  # the header still announces the whole data chunk
+    full, short = media.probe(long_speech).duration, media.probe(cut).duration
+    assert abs(short - full / 4) < 0.2
+
+
+def test_importing_media_loads_neither_pyav_nor_numpy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, keel.apps.scribe.media, keel.apps.scribe.engines\n"
+        "print(sorted(m for m in ('av', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)  # noqa: S603
+    assert out.stdout.strip() == "[]"

@@ -19,7 +19,6 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +33,7 @@ from procrastinate import Blueprint
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from keel.apps.scribe.engines.child import arm_pool_process, transcribe_in_child
 from keel.apps.scribe.models import (
     ACTIVE_STATES,
     CANCELLED,
@@ -62,70 +62,8 @@ GENERIC_FAILURE = "Transcription failed unexpectedly. Try again; if it keeps fai
 
 # --------------------------------------------------------------------------- the worker process side
 
-_CHILD_ENGINES: dict[bytes, Any] = {}
-
-
-def _child_transcribe(
-    config: bytes,
-    engine_name: str,
-    path: str,
-    language: str,
-    word_timestamps: bool,
-    control: str,
-    diarize: bool = False,
-    prompt: str | None = None,
-    temperature: float | None = None,
-) -> tuple[str, Any]:
-    """Runs in a pool process: ("ok", msgpack TranscriptResult) or ("error", kind, user message)."""
-    from keel.apps.scribe import engines, media
-
-    control_dir = Path(control)
-    cancel_file = control_dir / "cancel"
-    progress_file = control_dir / "progress"
-    last = [0.0]
-
-    def on_progress(fraction: float) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2 and fraction < 1.0:
-            return
-        last[0] = now
-        tmp = control_dir / "progress.tmp"
-        tmp.write_text(f"{max(0.0, min(1.0, fraction)):.4f}")
-        os.replace(tmp, progress_file)
-
-    def should_cancel() -> bool:
-        return cancel_file.exists()
-
-    try:
-        engine_map = _CHILD_ENGINES.get(config)
-        if engine_map is None:
-            engine_map = engines.build_engines(msgspec.msgpack.decode(config, type=engines.EngineConfig))
-            _CHILD_ENGINES.clear()
-            _CHILD_ENGINES[config] = engine_map
-        engine = engine_map.get(engine_name)
-        if engine is None:
-            return ("error", "engine", f"The {engine_name} engine is not configured on this server any more.")
-        result = engine.transcribe(
-            path,
-            language=None if language == "auto" else language,
-            word_timestamps=word_timestamps,
-            on_progress=on_progress,
-            should_cancel=should_cancel,
-            prompt=prompt,
-            temperature=temperature,
-        )
-        if diarize and not should_cancel():
-            from keel.apps.scribe.diarize import speaker_turns
-
-            for segment, speaker in zip(result.segments, speaker_turns(path, result.segments), strict=True):
-                segment.speaker = speaker
-        return ("ok", msgspec.msgpack.encode(result))
-    except engines.TranscriptionCancelled as exc:
-        return ("error", "cancelled", str(exc))
-    except (engines.EngineError, media.MediaError) as exc:
-        return ("error", "engine", str(exc))
-    except Exception as exc:
-        return ("error", "crash", f"{type(exc).__name__}: {exc}")
+# the pool process imports only engines.child (not this module and its database/queue imports)
+_child_transcribe = transcribe_in_child
 
 
 _POOL: ProcessPoolExecutor | None = None
@@ -138,12 +76,10 @@ def _pool(size: int) -> ProcessPoolExecutor:
     if _POOL is None or _POOL_SIZE != size or getattr(_POOL, "_broken", False):
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=False)
-        from keel.core.jobs import die_with_parent  # children die with this process, even on kill -9
-
         _POOL = ProcessPoolExecutor(
             max_workers=max(1, size),
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=die_with_parent,
+            initializer=arm_pool_process,  # children die with this process, even on kill -9
             initargs=(os.getpid(),),
         )
         _POOL_SIZE = size

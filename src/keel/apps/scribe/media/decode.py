@@ -1,60 +1,32 @@
-"""Media handling for scribe: sniffing, probing, decoding and cutting audio.
+"""Probing and decoding with FFmpeg (PyAV): what a file holds, and its audio as 16 kHz mono PCM.
 
-Everything here is synchronous, CPU-bound and meant to run in worker processes.
-Decoding is streamed: memory use is bounded by the chunk size, not the file length.
-
-Canonical internal audio format is 16 kHz, mono, signed 16-bit little-endian PCM
-(``PCM_RATE`` / ``PCM_BYTES_PER_SECOND``).
+Synchronous, CPU-bound, for worker processes (or a thread). Decoding is streamed: memory is bounded by
+the chunk size, not the file length. PyAV and numpy are imported on first use, not with this module, so
+a server that only sniffs uploads never loads them at start-up.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import msgspec
 
-__all__ = [
-    "PCM_BYTES_PER_SECOND",
-    "PCM_RATE",
-    "SUPPORTED_CONTENT_TYPES",
-    "MediaError",
-    "MediaInfo",
-    "MediaKind",
-    "cut_to_file",
-    "decode_to_pcm16k",
-    "encode_pcm",
-    "encode_wav_segment",
-    "probe",
-    "sniff_media_type",
-    "split_chunks",
-]
+if TYPE_CHECKING:
+    import av
 
 PCM_RATE = 16_000
 PCM_SAMPLE_WIDTH = 2
 PCM_BYTES_PER_SECOND = PCM_RATE * PCM_SAMPLE_WIDTH
 DEFAULT_CHUNK_BYTES = PCM_BYTES_PER_SECOND * 5  # 5 s of audio per yielded chunk
 
-# How many bytes a caller should read from the start of an upload for sniff_media_type.
-SNIFF_BYTES = 4096
-
 StrPath = str | os.PathLike[str]
 
 
 class MediaError(Exception):
     """A media file cannot be used. ``str(exc)`` is safe to show to the end user."""
-
-
-class MediaKind(msgspec.Struct, frozen=True):
-    """Result of content sniffing."""
-
-    content_type: str
-    extension: str  # without dot
-    is_video: bool
 
 
 class MediaInfo(msgspec.Struct, frozen=True):
@@ -70,140 +42,12 @@ class MediaInfo(msgspec.Struct, frozen=True):
     bit_rate: int | None = None
 
 
-_K_WAV = MediaKind("audio/wav", "wav", False)
-_K_MP3 = MediaKind("audio/mpeg", "mp3", False)
-_K_FLAC = MediaKind("audio/flac", "flac", False)
-_K_OGG = MediaKind("audio/ogg", "ogg", False)
-_K_OGV = MediaKind("video/ogg", "ogv", True)
-_K_M4A = MediaKind("audio/mp4", "m4a", False)
-_K_MP4 = MediaKind("video/mp4", "mp4", True)
-_K_MOV = MediaKind("video/quicktime", "mov", True)
-_K_WEBM = MediaKind("video/webm", "webm", True)
-_K_MKV = MediaKind("video/x-matroska", "mkv", True)
-_K_AAC = MediaKind("audio/aac", "aac", False)
-
-SUPPORTED_CONTENT_TYPES: frozenset[str] = frozenset(
-    k.content_type
-    for k in (_K_WAV, _K_MP3, _K_FLAC, _K_OGG, _K_OGV, _K_M4A, _K_MP4, _K_MOV, _K_WEBM, _K_MKV, _K_AAC)
-)
-
-_AUDIO_FTYP_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
-_QT_BRANDS = {b"qt  "}
-
-
-# --------------------------------------------------------------------------- sniffing
-
-
-def _is_mpeg_audio_header(h: bytes) -> bool:
-    """MPEG-1/2/2.5 layer I/II/III frame header (not ADTS)."""
-    if len(h) < 4 or h[0] != 0xFF or (h[1] & 0xE0) != 0xE0:
-        return False
-    version = (h[1] >> 3) & 0x3
-    layer = (h[1] >> 1) & 0x3
-    bitrate_idx = (h[2] >> 4) & 0xF
-    rate_idx = (h[2] >> 2) & 0x3
-    return version != 0b01 and layer != 0b00 and bitrate_idx not in (0x0, 0xF) and rate_idx != 0x3
-
-
-def _is_adts_header(h: bytes) -> bool:
-    if len(h) < 7 or h[0] != 0xFF or (h[1] & 0xF6) != 0xF0:
-        return False
-    rate_idx = (h[2] >> 2) & 0xF
-    frame_len = ((h[3] & 0x03) << 11) | (h[4] << 3) | (h[5] >> 5)
-    return rate_idx <= 12 and frame_len >= 7
-
-
-def _sniff_ftyp(head: bytes) -> MediaKind | None:
-    box_size = int.from_bytes(head[0:4], "big")
-    major = head[8:12]
-    end = min(len(head), box_size) if box_size >= 16 else min(len(head), 64)
-    compatible = {head[i : i + 4] for i in range(16, end - 3, 4)}
-    if major in _QT_BRANDS:
-        return _K_MOV
-    if major in _AUDIO_FTYP_BRANDS:
-        return _K_M4A
-    if not major.strip(b"\x00 ").isascii() or not major.strip(b"\x00 "):
-        return None
-    if major.startswith(b"3g") or major in {b"M4V ", b"M4VH", b"M4VP"}:
-        return _K_MP4
-    if compatible & _QT_BRANDS and not compatible - _QT_BRANDS - {b"\x00\x00\x00\x00"}:
-        return _K_MOV
-    # Generic ISO brands (isom, iso2, mp41, mp42, avc1, dash, ...): may or may not carry
-    # video; without parsing the (often trailing) moov box we report video/mp4 and let
-    # probe() decide.
-    return _K_MP4
-
-
-def _sniff_ebml(head: bytes) -> MediaKind | None:
-    idx = head.find(b"\x42\x82", 4, 128)  # DocType element
-    if idx < 0:
-        return _K_MKV
-    size_byte = head[idx + 2] if idx + 2 < len(head) else 0
-    if size_byte & 0x80:  # 1-byte vint (the common case)
-        n = size_byte & 0x7F
-        doctype = head[idx + 3 : idx + 3 + n]
-    else:
-        doctype = head[idx + 3 : idx + 3 + 16]
-    if doctype.startswith(b"webm"):
-        return _K_WEBM
-    return _K_MKV
-
-
-def _sniff_ogg(head: bytes) -> MediaKind | None:
-    # The first page carries the codec identification header at offset 28 (single segment).
-    ident = head[28:40]
-    if ident.startswith(b"\x80theora"):
-        return _K_OGV
-    if ident.startswith((b"OpusHead", b"\x01vorbis", b"\x7fFLAC", b"Speex   ")) or b"OpusHead" in head[:128]:
-        return _K_OGG
-    return _K_OGG
-
-
-def sniff_media_type(head: bytes) -> MediaKind | None:
-    """Detect a supported audio/video container from its first bytes (see ``SNIFF_BYTES``).
-
-    The file name and client-declared content type are deliberately ignored. Returns
-    ``None`` for anything that is not a supported media container (text, PDF, ZIP,
-    images, executables, ...).
-    """
-    if len(head) < 4:
-        return None
-    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-        return _K_WAV
-    if head[:4] == b"fLaC":
-        return _K_FLAC
-    if head[:4] == b"OggS":
-        return _sniff_ogg(head)
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return _sniff_ebml(head)
-    if len(head) >= 12 and head[4:8] == b"ftyp":
-        return _sniff_ftyp(head)
-    legacy_qt_atoms = (b"moov", b"mdat", b"wide", b"free")
-    if len(head) >= 12 and head[4:8] in legacy_qt_atoms and head[:4] != b"\x00\x00\x00\x00":
-        return _K_MOV  # legacy QuickTime without ftyp
-    if head[:3] == b"ID3" and len(head) >= 10:
-        size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
-        end = 10 + size + (10 if head[5] & 0x10 else 0)
-        rest = head[end : end + 16]
-        if rest.startswith(b"fLaC"):
-            return _K_FLAC
-        if _is_adts_header(rest):
-            return _K_AAC
-        return _K_MP3
-    if _is_adts_header(head):
-        return _K_AAC
-    if _is_mpeg_audio_header(head):
-        return _K_MP3
-    return None
-
-
-# --------------------------------------------------------------------------- probing
-
-
 def _open(path: StrPath) -> av.container.InputContainer:
     p = Path(path)
     if not p.is_file():
         raise MediaError("The media file is missing.")
+    import av
+
     try:
         return av.open(str(p), mode="r", metadata_errors="ignore")
     except av.FFmpegError as exc:
@@ -223,7 +67,13 @@ def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.Aud
 
 
 def probe(path: StrPath) -> MediaInfo:
-    """Inspect a media file. Raises ``MediaError`` if it is unreadable or has no decodable audio."""
+    """Inspect a media file. Raises ``MediaError`` if it is unreadable or has no decodable audio.
+
+    The duration is where the audio really ends: every packet is demuxed (not decoded: cheap) to the
+    last one, because a header's duration can claim far more than the file holds (an MP3 cut short keeps
+    its Xing header's full length, a WAV its data size) and the duration is what quotas count."""
+    import av
+
     container = _open(path)
     try:
         stream = _audio_stream(container)
@@ -233,26 +83,25 @@ def probe(path: StrPath) -> MediaInfo:
         if video is not None and video.disposition & av.stream.Disposition.attached_pic:
             video = None
 
-        duration: float | None = None
+        declared: float | None = None
         if container.duration is not None and container.duration > 0:
-            duration = container.duration / av.time_base
+            declared = container.duration / av.time_base
         elif stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
+            declared = float(stream.duration * stream.time_base)
+        first = None if stream.start_time is None or stream.time_base is None else stream.start_time
 
-        # Make sure the audio actually decodes (catches truncated/corrupt files early).
-        decoded = False
-        last_end = 0.0
+        decoded = False  # at least one packet decodes: catches files that only look like media
+        last_end: float | None = None
         try:
             for packet in container.demux(stream):
                 if packet.pts is not None and packet.time_base is not None:
-                    last_end = max(last_end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+                    end = float((packet.pts - (first or 0) + (packet.duration or 0)) * packet.time_base)
+                    last_end = end if last_end is None else max(last_end, end)
                 if not decoded and packet.size:
                     try:
                         decoded = bool(packet.decode())
                     except av.error.InvalidDataError:
                         continue
-                if decoded and duration is not None:
-                    break
         except av.FFmpegError as exc:
             if not decoded:
                 raise MediaError(
@@ -261,11 +110,10 @@ def probe(path: StrPath) -> MediaInfo:
                 ) from exc
         if not decoded:
             raise MediaError(
-                "The audio in this file could not be decoded. The file may be empty or "
+                "The audio in this file could not be decoded. The file may be empty, truncated or "
                 "damaged; try exporting it again from the recording app."
             )
-        if duration is None:
-            duration = last_end
+        duration = last_end if last_end else (declared or 0.0)
         return MediaInfo(
             duration=round(max(duration, 0.0), 3),
             container=container.format.name,
@@ -296,6 +144,8 @@ def decode_to_pcm16k(
     last which may be shorter. ``start``/``end`` (seconds) select a time range; the start
     is located by seeking, so it is cheap even far into long files.
     """
+    import av
+
     chunk_bytes = max(PCM_SAMPLE_WIDTH, chunk_bytes - chunk_bytes % PCM_SAMPLE_WIDTH)
     container = _open(path)
     try:
@@ -432,92 +282,3 @@ def split_at_pauses(
             offset_bytes += cut
     if buf:
         yield offset_bytes / PCM_BYTES_PER_SECOND, bytes(buf)
-
-
-# --------------------------------------------------------------------------- encoding
-
-
-def encode_wav_segment(pcm: bytes, sample_rate: int = PCM_RATE, channels: int = 1) -> bytes:
-    """Wrap s16le PCM in a WAV container."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(PCM_SAMPLE_WIDTH)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm)
-    return out.getvalue()
-
-
-# fmt -> (container format, codec, sample format)
-_ENCODERS: dict[str, tuple[str, str, str]] = {
-    "flac": ("flac", "flac", "s16"),
-    "mp3": ("mp3", "libmp3lame", "s16p"),
-    "ogg": ("ogg", "libopus", "s16"),
-    "opus": ("ogg", "libopus", "s16"),
-    "m4a": ("ipod", "aac", "fltp"),
-}
-
-
-def _encode_pcm_chunks(chunks: Iterator[bytes], fmt: str, target: io.IOBase | str) -> None:
-    import numpy as np
-
-    container_fmt, codec, sample_fmt = _ENCODERS[fmt]
-    out = av.open(target, mode="w", format=container_fmt)
-    try:
-        rate = 48_000 if codec == "libopus" else PCM_RATE
-        stream = out.add_stream(codec, rate=rate, layout="mono")
-        resampler = av.AudioResampler(format=sample_fmt, layout="mono", rate=rate)
-        pts = 0
-        for chunk in chunks:
-            if not chunk:
-                continue
-            samples = np.frombuffer(chunk, dtype="<i2").reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-            frame.sample_rate = PCM_RATE
-            frame.pts = pts
-            pts += samples.shape[1]
-            for rf in resampler.resample(frame):
-                out.mux(stream.encode(rf))
-        for rf in resampler.resample(None):
-            out.mux(stream.encode(rf))
-        out.mux(stream.encode(None))
-    finally:
-        out.close()
-
-
-def encode_pcm(pcm: bytes, fmt: str = "wav") -> bytes:
-    """Encode 16 kHz mono s16le PCM into ``fmt`` (wav, flac, mp3, ogg/opus, m4a) in memory."""
-    if fmt == "wav":
-        return encode_wav_segment(pcm)
-    if fmt not in _ENCODERS:
-        raise ValueError(f"unsupported output format: {fmt}")
-    out = io.BytesIO()
-    _encode_pcm_chunks(iter([pcm]), fmt, out)
-    return out.getvalue()
-
-
-def cut_to_file(
-    path: StrPath,
-    start: float,
-    end: float | None,
-    out_path: StrPath,
-    fmt: str = "wav",
-) -> Path:
-    """Write ``[start, end)`` of the audio track to ``out_path`` as 16 kHz mono ``fmt``.
-
-    Streams (constant memory). ``end=None`` means until the end of the file.
-    """
-    out = Path(out_path)
-    chunks = decode_to_pcm16k(path, start=start, end=end)
-    if fmt == "wav":
-        with wave.open(str(out), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(PCM_SAMPLE_WIDTH)
-            w.setframerate(PCM_RATE)
-            for chunk in chunks:
-                w.writeframes(chunk)
-        return out
-    if fmt not in _ENCODERS:
-        raise ValueError(f"unsupported output format: {fmt}")
-    _encode_pcm_chunks(chunks, fmt, str(out))
-    return out
