@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.apps.market.schemas import MessageRead
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 DEFAULT_NAME = "Shop assistant"
 

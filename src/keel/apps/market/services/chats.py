@@ -33,12 +33,12 @@ from keel.apps.market.services.sellers import seller_of
 from keel.apps.market.services.vendors import can_manage_vendor, now
 from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from keel.identity.models import User
+from keel.identity import user_names
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
 CUSTOMER, OWNER, SELLER = "customer", "owner", "seller"
@@ -88,13 +88,6 @@ def participant_ids(chat: Chat) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
 
 
-async def _user_names(db: AsyncSession, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not user_ids:
-        return {}
-    rows = await db.execute(select(User.id, User.name).where(User.id.in_(set(user_ids))))
-    return dict(rows.all())  # type: ignore[arg-type]
-
-
 async def _chat_summaries(db: AsyncSession, user_id: uuid.UUID, chats: Sequence[Chat]) -> list[ChatRead]:
     """Chat rows → ChatRead with last message, unread count and seller names, in a fixed number of
     queries whatever the page size."""
@@ -123,7 +116,7 @@ async def _chat_summaries(db: AsyncSession, user_id: uuid.UUID, chats: Sequence[
         )
     }
     unread = await _unread_counts(db, user_id, ids)
-    names = await _user_names(db, [a.seller.user_id for c in chats for a in c.assignments])
+    names = await user_names(db, [a.seller.user_id for c in chats for a in c.assignments])
     out = []
     for chat in chats:
         member = members.get(chat.id)

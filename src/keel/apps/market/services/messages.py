@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.storage import Storage
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
 async def load_message(db: AsyncSession, chat: Chat, message_id: uuid.UUID) -> Message:
