@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 
 CUSTOMER, OWNER, SELLER = "customer", "owner", "seller"
+_KEEP: Any = object()  # upsert_member: leave the column as it is
 
 
 def participant_filter(user_id: uuid.UUID) -> Any:
@@ -112,7 +113,9 @@ async def _chat_summaries(db: AsyncSession, user_id: uuid.UUID, chats: Sequence[
     members = {
         m.chat_id: m
         for m in await db.scalars(
-            select(ChatMember).where(ChatMember.chat_id.in_(ids), ChatMember.user_id == user_id)
+            select(ChatMember)
+            .where(ChatMember.chat_id.in_(ids), ChatMember.user_id == user_id)
+            .execution_options(populate_existing=True)  # rows upserted by this request are current
         )
     }
     unread = await _unread_counts(db, user_id, ids)
@@ -267,21 +270,49 @@ async def set_status(db: AsyncSession, principal: Principal, chat_id: uuid.UUID,
     return chat
 
 
-async def chat_member(db: AsyncSession, chat_id: uuid.UUID, user_id: uuid.UUID) -> ChatMember:
-    row = await db.scalar(
-        select(ChatMember).where(ChatMember.chat_id == chat_id, ChatMember.user_id == user_id)
+async def upsert_member(
+    db: AsyncSession,
+    chat_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    read_up_to: uuid.UUID | None = None,
+    archived_at: Any = _KEEP,
+) -> bool:
+    """Create or change a participant's row in one statement (INSERT … ON CONFLICT), so concurrent
+    requests of the same person (two devices, quick sends) neither collide on the unique (chat, user)
+    nor move the read marker backwards: it only ever moves to a greater message id. True when the row
+    was written (for a marker: it moved)."""
+    from advanced_alchemy.mixins.uuid import uuid7
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ChatMember.__table__
+    stamp = now()
+    values: dict[str, Any] = {"chat_id": chat_id, "user_id": user_id, "updated_at": stamp}
+    changes: dict[str, Any] = {"updated_at": stamp}
+    condition = None
+    if read_up_to is not None:
+        values |= {"last_read_message_id": read_up_to, "last_read_at": stamp}
+        changes |= {"last_read_message_id": read_up_to, "last_read_at": stamp}
+        marker = table.c.last_read_message_id
+        condition = or_(marker.is_(None), marker < read_up_to)
+    if archived_at is not _KEEP:
+        values["archived_at"] = archived_at
+        changes["archived_at"] = archived_at
+    statement = (
+        insert(table)
+        .values(id=uuid.UUID(str(uuid7())), created_at=stamp, **values)
+        .on_conflict_do_update(index_elements=["chat_id", "user_id"], set_=changes, where=condition)
+        .returning(table.c.id)
     )
-    if row is None:
-        row = ChatMember(chat_id=chat_id, user_id=user_id)
-        db.add(row)
-    return row
+    written = (await db.execute(statement)).first() is not None
+    return written
 
 
 async def set_archived(db: AsyncSession, principal: Principal, chat_id: uuid.UUID, archived: bool) -> Chat:
     chat = await participant_chat(db, principal, chat_id)
-    member = await chat_member(db, chat.id, principal.user_id)
-    member.archived_at = now() if archived else None
-    await db.flush()
+    await upsert_member(db, chat.id, principal.user_id, archived_at=now() if archived else None)
     return chat
 
 
