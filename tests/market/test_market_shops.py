@@ -300,3 +300,48 @@ async def test_seed_is_idempotent(settings) -> None:
     finally:
         await engine.dispose()
     assert counts[0] == counts[1] == [2, 3, 5]
+
+
+async def test_currency_must_be_an_iso_4217_code(client, shop) -> None:
+    # three capitals that no country uses: 422 naming the field, and no product is stored
+    bad = await product(client, shop.seller_a, shop.id, sku="ISO-1", currency="XYZ")
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["error"]["code"] == "UNPROCESSABLE"
+    assert bad.json()["error"]["details"] == {"currency": "not an ISO 4217 currency code"}
+    listed = await client.get(f"{API}/vendors/{shop.id}/products", headers=shop.owner.headers)
+    assert listed.json()["meta"]["total"] == 0
+    # real codes of several regions are accepted, on create and on change
+    for code in ("JPY", "CHF", "BRL"):
+        ok = await product(client, shop.seller_a, shop.id, sku=f"ISO-{code}", currency=code)
+        assert ok.status_code == 201, ok.text
+    product_id = ok.json()["data"]["id"]
+    changed = await client.patch(
+        f"{API}/products/{product_id}", json={"currency": "ABC"}, headers=shop.seller_a.headers
+    )
+    assert changed.status_code == 422 and changed.json()["error"]["details"] == {
+        "currency": "not an ISO 4217 currency code"
+    }
+    again = await client.get(f"{API}/products/{product_id}", headers=shop.seller_a.headers)
+    assert again.json()["data"]["currency"] == "BRL"
+    # the list filter checks it the same way
+    listed = await client.get(
+        f"{API}/vendors/{shop.id}/products", params={"currency": "QQQ"}, headers=shop.owner.headers
+    )
+    assert listed.status_code == 422 and "currency" in listed.json()["error"]["details"]
+
+
+async def test_product_search_is_literal_and_sort_is_checked(client, shop) -> None:
+    for sku, name in (("P-1", "50% off poster"), ("P-2", "Poster 50 x 70"), ("P-3", "Wall_hook")):
+        assert (await product(client, shop.seller_a, shop.id, sku=sku, name=name)).status_code == 201
+    found = await client.get(
+        f"{API}/vendors/{shop.id}/products", params={"q": "50%"}, headers=shop.customer.headers
+    )
+    assert [p["name"] for p in found.json()["data"]] == ["50% off poster"]  # % is no wildcard
+    found = await client.get(
+        f"{API}/vendors/{shop.id}/products", params={"q": "l_h"}, headers=shop.customer.headers
+    )
+    assert [p["name"] for p in found.json()["data"]] == ["Wall_hook"]
+    twice = await client.get(
+        f"{API}/vendors/{shop.id}/products", params={"sort": "name,-name"}, headers=shop.customer.headers
+    )
+    assert twice.status_code == 400 and "sort" in twice.json()["error"]["details"]

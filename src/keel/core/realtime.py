@@ -233,6 +233,13 @@ def _close_streams_on_signal(app: Litestar) -> None:
         signal.signal(sig, handler)
 
 
+def sse_comment(text: str) -> ServerSentEventMessage:
+    """An SSE comment line (`: text`), such as a keep-alive: clients dispatch no event for it. (Litestar's
+    `ServerSentEventMessage(comment=...)` alone also writes an empty `data:` line, which browsers deliver
+    as an empty `message` event.)"""
+    return ServerSentEventMessage(data=None, comment=text)
+
+
 def _sse_message(item: bytes) -> ServerSentEventMessage:
     event_type = "message"
     with contextlib.suppress(Exception):
@@ -272,10 +279,10 @@ async def events(request: Request[Any, Any, Any], topics: str | None = None) -> 
                 if closing.is_set():
                     break
                 if item is None:
-                    yield ServerSentEventMessage(data=None, comment="keep-alive")
+                    yield sse_comment("keep-alive")
                     continue
                 yield _sse_message(item)
-            yield ServerSentEventMessage(data=None, comment="server shutting down")
+            yield sse_comment("server shutting down")
 
     return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

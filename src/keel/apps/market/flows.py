@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from keel.apps.market.models import Chat
     from keel.apps.market.schemas import ChatCreate, MemberRead, MessageRead
     from keel.core.storage import Storage
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 log = structlog.get_logger("keel.market")
 
@@ -161,6 +161,18 @@ async def unassign_seller(
     chat, removed_user = await services.unassign_seller(db, principal, chat_id, seller_id)
     event = chat_event("chat.seller_removed", chat, seller_id=str(seller_id), user_id=str(removed_user))
     outbox.to([*services.participant_ids(chat), removed_user], event)
+
+
+async def take_over(db: AsyncSession, principal: Principal, chat_id: uuid.UUID, outbox: Outbox) -> Chat:
+    chat = await services.assistant.take_over(db, principal, chat_id)
+    outbox.add(chat, services.assistant.state_event("chat.human", chat, user_id=str(principal.user_id)))
+    return chat
+
+
+async def hand_back(db: AsyncSession, principal: Principal, chat_id: uuid.UUID, outbox: Outbox) -> Chat:
+    chat = await services.assistant.hand_back(db, principal, chat_id)
+    outbox.add(chat, services.assistant.state_event("chat.assistant", chat, user_id=str(principal.user_id)))
+    return chat
 
 
 async def typing(db: AsyncSession, principal: Principal, chat_id: uuid.UUID, outbox: Outbox) -> None:

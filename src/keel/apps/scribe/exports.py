@@ -71,6 +71,7 @@ class ExportOptions(msgspec.Struct, frozen=True):
 
 class RenderedExport(NamedTuple):
     data: bytes
+    # text/* types carry no charset: Litestar's Response appends `; charset=utf-8` to them itself
     content_type: str
     extension: str
 
@@ -194,7 +195,7 @@ def render_txt(t: Transcript, opts: ExportOptions | None = None) -> RenderedExpo
         lines.append(f"{prefix} {text}" if prefix else text)
     sep = "\n" if opts.include_timestamps else "\n\n"
     body = sep.join(lines) + "\n"
-    return RenderedExport(body.encode("utf-8"), "text/plain; charset=utf-8", "txt")
+    return RenderedExport(body.encode("utf-8"), "text/plain", "txt")
 
 
 def render_srt(t: Transcript, opts: ExportOptions | None = None) -> RenderedExport:
@@ -229,7 +230,7 @@ def render_vtt(t: Transcript, opts: ExportOptions | None = None) -> RenderedExpo
             lines[-1] = f"{lines[-1]}</v>"
         out.extend(lines)
         out.append("")
-    return RenderedExport("\n".join(out).encode("utf-8"), "text/vtt; charset=utf-8", "vtt")
+    return RenderedExport("\n".join(out).encode("utf-8"), "text/vtt", "vtt")
 
 
 def render_json(t: Transcript, opts: ExportOptions | None = None) -> RenderedExport:
@@ -289,7 +290,7 @@ def render_csv(t: Transcript, opts: ExportOptions | None = None) -> RenderedExpo
         row.append(_csv_cell(text))
         writer.writerow(row)
     # UTF-8 with BOM so Excel detects the encoding.
-    return RenderedExport(buf.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", "csv")
+    return RenderedExport(buf.getvalue().encode("utf-8-sig"), "text/csv", "csv")
 
 
 # --------------------------------------------------------------------------- documents

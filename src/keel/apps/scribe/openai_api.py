@@ -187,7 +187,7 @@ def _render(row: Any, opts: Options) -> Response[Any]:
     if opts.response_format == "json":
         return Response({"text": text}, headers=headers, media_type="application/json")
     if opts.response_format == "text":
-        return Response(text + "\n", headers=headers, media_type="text/plain; charset=utf-8")
+        return Response(text + "\n", headers=headers, media_type="text/plain")  # Litestar adds the charset
     if opts.response_format in ("srt", "vtt"):
         plain = exports.ExportOptions(include_speakers=False)
         rendered = exports.render(services.to_export(row), opts.response_format, plain)

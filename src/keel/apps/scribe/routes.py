@@ -36,6 +36,7 @@ from keel.core.errors import (
     ValidationFailed,
     error_responses,
 )
+from keel.core.realtime import sse_comment
 from keel.core.storage import binary_operation, content_disposition, read_multipart, stream_request_body
 from keel.identity.guards import Principal
 
@@ -301,7 +302,7 @@ async def transcription_events(
                     return
             elif quiet >= keepalive:
                 quiet = 0.0
-                yield ServerSentEventMessage(comment="keep-alive")
+                yield sse_comment("keep-alive")  # a comment, not an empty message event
             await asyncio.sleep(tasks.POLL_SECONDS)
             quiet += tasks.POLL_SECONDS
 

@@ -10,11 +10,11 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.market import flows, services
-from keel.apps.market.routes.common import SECURITY, TAGS
+from keel.apps.market.routes.common import SECURITY, TAGS, chat_after
 from keel.apps.market.schemas import AssistantRead, AssistantUpdate, ChatRead
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import Conflict, Forbidden, NotFound, error_responses
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 
 def _engine(request: Request[Any, Any, Any]) -> str:
@@ -65,11 +65,12 @@ class AssistantController(Controller):
     async def take_over(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        chat = await services.assistant.take_over(db_session, principal, chat_id)
-        outbox = flows.Outbox()
-        outbox.add(chat, services.assistant.state_event("chat.human", chat, user_id=str(principal.user_id)))
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await chat_after(
+            request,
+            db_session,
+            principal,
+            lambda outbox: flows.take_over(db_session, principal, chat_id, outbox),
+        )
 
     @post(
         "/chats/{chat_id:uuid}/hand-back",
@@ -80,10 +81,9 @@ class AssistantController(Controller):
     async def hand_back(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        chat = await services.assistant.hand_back(db_session, principal, chat_id)
-        outbox = flows.Outbox()
-        outbox.add(
-            chat, services.assistant.state_event("chat.assistant", chat, user_id=str(principal.user_id))
+        return await chat_after(
+            request,
+            db_session,
+            principal,
+            lambda outbox: flows.hand_back(db_session, principal, chat_id, outbox),
         )
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))

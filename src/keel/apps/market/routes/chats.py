@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.market import flows, services
 from keel.apps.market.models import CLOSED, OPEN
-from keel.apps.market.routes.common import SECURITY, TAGS
+from keel.apps.market.routes.common import SECURITY, TAGS, chat_after, run_flow
 from keel.apps.market.schemas import ChatAssign, ChatCreate, ChatRead, ChatUpdate
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, error_responses
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 TYPING_RATE = "60/minute"  # one call every few seconds while typing is plenty
 
@@ -39,10 +39,31 @@ class ChatController(Controller):
         principal: Principal,
         data: ChatCreate,
     ) -> Envelope[ChatRead]:
-        outbox = flows.Outbox()
-        chat = await flows.open_chat(db_session, principal, data, outbox)
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await chat_after(
+            request,
+            db_session,
+            principal,
+            lambda outbox: flows.open_chat(db_session, principal, data, outbox),
+        )
+
+    async def _set_status(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        principal: Principal,
+        chat_id: UUID,
+        status: str,
+    ) -> Envelope[ChatRead]:
+        return await chat_after(
+            request, db, principal, lambda outbox: flows.set_status(db, principal, chat_id, status, outbox)
+        )
+
+    async def _set_archived(
+        self, request: Request[Any, Any, Any], db: AsyncSession, principal: Principal, chat_id: UUID, on: bool
+    ) -> Envelope[ChatRead]:
+        return await chat_after(
+            request, db, principal, lambda outbox: flows.set_archived(db, principal, chat_id, on, outbox)
+        )
 
     @get(
         "/",
@@ -88,10 +109,12 @@ class ChatController(Controller):
         chat_id: UUID,
         data: ChatUpdate,
     ) -> Envelope[ChatRead]:
-        outbox = flows.Outbox()
-        chat = await flows.rename_chat(db_session, principal, chat_id, data.title, outbox)
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await chat_after(
+            request,
+            db_session,
+            principal,
+            lambda outbox: flows.rename_chat(db_session, principal, chat_id, data.title, outbox),
+        )
 
     @post(
         "/{chat_id:uuid}/close",
@@ -102,19 +125,13 @@ class ChatController(Controller):
     async def close_chat(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        outbox = flows.Outbox()
-        chat = await flows.set_status(db_session, principal, chat_id, CLOSED, outbox)
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await self._set_status(request, db_session, principal, chat_id, CLOSED)
 
     @post("/{chat_id:uuid}/reopen", status_code=HTTP_200_OK, responses=error_responses(NotFound, Conflict))
     async def reopen_chat(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        outbox = flows.Outbox()
-        chat = await flows.set_status(db_session, principal, chat_id, OPEN, outbox)
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await self._set_status(request, db_session, principal, chat_id, OPEN)
 
     @post(
         "/{chat_id:uuid}/archive",
@@ -125,19 +142,13 @@ class ChatController(Controller):
     async def archive_chat(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        outbox = flows.Outbox()
-        chat = await flows.set_archived(db_session, principal, chat_id, True, outbox)
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await self._set_archived(request, db_session, principal, chat_id, True)
 
     @post("/{chat_id:uuid}/unarchive", status_code=HTTP_200_OK, responses=error_responses(NotFound))
     async def unarchive_chat(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
-        outbox = flows.Outbox()
-        chat = await flows.set_archived(db_session, principal, chat_id, False, outbox)
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await self._set_archived(request, db_session, principal, chat_id, False)
 
     @post(
         "/{chat_id:uuid}/sellers",
@@ -153,10 +164,12 @@ class ChatController(Controller):
         chat_id: UUID,
         data: ChatAssign,
     ) -> Envelope[ChatRead]:
-        outbox = flows.Outbox()
-        chat = await flows.assign_seller(db_session, principal, chat_id, data.seller_id, outbox)
-        flows.deliver_later(request, outbox)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await chat_after(
+            request,
+            db_session,
+            principal,
+            lambda outbox: flows.assign_seller(db_session, principal, chat_id, data.seller_id, outbox),
+        )
 
     @delete(
         "/{chat_id:uuid}/sellers/{seller_id:uuid}",
@@ -172,9 +185,9 @@ class ChatController(Controller):
         chat_id: UUID,
         seller_id: UUID,
     ) -> None:
-        outbox = flows.Outbox()
-        await flows.unassign_seller(db_session, principal, chat_id, seller_id, outbox)
-        flows.deliver_later(request, outbox)
+        await run_flow(
+            request, lambda outbox: flows.unassign_seller(db_session, principal, chat_id, seller_id, outbox)
+        )
 
     @post(
         "/{chat_id:uuid}/typing",
@@ -187,6 +200,4 @@ class ChatController(Controller):
     async def typing(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> None:
-        outbox = flows.Outbox()
-        await flows.typing(db_session, principal, chat_id, outbox)
-        flows.deliver_later(request, outbox)
+        await run_flow(request, lambda outbox: flows.typing(db_session, principal, chat_id, outbox))

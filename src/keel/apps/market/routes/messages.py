@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.market import flows, services
-from keel.apps.market.routes.common import SECURITY, TAGS
+from keel.apps.market.routes.common import SECURITY, TAGS, run_flow
 from keel.apps.market.schemas import (
     MemberRead,
     MessageEdit,
@@ -33,7 +33,7 @@ from keel.core.errors import (
     error_responses,
 )
 from keel.core.storage import Storage, read_multipart
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 # messages per user and route: a chat is conversational, a flood is not
 SEND_RATE = "30/minute"
@@ -82,9 +82,9 @@ class MessageController(Controller):
         chat_id: UUID,
         data: MessageSend,
     ) -> Response[Envelope[MessageRead]]:
-        outbox = flows.Outbox()
-        sent = await flows.send_text(db_session, principal, chat_id, data, outbox)
-        flows.deliver_later(request, outbox)
+        sent = await run_flow(
+            request, lambda outbox: flows.send_text(db_session, principal, chat_id, data, outbox)
+        )
         return Response(ok(sent.message), status_code=HTTP_201_CREATED if sent.created else HTTP_200_OK)
 
     @post(
@@ -155,9 +155,10 @@ class MessageController(Controller):
         message_id: UUID,
         data: MessageEdit,
     ) -> Envelope[MessageRead]:
-        outbox = flows.Outbox()
-        edited = await flows.edit_message(db_session, principal, chat_id, message_id, data.body, outbox)
-        flows.deliver_later(request, outbox)
+        edited = await run_flow(
+            request,
+            lambda outbox: flows.edit_message(db_session, principal, chat_id, message_id, data.body, outbox),
+        )
         return ok(edited)
 
     @delete(
@@ -175,9 +176,10 @@ class MessageController(Controller):
         chat_id: UUID,
         message_id: UUID,
     ) -> None:
-        outbox = flows.Outbox()
-        await flows.delete_message(db_session, storage, principal, chat_id, message_id, outbox)
-        flows.deliver_later(request, outbox)
+        await run_flow(
+            request,
+            lambda outbox: flows.delete_message(db_session, storage, principal, chat_id, message_id, outbox),
+        )
 
     @post(
         "/read",
@@ -193,7 +195,7 @@ class MessageController(Controller):
         chat_id: UUID,
         data: ReadMark,
     ) -> Envelope[MemberRead]:
-        outbox = flows.Outbox()
-        marker = await flows.mark_read(db_session, principal, chat_id, data.message_id, outbox)
-        flows.deliver_later(request, outbox)
+        marker = await run_flow(
+            request, lambda outbox: flows.mark_read(db_session, principal, chat_id, data.message_id, outbox)
+        )
         return ok(marker)

@@ -14,8 +14,8 @@ from keel.apps.market import services
 from keel.apps.market.routes.common import SECURITY, TAGS
 from keel.apps.market.schemas import ProductCreate, ProductRead, ProductUpdate
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
-from keel.core.errors import Conflict, Forbidden, NotFound, error_responses
-from keel.identity.guards import Principal
+from keel.core.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
+from keel.identity import Principal
 
 ProductSort = Annotated[
     str,
@@ -33,7 +33,7 @@ class ProductController(Controller):
 
     @get(
         "/vendors/{vendor_id:uuid}/products",
-        responses=error_responses(NotFound),
+        responses=error_responses(NotFound, Unprocessable),
         summary="The shop's products: `q` searches name, SKU and description; filters and sorting",
     )
     async def list_products(
@@ -68,7 +68,7 @@ class ProductController(Controller):
     @post(
         "/vendors/{vendor_id:uuid}/products",
         status_code=HTTP_201_CREATED,
-        responses=error_responses(NotFound, Forbidden, Conflict),
+        responses=error_responses(NotFound, Forbidden, Conflict, Unprocessable),
         summary="Add a product (a seller of the shop, or its owner)",
     )
     async def create_product(
@@ -84,7 +84,7 @@ class ProductController(Controller):
 
     @patch(
         "/products/{product_id:uuid}",
-        responses=error_responses(NotFound, Forbidden, Conflict),
+        responses=error_responses(NotFound, Forbidden, Conflict, Unprocessable),
         summary="Change a product (its seller or the shop's owner)",
     )
     async def update_product(

@@ -16,7 +16,7 @@ from keel.apps.market.schemas import SellerAdd, SellerRead, VendorCreate, Vendor
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, error_responses
 from keel.core.resources import Resource, ResourceContext, ResourceHooks
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 
 async def _vendor_before_create(ctx: ResourceContext, values: dict[str, Any]) -> dict[str, Any]:

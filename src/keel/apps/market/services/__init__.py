@@ -27,7 +27,6 @@ from keel.apps.market.services.chats import (
     SELLER,
     assign_seller,
     chat_detail,
-    chat_member,
     list_chats,
     open_chat,
     participant_chat,
@@ -38,6 +37,7 @@ from keel.apps.market.services.chats import (
     set_archived,
     set_status,
     unassign_seller,
+    upsert_member,
 )
 from keel.apps.market.services.messages import (
     Changed,
@@ -93,7 +93,6 @@ __all__ = [
     "assistant",
     "can_manage_vendor",
     "chat_detail",
-    "chat_member",
     "check_vendor_unique",
     "clean_filename",
     "create_product",
@@ -130,6 +129,7 @@ __all__ = [
     "store_media",
     "unassign_seller",
     "update_product",
+    "upsert_member",
     "vendor_read",
     "visible_vendor",
 ]

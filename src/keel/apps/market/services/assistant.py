@@ -24,7 +24,7 @@ from keel.apps.market.models import (
 )
 from keel.apps.market.schemas import AssistantRead, AssistantUpdate, HumanHours
 from keel.apps.market.services.chats import participant_chat, role_in
-from keel.apps.market.services.messages import load_message
+from keel.apps.market.services.messages import insert_message, load_message
 from keel.apps.market.services.vendors import managed_vendor, now
 from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.apps.market.schemas import MessageRead
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 DEFAULT_NAME = "Shop assistant"
 
@@ -156,12 +156,9 @@ async def add_assistant_message(
         author=ASSISTANT,
         engine=engine,
     )
-    if message_id is not None:
+    if message_id is not None:  # announced before the model answered: kept, so deltas and message match
         row.id = message_id
-    db.add(row)
-    await db.flush()
-    chat.last_message_at = row.created_at
-    await db.flush()
+    await insert_message(db, chat, row)
     return message_read(await load_message(db, chat, row.id))
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.storage import Storage
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
 @dataclass

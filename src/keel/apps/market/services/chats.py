@@ -33,15 +33,16 @@ from keel.apps.market.services.sellers import seller_of
 from keel.apps.market.services.vendors import can_manage_vendor, now
 from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from keel.identity.models import User
+from keel.identity import user_names
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
 CUSTOMER, OWNER, SELLER = "customer", "owner", "seller"
+_KEEP: Any = object()  # upsert_member: leave the column as it is
 
 
 def participant_filter(user_id: uuid.UUID) -> Any:
@@ -88,13 +89,6 @@ def participant_ids(chat: Chat) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
 
 
-async def _user_names(db: AsyncSession, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not user_ids:
-        return {}
-    rows = await db.execute(select(User.id, User.name).where(User.id.in_(set(user_ids))))
-    return dict(rows.all())  # type: ignore[arg-type]
-
-
 async def _chat_summaries(db: AsyncSession, user_id: uuid.UUID, chats: Sequence[Chat]) -> list[ChatRead]:
     """Chat rows → ChatRead with last message, unread count and seller names, in a fixed number of
     queries whatever the page size."""
@@ -119,11 +113,13 @@ async def _chat_summaries(db: AsyncSession, user_id: uuid.UUID, chats: Sequence[
     members = {
         m.chat_id: m
         for m in await db.scalars(
-            select(ChatMember).where(ChatMember.chat_id.in_(ids), ChatMember.user_id == user_id)
+            select(ChatMember)
+            .where(ChatMember.chat_id.in_(ids), ChatMember.user_id == user_id)
+            .execution_options(populate_existing=True)  # rows upserted by this request are current
         )
     }
     unread = await _unread_counts(db, user_id, ids)
-    names = await _user_names(db, [a.seller.user_id for c in chats for a in c.assignments])
+    names = await user_names(db, [a.seller.user_id for c in chats for a in c.assignments])
     out = []
     for chat in chats:
         member = members.get(chat.id)
@@ -274,21 +270,49 @@ async def set_status(db: AsyncSession, principal: Principal, chat_id: uuid.UUID,
     return chat
 
 
-async def chat_member(db: AsyncSession, chat_id: uuid.UUID, user_id: uuid.UUID) -> ChatMember:
-    row = await db.scalar(
-        select(ChatMember).where(ChatMember.chat_id == chat_id, ChatMember.user_id == user_id)
+async def upsert_member(
+    db: AsyncSession,
+    chat_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    read_up_to: uuid.UUID | None = None,
+    archived_at: Any = _KEEP,
+) -> bool:
+    """Create or change a participant's row in one statement (INSERT … ON CONFLICT), so concurrent
+    requests of the same person (two devices, quick sends) neither collide on the unique (chat, user)
+    nor move the read marker backwards: it only ever moves to a greater message id. True when the row
+    was written (for a marker: it moved)."""
+    from advanced_alchemy.mixins.uuid import uuid7
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ChatMember.__table__
+    stamp = now()
+    values: dict[str, Any] = {"chat_id": chat_id, "user_id": user_id, "updated_at": stamp}
+    changes: dict[str, Any] = {"updated_at": stamp}
+    condition = None
+    if read_up_to is not None:
+        values |= {"last_read_message_id": read_up_to, "last_read_at": stamp}
+        changes |= {"last_read_message_id": read_up_to, "last_read_at": stamp}
+        marker = table.c.last_read_message_id
+        condition = or_(marker.is_(None), marker < read_up_to)
+    if archived_at is not _KEEP:
+        values["archived_at"] = archived_at
+        changes["archived_at"] = archived_at
+    statement = (
+        insert(table)
+        .values(id=uuid.UUID(str(uuid7())), created_at=stamp, **values)
+        .on_conflict_do_update(index_elements=["chat_id", "user_id"], set_=changes, where=condition)
+        .returning(table.c.id)
     )
-    if row is None:
-        row = ChatMember(chat_id=chat_id, user_id=user_id)
-        db.add(row)
-    return row
+    written = (await db.execute(statement)).first() is not None
+    return written
 
 
 async def set_archived(db: AsyncSession, principal: Principal, chat_id: uuid.UUID, archived: bool) -> Chat:
     chat = await participant_chat(db, principal, chat_id)
-    member = await chat_member(db, chat.id, principal.user_id)
-    member.archived_at = now() if archived else None
-    await db.flush()
+    await upsert_member(db, chat.id, principal.user_id, archived_at=now() if archived else None)
     return chat
 
 

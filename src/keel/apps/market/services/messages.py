@@ -17,6 +17,7 @@ from keel.apps.market.models import (
     OPEN,
     TEXT,
     Chat,
+    ChatMember,
     Message,
     Product,
 )
@@ -26,7 +27,7 @@ from keel.apps.market.schemas import (
     MessageSend,
     MessageWindow,
 )
-from keel.apps.market.services.chats import chat_member, participant_chat, role_in
+from keel.apps.market.services.chats import participant_chat, role_in, upsert_member
 from keel.apps.market.services.vendors import now
 from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.storage import Storage
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
 async def load_message(db: AsyncSession, chat: Chat, message_id: uuid.UUID) -> Message:
@@ -119,18 +120,49 @@ def _same_send(row: Message, kind: str, body: str | None, product_id: uuid.UUID 
     return row.kind == kind and row.body == body and row.product_id == product_id
 
 
+def _after(newest: uuid.UUID | None) -> uuid.UUID:
+    """A fresh UUIDv7 greater than `newest` (two instances may draw ids in the same millisecond)."""
+    from advanced_alchemy.mixins.uuid import uuid7
+
+    fresh = uuid.UUID(str(uuid7()))
+    if newest is not None and fresh <= newest:
+        fresh = uuid.UUID(int=newest.int + 1)
+    return fresh
+
+
 async def insert_message(db: AsyncSession, chat: Chat, row: Message) -> Message:
-    """Add the message, move the chat's activity time and the sender's read marker. A concurrent retry
-    with the same client id that slipped past the replay check fails the unique constraint: 409, and the
-    client's next retry gets the stored message."""
+    """Add the message, move the chat's activity time and the sender's read marker.
+
+    Sends to one chat are serialised: the chat's row is updated first (PostgreSQL holds that row lock,
+    SQLite its write lock, until commit), and only then is the message's id drawn, greater than every
+    id already in the chat. So ids follow commit order within a chat, and a read marker ("read up to
+    id X") never skips a message that committed late with a smaller id; the activity time only moves
+    forward. A concurrent retry with the same client id that slipped past the replay check fails the
+    unique constraint: 409, and the client's next retry gets the stored message."""
+    from sqlalchemy import case, update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    chats = Chat.__table__
+    activity = chats.c.last_message_at
+    # take the chat's lock before reading the clock or the newest id: whoever waits draws later ones
+    await db.execute(update(chats).where(chats.c.id == chat.id).values(last_message_at=activity))
+    stamp = now()
+    await db.execute(
+        update(chats)
+        .where(chats.c.id == chat.id)
+        .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity))
+    )
+    set_committed_value(chat, "last_message_at", stamp)
+    if row.id is None:
+        newest = await db.scalar(
+            select(Message.id).where(Message.chat_id == chat.id).order_by(Message.id.desc()).limit(1)
+        )
+        row.id = _after(newest)
+    row.created_at = stamp
     db.add(row)
     await db.flush()
-    sent = row.created_at
-    chat.last_message_at = sent
-    member = await chat_member(db, chat.id, row.sender_id)  # type: ignore[arg-type]
-    member.last_read_message_id = row.id  # your own messages are read
-    member.last_read_at = sent
-    await db.flush()
+    if row.sender_id is not None:  # your own messages are read
+        await upsert_member(db, chat.id, row.sender_id, read_up_to=row.id)
     return row
 
 
@@ -253,16 +285,16 @@ async def mark_read(
     found = await db.scalar(select(Message.id).where(Message.id == message_id, Message.chat_id == chat.id))
     if found is None:
         raise ValidationFailed(details={"message_id": "not a message of this chat"})
-    member = await chat_member(db, chat.id, principal.user_id)
-    # markers only move forward: marking an older message read changes nothing
-    moved = member.last_read_message_id is None or message_id > member.last_read_message_id
-    if moved:
-        member.last_read_message_id = message_id
-        member.last_read_at = now()
-        await db.flush()
+    # markers only move forward, also when two marks race: the upsert compares in the database
+    moved = await upsert_member(db, chat.id, principal.user_id, read_up_to=message_id)
+    current = await db.scalar(
+        select(ChatMember.last_read_message_id).where(
+            ChatMember.chat_id == chat.id, ChatMember.user_id == principal.user_id
+        )
+    )
     marker = MemberRead(
         user_id=principal.user_id,
         role=role_in(chat, principal.user_id),  # type: ignore[arg-type]
-        last_read_message_id=member.last_read_message_id,
+        last_read_message_id=current,
     )
     return ReadMarker(chat, marker, moved)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from keel.apps.market.models import (
     Product,
@@ -26,15 +26,32 @@ from keel.apps.market.schemas import (
 from keel.apps.market.services.sellers import is_vendor_staff, seller_of
 from keel.apps.market.services.vendors import can_manage_vendor, visible_vendor
 from keel.apps.market.services.views import product_read
-from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from keel.core.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
+from keel.core.query import contains, parse_sort
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
-PRODUCT_SORTS = {"name", "price_minor", "created_at", "stock"}
+PRODUCT_SORTS = {
+    "name": Product.name,
+    "price_minor": Product.price_minor,
+    "created_at": Product.created_at,
+    "stock": Product.stock,
+}
+
+
+def check_currency(code: str | None, field: str = "currency") -> None:
+    """A code of today's ISO 4217 list (pycountry's copy of it): the schema already checked the shape
+    (three capitals), so an unknown code is a 422 naming the field."""
+    import pycountry
+
+    if code is not None and pycountry.currencies.get(alpha_3=code) is None:
+        raise Unprocessable(
+            f"{code} is not an ISO 4217 currency code", details={field: "not an ISO 4217 currency code"}
+        )
 
 
 @dataclass
@@ -50,16 +67,7 @@ class ProductQuery:
 
 
 def _product_order(sort: str) -> list[Any]:
-    orders: list[Any] = []
-    for raw in sort.split(","):
-        key = raw.strip()
-        name = key.lstrip("-")
-        if name not in PRODUCT_SORTS:
-            allowed = ", ".join(sorted(PRODUCT_SORTS))
-            raise ValidationFailed(details={"sort": f"unknown sort field {name!r}; sortable: {allowed}"})
-        column = getattr(Product, name)
-        orders.append(column.desc() if key.startswith("-") else column.asc())
-    return [*orders, Product.id.asc()]
+    return [*parse_sort(sort, PRODUCT_SORTS, default="name"), Product.id.asc()]
 
 
 async def list_products(
@@ -68,20 +76,14 @@ async def list_products(
     vendor = await visible_vendor(db, principal, vendor_id)
     if query.min_price is not None and query.max_price is not None and query.min_price > query.max_price:
         raise ValidationFailed(details={"min_price": "must not be above max_price"})
+    check_currency(query.currency)
     conditions: list[Any] = [Product.vendor_id == vendor_id]
     if not await is_vendor_staff(db, principal, vendor):
         conditions.append(Product.is_active.is_(True))  # customers never see withdrawn products
     if query.active is not None:
         conditions.append(Product.is_active.is_(query.active))
     if query.q:
-        pattern = "%" + query.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(
-                func.lower(Product.name).like(pattern, escape="\\"),
-                func.lower(Product.sku).like(pattern, escape="\\"),
-                func.lower(Product.description).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(contains([Product.name, Product.sku, Product.description], query.q))
     if query.seller_id is not None:
         conditions.append(Product.seller_id == query.seller_id)
     if query.currency is not None:
@@ -128,6 +130,7 @@ async def create_product(
         if target is None:
             raise ValidationFailed(details={"seller_id": "not a seller of this shop"})
         seller_id = target
+    check_currency(data.currency)
     await _check_sku(db, vendor_id, data.sku)
     row = Product(
         vendor_id=vendor_id,
@@ -186,6 +189,7 @@ async def update_product(
 ) -> ProductRead:
     product = await _managed_product(db, principal, product_id)
     values = {f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET}
+    check_currency(values.get("currency"))
     if "sku" in values and values["sku"] != product.sku:
         await _check_sku(db, product.vendor_id, values["sku"], exclude=product.id)
     for key, value in values.items():

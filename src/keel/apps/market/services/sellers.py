@@ -24,7 +24,7 @@ from keel.identity.models import User
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
 async def list_sellers(

@@ -22,7 +22,7 @@ from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 
 MANAGE_VENDORS = "market.vendors.manage"
