@@ -32,7 +32,7 @@ from keel.core.errors import NotFound, ValidationFailed
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 # =========================================================================== sessions
 
