@@ -14,7 +14,7 @@ from keel.core.envelope import Envelope, ok
 from keel.core.errors import Unauthorized, ValidationFailed, error_responses
 from keel.identity.guards import CookieNames
 from keel.identity.models import User
-from keel.identity.schemas import TokenRead, UserRead
+from keel.identity.schemas import Done, TokenRead, UserRead
 from keel.identity.services import ClientInfo, DurableFailure, Identity, IssuedTokens
 
 T = TypeVar("T")
@@ -117,3 +117,12 @@ def clear_cookies(request: Request[Any, Any, Any], response: Response[Any]) -> R
 
 def mail_task(identity: Identity, to: str, subject: str, body: str) -> BackgroundTask:
     return BackgroundTask(identity.mailer.send, to, subject, body)
+
+
+def accepted(identity: Identity, detail: str, mail: tuple[str, str, str] | None) -> Response[Envelope[Done]]:
+    """202 with `detail` whether or not there is a mail (to, subject, body) to send after the answer:
+    the caller cannot tell which, so the answer does not reveal whether an account exists."""
+    response = Response(ok(Done(detail=detail)), status_code=202)
+    if mail:
+        response.background = mail_task(identity, *mail)
+    return response

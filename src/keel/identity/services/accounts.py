@@ -132,13 +132,7 @@ async def register(
     user = await create_user(identity, db, email=normalized, password=password, name=name)
     audit(db, "user.registered", client=client, user_id=user.id, actor_id=user.id, email=user.email)
     issued = await start_session(identity, db, user, client)
-    link = await request_verification(identity, db, user_id=user.id, client=client)
-    mail = (
-        (link[0], "Confirm your email address", f"Confirm your address for Keel: {link[1]}\n")
-        if link
-        else None
-    )
-    return issued, mail
+    return issued, await request_verification(identity, db, user_id=user.id, client=client)
 
 
 async def _register_taken(
