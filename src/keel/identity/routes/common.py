@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import Unauthorized, ValidationFailed, error_responses
+from keel.core.mapping import to_read
 from keel.identity.guards import CookieNames
 from keel.identity.models import User
 from keel.identity.schemas import Done, TokenRead, UserRead
@@ -47,16 +48,7 @@ async def durable(db: AsyncSession, work: Awaitable[T]) -> T:
 
 
 def user_read(user: User, roles: list[str] | None = None) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        is_active=user.is_active,
-        is_verified=user.is_verified,
-        roles=roles if roles is not None else sorted(r.name for r in user.roles),
-        created_at=user.created_at,
-        last_login_at=user.last_login_at,
-    )
+    return to_read(user, UserRead, roles=roles if roles is not None else sorted(r.name for r in user.roles))
 
 
 def transport_of(request: Request[Any, Any, Any], chosen: str | None) -> str:
