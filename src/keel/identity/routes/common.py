@@ -15,20 +15,21 @@ from keel.core.errors import Unauthorized, ValidationFailed, error_responses
 from keel.core.mapping import to_read
 from keel.identity.guards import CookieNames
 from keel.identity.models import User
-from keel.identity.schemas import Done, TokenRead, UserRead
+from keel.identity.schemas import Done, TokenRead, Transport, UserRead
 from keel.identity.services import ClientInfo, DurableFailure, Identity, IssuedTokens
 
 T = TypeVar("T")
 REFRESH_PATH = "/api/v1/auth/refresh"
 AUTH_RATE = {"rate_limit": "auth"}
-SECURITY = [{"BearerToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 # personal answers (tokens, my account, my sessions and keys) must not sit in shared or browser caches
 NO_STORE = {"Cache-Control": "no-store"}
 TOKEN_ERRORS = error_responses(Unauthorized, ValidationFailed)
 
 
 def identity_of(request: Request[Any, Any, Any]) -> Identity:
-    return request.app.state.identity
+    identity: Identity = request.app.state.identity
+    return identity
 
 
 def client_info(request: Request[Any, Any, Any]) -> ClientInfo:
@@ -51,7 +52,7 @@ def user_read(user: User, roles: list[str] | None = None) -> UserRead:
     return to_read(user, UserRead, roles=roles if roles is not None else sorted(r.name for r in user.roles))
 
 
-def transport_of(request: Request[Any, Any, Any], chosen: str | None) -> str:
+def transport_of(request: Request[Any, Any, Any], chosen: Transport | None) -> Transport:
     if chosen:
         return chosen
     header = request.headers.get("x-auth-transport", "").strip().lower()
@@ -59,17 +60,18 @@ def transport_of(request: Request[Any, Any, Any], chosen: str | None) -> str:
 
 
 def cookie_names_of(request: Request[Any, Any, Any]) -> CookieNames:
-    return request.app.state.identity_cookies
+    names: CookieNames = request.app.state.identity_cookies
+    return names
 
 
 def token_response(
-    request: Request[Any, Any, Any], issued: IssuedTokens, transport: str, status_code: int = 200
+    request: Request[Any, Any, Any], issued: IssuedTokens, transport: Transport, status_code: int = 200
 ) -> Response[Envelope[TokenRead]]:
     settings = identity_of(request).settings
     body = TokenRead(
         transport=transport,
         expires_in=issued.expires_in,
-        session_id=issued.session_id,  # type: ignore[arg-type]
+        session_id=issued.session_id,
         user=user_read(issued.user, issued.roles),
     )
     if transport == "bearer":

@@ -138,7 +138,7 @@ async def register(
 async def _register_taken(
     identity: Identity, db: AsyncSession, owner: User, *, password: str, name: str, client: ClientInfo
 ) -> tuple[IssuedTokens, tuple[str, str, str] | None]:
-    from advanced_alchemy.mixins.uuid import uuid7
+    from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]
 
     await identity.passwords.hash(password)  # the time a new account's hash takes
     audit(db, "user.register_existing", client=client, user_id=owner.id, email=owner.email)
