@@ -75,7 +75,7 @@ _MODULE_PATH = re.compile(r"(?<![A-Za-z0-9])((?:[a-z][a-z0-9]*\.)+)[A-Za-z_][A-Z
 
 
 def _package_label(key: tuple[str, ...]) -> str:
-    """The package a component belongs to: the app (`keel.apps.<app>`) or the top package under keel
+    """The package a component belongs to: the app (`<root>.apps.<app>`) or the top package under keel
     (`identity`, `core`). A generic (`Page[X]`) belongs to its innermost argument's package: a page of
     identity's sessions is identity's, wherever `Page` is defined."""
     arguments = _MODULE_PATH.findall(key[-1])
