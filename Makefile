@@ -27,10 +27,10 @@ run: migrate ## set up, migrate, seed and serve on http://127.0.0.1:8000 (docs a
 test: install ## the whole suite against the configured database (SQLite unless DATABASE_URL is set)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install ## ruff (rules and format) and mypy --strict on keel.core
+lint: install ## ruff (rules and format) and mypy --strict on keel.core and keel.identity
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
-	$(VENV)/bin/mypy src/keel/core
+	$(VENV)/bin/mypy src/keel/core src/keel/identity
 
 bench: install ## load benchmarks: prints a table, writes var/bench/*.json
 	$(PY) -m benchmarks.run

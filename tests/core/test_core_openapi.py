@@ -51,6 +51,9 @@ def test_component_names_carry_no_module_path(schema: dict[str, Any]) -> None:
         n for n in names if "." in n or "_" in n
     ]
     assert {"ErrorEnvelope", "EnvelopeExerciseRead", "GymPageSessionRead"} <= set(names)
+    # a page is named for what it lists: identity's sessions, not core (where Page is defined)
+    assert {"IdentityPageSessionRead", "IdentitySessionRead", "GymSessionRead"} <= set(names)
+    assert not [n for n in names if n.startswith("CorePage")]
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schema)))
     assert refs <= set(names)  # every reference was renamed with its component
 

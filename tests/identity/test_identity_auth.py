@@ -443,6 +443,23 @@ async def test_admin_lists_users_paginated_and_searchable(client, user_factory, 
     assert admins["meta"]["total"] == 1
 
 
+async def test_admin_search_matches_wildcards_literally(client, user_factory, admin_headers):
+    """`%` and `_` in the search are the characters themselves (escaped, not stripped nor wildcards)."""
+    await user_factory(email="sale@example.com", name="50% Off")
+    await user_factory(email="five@example.com", name="5000 Off")
+    await user_factory(email="a_b@example.com", name="Under")
+    await user_factory(email="axb@example.com", name="Cross")
+
+    async def emails(q: str) -> list[str]:
+        resp = await client.get("/api/v1/users", params={"q": q}, headers=admin_headers)
+        assert resp.status_code == 200, resp.text
+        return sorted(u["email"] for u in resp.json()["data"])
+
+    assert await emails("50%") == ["sale@example.com"]
+    assert await emails("a_b") == ["a_b@example.com"]
+    assert await emails("off") == ["five@example.com", "sale@example.com"]
+
+
 async def test_non_admin_gets_403_on_admin_routes_and_401_without_token(client, auth_headers):
     assert (await client.get("/api/v1/users", headers=auth_headers)).status_code == 403
     assert (await client.get("/api/v1/audit", headers=auth_headers)).status_code == 403

@@ -71,13 +71,18 @@ def _short_name(key: tuple[str, ...]) -> str:
     return "".join(p[:1].upper() + p[1:] for p in parts) or "Schema"
 
 
+_MODULE_PATH = re.compile(r"(?<![A-Za-z0-9])((?:[a-z][a-z0-9]*\.)+)[A-Za-z_][A-Za-z0-9]*")
+
+
 def _package_label(key: tuple[str, ...]) -> str:
-    text = ".".join(key).replace("_", ".")
-    segments = text.split(".")
-    for marker in ("apps",):
-        if marker in segments[:-1]:
-            return segments[segments.index(marker) + 1].capitalize()
-    return (segments[1] if len(segments) > 2 else segments[0]).capitalize()
+    """The package a component belongs to: the app (`<root>.apps.<app>`) or the top package under keel
+    (`identity`, `core`). A generic (`Page[X]`) belongs to its innermost argument's package: a page of
+    identity's sessions is identity's, wherever `Page` is defined."""
+    arguments = _MODULE_PATH.findall(key[-1])
+    segments = arguments[-1].rstrip(".").split(".") if arguments else ".".join(key).split(".")
+    if "apps" in segments[:-1]:
+        return segments[segments.index("apps") + 1].capitalize()
+    return (segments[1] if len(segments) > 1 and segments[0] == "keel" else segments[0]).capitalize()
 
 
 class KeelSchemaRegistry(SchemaRegistry):

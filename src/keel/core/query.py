@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy.orm import QueryableAttribute
 
 from keel.core.errors import ValidationFailed
 
@@ -70,9 +71,10 @@ def escape_like(text: str, escape: str = LIKE_ESCAPE) -> str:
     return text.replace(escape, escape * 2).replace("%", f"{escape}%").replace("_", f"{escape}_")
 
 
-def contains(
-    columns: ColumnElement[Any] | Iterable[ColumnElement[Any]], text: str | None
-) -> ColumnElement[bool]:
+Column = ColumnElement[Any] | QueryableAttribute[Any]  # a Core column or a mapped attribute
+
+
+def contains(columns: Column | Iterable[Column], text: str | None) -> ColumnElement[bool]:
     """Rows where any of `columns` contains `text` literally, ignoring case; no text: every row.
 
     ILIKE on PostgreSQL; `lower(column) LIKE lower(pattern)` on SQLite (whose lower() folds ASCII only,
@@ -81,7 +83,7 @@ def contains(
     if not needle:
         return true()
     pattern = f"%{escape_like(needle)}%"
-    targets = [columns] if isinstance(columns, ColumnElement) else list(columns)
+    targets = [columns] if isinstance(columns, ColumnElement | QueryableAttribute) else list(columns)
     if not targets:
         raise ValueError("contains() needs at least one column")
     return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in targets))

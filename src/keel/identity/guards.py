@@ -14,11 +14,13 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from sqlalchemy import and_, bindparam, select, update
 
 from keel.core.errors import CsrfFailed, Forbidden, Unauthorized
@@ -66,7 +68,8 @@ def cookie_names(production: bool) -> CookieNames:
 def _header(scope: Any, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            decoded: str = value.decode("latin-1")
+            return decoded
     return None
 
 
@@ -107,7 +110,8 @@ def verified_claims(scope: Any, identity: Identity, token: str) -> AccessClaims 
     state = scope.setdefault("state", {})
     cached = state.get(_CLAIMS_KEY)
     if cached is not None and cached[0] == token:
-        return cached[1]
+        known: AccessClaims | None = cached[1]
+        return known
     try:
         claims: AccessClaims | None = identity.keys.decode_access(token)
     except InvalidToken:
@@ -132,7 +136,8 @@ def make_identify(identity: Identity, names: CookieNames):  # type: ignore[no-un
 
 def _db(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
     state = connection.app.state
-    return state.sa_config.provide_session(state, connection.scope)
+    session: AsyncSession = state.sa_config.provide_session(state, connection.scope)
+    return session
 
 
 _users, _sessions, _keys = User.__table__, LoginSession.__table__, ApiKey.__table__
@@ -191,7 +196,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _account(rows: list[Any]) -> UserRead:
+def _account(rows: Sequence[Any]) -> UserRead:
     first = rows[0]
     return UserRead(
         id=first.id,
@@ -272,13 +277,13 @@ async def _from_api_key(
 
 async def authenticate_connection(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The caller, or Unauthorized; cached on the connection so guards and handlers share one check."""
-    state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
-    cached = state.get(_SCOPE_KEY)
+    state = connection.scope.setdefault("state", {})
+    cached: Principal | None = state.get(_SCOPE_KEY)
     if cached is not None:
         return cached
     identity: Identity = connection.app.state.identity
     names: CookieNames = connection.app.state.identity_cookies
-    is_ws = connection.scope["type"] == "websocket"
+    is_ws = connection.scope["type"] == ScopeType.WEBSOCKET
     token, via_cookie = token_from_scope(connection.scope, names, allow_query=is_ws)
     if not token:
         raise Unauthorized()
@@ -303,7 +308,8 @@ async def authenticate_connection(connection: ASGIConnection[Any, Any, Any, Any]
 
 def current_account(connection: ASGIConnection[Any, Any, Any, Any]) -> UserRead:
     """What `/users/me` answers, as the guard loaded it for this request (authenticate first)."""
-    return connection.scope["state"][_ACCOUNT_KEY]  # type: ignore[typeddict-item]
+    account: UserRead = connection.scope["state"][_ACCOUNT_KEY]
+    return account
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

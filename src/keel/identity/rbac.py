@@ -1,7 +1,8 @@
 """Role-based access: the registry of permissions apps declare; the database holds the truth.
 
-Apps call `register_permissions({...}, roles={"admin": [...]})` at import time of their plugin; the
-identity seed (run by `keel migrate`, `keel seed` and at start-up) writes them to the database. The
+Apps declare theirs on their `AppSpec` (`permissions=`, `role_grants=`); the factory hands the enabled
+apps' declarations to `register_permissions` before anything is built, and the identity seed (run by
+`keel migrate`, `keel seed` and at start-up) writes them to the database. The
 `admin` role is granted every registered permission; `user` only what apps grant it.
 """
 

@@ -160,6 +160,7 @@ def seal_for(parent_token: str, payload: dict[str, Any]) -> bytes:
 def unseal_for(parent_token: str, sealed: bytes) -> dict[str, Any] | None:
     key = hashlib.sha256(b"keel-grace:" + parent_token.encode()).digest()
     try:
-        return json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:], None))
+        claims: dict[str, Any] = json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:], None))
+        return claims
     except Exception:
         return None

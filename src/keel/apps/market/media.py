@@ -6,11 +6,7 @@ and PDF documents. Anything else is refused with 415 before it is stored.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
-
 import msgspec
-
-from keel.core.errors import UnsupportedMediaType
 
 SNIFF_BYTES = 64
 ACCEPTED = "JPEG, PNG, GIF, WebP images; MP3, WAV, Ogg, FLAC, M4A audio; MP4, MOV, WebM video; PDF"
@@ -77,26 +73,3 @@ def sniff(head: bytes) -> Kind | None:
         if brand.strip(b" ").isalnum():
             return MP4
     return None
-
-
-class Sniffer:
-    """Wraps upload chunks: holds back the first bytes, identifies them (415 when not accepted), then
-    passes everything through unchanged. Nothing beyond SNIFF_BYTES is buffered."""
-
-    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
-        self._chunks = chunks
-        self.kind: Kind | None = None
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        head = bytearray()
-        iterator = self._chunks.__aiter__()
-        async for chunk in iterator:
-            head += chunk
-            if len(head) >= SNIFF_BYTES:
-                break
-        self.kind = sniff(bytes(head[:SNIFF_BYTES]))
-        if self.kind is None:
-            raise UnsupportedMediaType(f"This file type is not accepted in chats. Send one of: {ACCEPTED}.")
-        yield bytes(head)
-        async for chunk in iterator:
-            yield chunk

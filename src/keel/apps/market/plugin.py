@@ -6,9 +6,6 @@ from keel.apps.market.routes import route_handlers
 from keel.apps.market.seed import seed
 from keel.apps.market.services import MANAGE_VENDORS
 from keel.core.components import AppSpec
-from keel.identity.rbac import register_permissions
-
-register_permissions({MANAGE_VENDORS: "Change any shop of the marketplace, its sellers and products"})
 
 spec = AppSpec(
     name="market",
@@ -16,4 +13,5 @@ spec = AppSpec(
     "(text, media, product cards, read markers, live events)",
     route_handlers=route_handlers,
     seed=seed,
+    permissions={MANAGE_VENDORS: "Change any shop of the marketplace, its sellers and products"},
 )

@@ -100,10 +100,3 @@ class EngineRead(msgspec.Struct, kw_only=True):
     ready: bool
     reason: str | None
     default: bool
-
-
-class ProgressEvent(msgspec.Struct, kw_only=True):
-    id: UUID
-    status: Status
-    progress: float
-    error: str | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
+from keel.core.mapping import to_read
 from keel.identity.guards import Principal, authenticate_connection
 from keel.identity.models import ApiKey
 from keel.identity.routes.common import NO_STORE, SECURITY, client_info
@@ -27,15 +28,7 @@ async def requires_login_session(connection: ASGIConnection[Any, Any, Any, Any],
 
 
 def api_key_read(key: ApiKey) -> ApiKeyRead:
-    return ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=list(key.scopes or []),
-        created_at=key.created_at,
-        expires_at=key.expires_at,
-        last_used_at=key.last_used_at,
-    )
+    return to_read(key, ApiKeyRead, scopes=list(key.scopes or []))
 
 
 class ApiKeyController(Controller):
@@ -69,16 +62,7 @@ class ApiKeyController(Controller):
             expires_at=data.expires_at,
             client=client_info(request),
         )
-        body = ApiKeySecretRead(
-            id=key.id,
-            name=key.name,
-            prefix=key.prefix,
-            scopes=list(key.scopes),
-            created_at=key.created_at,
-            expires_at=key.expires_at,
-            last_used_at=None,
-            secret=secret,
-        )
+        body = to_read(key, ApiKeySecretRead, scopes=list(key.scopes), last_used_at=None, secret=secret)
         return Response(ok(body), status_code=201, headers=NO_STORE)
 
     @get("/", responses=error_responses(Unauthorized, Forbidden), summary="My API keys, newest first")

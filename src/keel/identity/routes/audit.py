@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Limit, Offset, Page, page
 from keel.core.errors import Forbidden, Unauthorized, error_responses
+from keel.core.mapping import to_read
 from keel.identity import services as svc
 from keel.identity.guards import requires_permission
 from keel.identity.models import AuditEvent
@@ -20,16 +21,7 @@ from keel.identity.schemas import AuditEventRead
 
 
 def audit_event_read(e: AuditEvent) -> AuditEventRead:
-    return AuditEventRead(
-        id=e.id,
-        event=e.event,
-        user_id=e.user_id,
-        actor_id=e.actor_id,
-        email=e.email,
-        ip=e.ip,
-        details=e.details or {},
-        created_at=e.created_at,
-    )
+    return to_read(e, AuditEventRead, details=e.details or {})
 
 
 class AuditController(Controller):

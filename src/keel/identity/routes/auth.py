@@ -16,6 +16,7 @@ from keel.identity.routes.common import (
     AUTH_RATE,
     SECURITY,
     TOKEN_ERRORS,
+    accepted,
     clear_cookies,
     client_info,
     cookie_names_of,
@@ -161,14 +162,7 @@ class AuthController(Controller):
         mail = await svc.request_verification(
             identity, db_session, user_id=principal.user_id, client=client_info(request)
         )
-        response = Response(
-            ok(Done(detail="If the address is not verified yet, a link is on its way")), status_code=202
-        )
-        if mail:
-            response.background = mail_task(
-                identity, mail[0], "Confirm your email address", f"Confirm your address for Keel: {mail[1]}\n"
-            )
-        return response
+        return accepted(identity, "If the address is not verified yet, a link is on its way", mail)
 
     @post(
         "/verify-email/confirm",

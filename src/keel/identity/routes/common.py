@@ -12,22 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import Unauthorized, ValidationFailed, error_responses
+from keel.core.mapping import to_read
 from keel.identity.guards import CookieNames
 from keel.identity.models import User
-from keel.identity.schemas import TokenRead, UserRead
+from keel.identity.schemas import Done, TokenRead, Transport, UserRead
 from keel.identity.services import ClientInfo, DurableFailure, Identity, IssuedTokens
 
 T = TypeVar("T")
 REFRESH_PATH = "/api/v1/auth/refresh"
 AUTH_RATE = {"rate_limit": "auth"}
-SECURITY = [{"BearerToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 # personal answers (tokens, my account, my sessions and keys) must not sit in shared or browser caches
 NO_STORE = {"Cache-Control": "no-store"}
 TOKEN_ERRORS = error_responses(Unauthorized, ValidationFailed)
 
 
 def identity_of(request: Request[Any, Any, Any]) -> Identity:
-    return request.app.state.identity
+    identity: Identity = request.app.state.identity
+    return identity
 
 
 def client_info(request: Request[Any, Any, Any]) -> ClientInfo:
@@ -47,19 +49,10 @@ async def durable(db: AsyncSession, work: Awaitable[T]) -> T:
 
 
 def user_read(user: User, roles: list[str] | None = None) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        is_active=user.is_active,
-        is_verified=user.is_verified,
-        roles=roles if roles is not None else sorted(r.name for r in user.roles),
-        created_at=user.created_at,
-        last_login_at=user.last_login_at,
-    )
+    return to_read(user, UserRead, roles=roles if roles is not None else sorted(r.name for r in user.roles))
 
 
-def transport_of(request: Request[Any, Any, Any], chosen: str | None) -> str:
+def transport_of(request: Request[Any, Any, Any], chosen: Transport | None) -> Transport:
     if chosen:
         return chosen
     header = request.headers.get("x-auth-transport", "").strip().lower()
@@ -67,17 +60,18 @@ def transport_of(request: Request[Any, Any, Any], chosen: str | None) -> str:
 
 
 def cookie_names_of(request: Request[Any, Any, Any]) -> CookieNames:
-    return request.app.state.identity_cookies
+    names: CookieNames = request.app.state.identity_cookies
+    return names
 
 
 def token_response(
-    request: Request[Any, Any, Any], issued: IssuedTokens, transport: str, status_code: int = 200
+    request: Request[Any, Any, Any], issued: IssuedTokens, transport: Transport, status_code: int = 200
 ) -> Response[Envelope[TokenRead]]:
     settings = identity_of(request).settings
     body = TokenRead(
         transport=transport,
         expires_in=issued.expires_in,
-        session_id=issued.session_id,  # type: ignore[arg-type]
+        session_id=issued.session_id,
         user=user_read(issued.user, issued.roles),
     )
     if transport == "bearer":
@@ -117,3 +111,12 @@ def clear_cookies(request: Request[Any, Any, Any], response: Response[Any]) -> R
 
 def mail_task(identity: Identity, to: str, subject: str, body: str) -> BackgroundTask:
     return BackgroundTask(identity.mailer.send, to, subject, body)
+
+
+def accepted(identity: Identity, detail: str, mail: tuple[str, str, str] | None) -> Response[Envelope[Done]]:
+    """202 with `detail` whether or not there is a mail (to, subject, body) to send after the answer:
+    the caller cannot tell which, so the answer does not reveal whether an account exists."""
+    response = Response(ok(Done(detail=detail)), status_code=202)
+    if mail:
+        response.background = mail_task(identity, *mail)
+    return response

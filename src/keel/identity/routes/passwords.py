@@ -11,7 +11,7 @@ from keel.core.envelope import Envelope, ok
 from keel.core.errors import Unauthorized, ValidationFailed, error_responses
 from keel.identity import services as svc
 from keel.identity.guards import Principal
-from keel.identity.routes.common import AUTH_RATE, SECURITY, client_info, durable, identity_of, mail_task
+from keel.identity.routes.common import AUTH_RATE, SECURITY, accepted, client_info, durable, identity_of
 from keel.identity.schemas import Done, PasswordChange, PasswordResetConfirm, PasswordResetRequest
 
 
@@ -61,18 +61,7 @@ class PasswordController(Controller):
         mail = await svc.request_password_reset(
             identity, db_session, email=data.email, client=client_info(request)
         )
-        response = Response(
-            ok(Done(detail="If the account exists, a reset link is on its way")), status_code=202
-        )
-        if mail:
-            response.background = mail_task(
-                identity,
-                mail[0],
-                "Reset your password",
-                f"Reset your Keel password within an hour: {mail[1]}\n"
-                "If you did not ask for this, ignore this message.\n",
-            )
-        return response
+        return accepted(identity, "If the account exists, a reset link is on its way", mail)
 
     @post(
         "/password-reset/confirm",

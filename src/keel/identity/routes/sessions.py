@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import NotFound, Unauthorized, error_responses
+from keel.core.mapping import to_read
 from keel.identity import services as svc
 from keel.identity.guards import Principal
 from keel.identity.routes.common import NO_STORE, SECURITY, client_info, identity_of
@@ -18,17 +19,7 @@ from keel.identity.schemas import Done, SessionRead
 
 def session_read(s: Any, principal: Principal) -> SessionRead:
     """From a session row (or a `LoginSession`)."""
-    return SessionRead(
-        id=s.id,
-        browser=s.browser,
-        os=s.os,
-        device_type=s.device_type,
-        ip=s.ip,
-        created_at=s.created_at,
-        last_seen_at=s.last_seen_at,
-        expires_at=s.expires_at,
-        current=s.id == principal.session_id,
-    )
+    return to_read(s, SessionRead, current=s.id == principal.session_id)
 
 
 class SessionController(Controller):

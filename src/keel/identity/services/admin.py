@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from keel.core.errors import Conflict, ValidationFailed
+from keel.core.query import contains
 from keel.identity import rbac
 from keel.identity.models import Role, User, user_role
 from keel.identity.services.audit import audit
@@ -44,8 +45,7 @@ async def list_users(
 ) -> tuple[list[User], int]:
     conditions: list[Any] = []
     if q:
-        like = f"%{q.strip().lower().replace('%', '').replace('_', '')}%"
-        conditions.append(or_(User.email.like(like), func.lower(User.name).like(like)))
+        conditions.append(contains([User.email, User.name], q))  # `50%` finds "50%", not everything
     if is_active is not None:
         conditions.append(User.is_active.is_(is_active))
     if role:

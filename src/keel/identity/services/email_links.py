@@ -66,15 +66,20 @@ async def consume_email_token(identity: Identity, db: AsyncSession, token: str, 
     return user
 
 
+Mail = tuple[str, str, str]  # (to, subject, body): sent by the route after it answers
+
+
 async def request_verification(
     identity: Identity, db: AsyncSession, *, user_id: uuid.UUID, client: ClientInfo
-) -> tuple[str, str] | None:
+) -> Mail | None:
+    """The verification mail to send, or None when the address is verified already."""
     await identity.throttle(identity.email_limit, "verify-user", str(user_id), "Too many requests; try later")
     user = await db.get(User, user_id)
     if user is None or user.is_verified:
         return None
     token = await issue_email_token(identity, db, user, "verify", VERIFY_TTL)
-    return user.email, f"{identity.settings.frontend_url.rstrip('/')}/verify-email?token={token}"
+    link = f"{identity.settings.frontend_url.rstrip('/')}/verify-email?token={token}"
+    return user.email, "Confirm your email address", f"Confirm your address for Keel: {link}\n"
 
 
 async def confirm_verification(

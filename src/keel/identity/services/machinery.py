@@ -128,7 +128,7 @@ class Identity:
         seconds = min(24 * 3600, self.settings.login_lockout_base * 2 ** (level - 1))
         await self.kv.set(f"lock:{email_key}", str(time.time() + seconds), expires_in=seconds)
         await self.limit_storage.clear(self.login_failures.key_for("login-fail", email_key))
-        return seconds
+        return int(seconds)
 
     async def clear_login_failures(self, email_key: str) -> None:
         await self.limit_storage.clear(self.login_failures.key_for("login-fail", email_key))

@@ -11,7 +11,7 @@ from keel.core.errors import Unauthorized, ValidationFailed
 from keel.identity.models import User
 from keel.identity.services.accounts import verify_password
 from keel.identity.services.audit import audit
-from keel.identity.services.email_links import consume_email_token, issue_email_token
+from keel.identity.services.email_links import Mail, consume_email_token, issue_email_token
 from keel.identity.services.machinery import (
     RESET_TTL,
     ClientInfo,
@@ -52,8 +52,8 @@ async def change_password(
 
 async def request_password_reset(
     identity: Identity, db: AsyncSession, *, email: str, client: ClientInfo
-) -> tuple[str, str] | None:
-    """(address, link) to mail, or None; the caller answers the same either way."""
+) -> Mail | None:
+    """The reset mail to send, or None (no such active account); the caller answers the same either way."""
     await identity.throttle(identity.email_ip_limit, "reset-ip", client.ip, "Too many requests; try later")
     await identity.throttle(
         identity.email_limit, "reset-email", email_key(email), "Too many requests; try later"
@@ -63,7 +63,12 @@ async def request_password_reset(
         return None
     token = await issue_email_token(identity, db, user, "reset", RESET_TTL)
     audit(db, "password.reset_requested", client=client, user_id=user.id, email=user.email)
-    return user.email, f"{identity.settings.frontend_url.rstrip('/')}/reset-password?token={token}"
+    link = f"{identity.settings.frontend_url.rstrip('/')}/reset-password?token={token}"
+    body = (
+        f"Reset your Keel password within an hour: {link}\n"
+        "If you did not ask for this, ignore this message.\n"
+    )
+    return user.email, "Reset your password", body
 
 
 async def confirm_password_reset(

@@ -25,7 +25,7 @@ from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Unauthorized, error_responses
 from keel.core.resources import Resource, ResourceContext, ResourceHooks
 from keel.core.storage import binary_operation
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from keel.apps.gym.schemas import PlanCopy, PlanRead, PlanWrite
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Unauthorized, error_responses
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 
 class PlanController(Controller):

@@ -25,7 +25,7 @@ from keel.apps.gym.schemas import (
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Unauthorized, ValidationFailed, error_responses
 from keel.core.resources import struct_values
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 
 async def _update_set(

@@ -13,7 +13,7 @@ from keel.apps.gym.routes.common import SECURITY, TAG
 from keel.apps.gym.schemas import MuscleWeekRead
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import Unauthorized, error_responses
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 
 class StatsController(Controller):

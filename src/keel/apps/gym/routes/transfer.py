@@ -22,7 +22,7 @@ from keel.core.errors import (
     ValidationFailed,
     error_responses,
 )
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 
 async def _read_csv(request: Request[Any, Any, Any], limit: int) -> bytes:

@@ -12,6 +12,7 @@ from keel.apps.gym.records import (
 from keel.apps.gym.schemas import (
     RecordRead,
 )
+from keel.core.mapping import to_read
 
 if TYPE_CHECKING:
     pass
@@ -25,13 +26,4 @@ ZERO = Decimal(0)
 
 
 def record_read(record: Record) -> RecordRead:
-    return RecordRead(
-        kind=record.kind.value,
-        value=record.value,
-        achieved_at=record.achieved_at,
-        session_id=record.session_id,  # type: ignore[arg-type]
-        set_id=record.set_id,  # type: ignore[arg-type]
-        weight_kg=record.weight_kg,
-        reps=record.reps,
-        previous_value=record.previous_value,
-    )
+    return to_read(record, RecordRead, kind=record.kind.value)

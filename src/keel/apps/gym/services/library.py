@@ -14,29 +14,25 @@ from keel.apps.gym.schemas import (
 )
 from keel.apps.gym.services.common import LIBRARY_NS
 from keel.core.errors import NotFound
+from keel.core.mapping import to_read
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.cache import Cache
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 # =========================================================================== library
 
 
 def exercise_read(row: Exercise) -> ExerciseRead:
-    return ExerciseRead(
-        id=row.id,
-        name=row.name,
-        slug=row.slug,
+    return to_read(
+        row,
+        ExerciseRead,
         custom=row.owner_id is not None,
         primary_muscles=list(row.primary_muscles or ()),
         secondary_muscles=list(row.secondary_muscles or ()),
-        equipment=row.equipment,
-        category=row.category,
-        measurement=row.measurement,
         aliases=list(row.aliases or ()),
-        notes=row.notes,
     )
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.cache import Cache
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 # =========================================================================== plans
 

@@ -38,7 +38,7 @@ from keel.apps.gym.services.sessions import SET_READ_COLUMNS, set_read
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 # =========================================================================== records, progress, stats
 

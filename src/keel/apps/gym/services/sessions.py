@@ -28,11 +28,12 @@ from keel.apps.gym.schemas import (
 from keel.apps.gym.services.common import ZERO
 from keel.apps.gym.units import db_decimal, from_kg, from_metres
 from keel.core.errors import NotFound, ValidationFailed
+from keel.core.mapping import to_read
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 # =========================================================================== sessions
 
@@ -50,19 +51,7 @@ def _volume_expr() -> Any:
 
 
 def session_read(row: WorkoutSession, set_count: int, volume: Any) -> SessionRead:
-    return SessionRead(
-        id=row.id,
-        name=row.name,
-        plan_id=row.plan_id,
-        plan_day_id=row.plan_day_id,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        duration_s=row.duration_s,
-        notes=row.notes,
-        imported_from=row.imported_from,
-        set_count=set_count,
-        volume_kg=db_decimal(volume) or ZERO,
-    )
+    return to_read(row, SessionRead, set_count=set_count, volume_kg=db_decimal(volume) or ZERO)
 
 
 async def own_session(db: AsyncSession, principal: Principal, session_id: uuid.UUID) -> WorkoutSession:

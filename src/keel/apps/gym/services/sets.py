@@ -30,7 +30,7 @@ from keel.core.errors import Conflict, NotFound, ValidationFailed
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from keel.identity.guards import Principal
+    from keel.identity import Principal
 
 # =========================================================================== sets
 

@@ -27,6 +27,7 @@ from keel.apps.market.services.messages import (
 )
 from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, NotFound, ValidationFailed
+from keel.core.uploads import SniffedUpload, clean_filename
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,13 +67,6 @@ def parse_media_fields(fields: dict[str, str]) -> MediaForm:
     return MediaForm(client_id=client_id, body=body, product_id=product_id)
 
 
-def clean_filename(name: str | None, extension: str) -> str:
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip()[:200]
-    stem = base.rsplit(".", 1)[0] if "." in base else base
-    return f"{stem or 'attachment'}.{extension}"
-
-
 async def prepare_media(
     db: AsyncSession, principal: Principal, chat_id: uuid.UUID, form: MediaForm
 ) -> tuple[Chat, Sent | None]:
@@ -105,7 +99,8 @@ async def store_media(
     object; a failure after storing removes it (the row rolls back with the request)."""
     message_id = uuid.uuid4()
     key = f"market/{chat.id}/{message_id}"
-    sniffer = media.Sniffer(chunks)
+    refusal = f"This file type is not accepted in chats. Send one of: {media.ACCEPTED}."
+    sniffer = SniffedUpload(chunks, media.sniff, head_bytes=media.SNIFF_BYTES, refusal=refusal)
     stored = await storage.put_stream(key, sniffer.stream(), None, max_size=max_size)
     try:
         kind = sniffer.kind
@@ -120,7 +115,7 @@ async def store_media(
             media_key=key,
             media_type=kind.content_type,
             media_size=stored.size,
-            media_name=clean_filename(filename, kind.extension),
+            media_name=clean_filename(filename, kind.extension, fallback="attachment"),
         )
         inserted = await insert_message(db, chat, row)
         fresh = await load_message(db, chat, inserted.id)
