@@ -84,3 +84,30 @@ async def test_a_locked_sqlite_database_is_503_with_retry_after(make_settings, t
     assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
     assert int(response.headers["retry-after"]) >= 1
     assert after.status_code == 201, after.text
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        ("/api/v1/auth/register", {"email": "a\u0000@example.com", "password": "long-enough-pw-1"}, "email"),
+        ("/api/v1/gym/sessions", {"name": "Legs", "notes": "a\u0000b"}, "notes"),
+        (
+            "/api/v1/gym/workout-plans",
+            {"name": "Plan", "exercises": [{"name": "Squat\u0000"}]},
+            "exercises.0.name",
+        ),
+    ],
+)
+async def test_nul_in_any_text_field_is_a_field_error(client, auth_headers, path, payload, field) -> None:
+    response = await client.post(path, json=payload, headers=auth_headers)
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert response.json()["error"]["details"] == {field: "must not contain NUL characters"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/gym/exercises", "/api/v1/scribe/transcriptions", "/api/v1/users/me"]
+)
+async def test_nul_in_a_query_parameter_is_a_field_error(client, auth_headers, path) -> None:
+    response = await client.get(path, params={"q": "squat\u0000", "limit": "5"}, headers=auth_headers)
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert response.json()["error"]["details"] == {"q": "must not contain NUL characters"}
