@@ -19,7 +19,7 @@ from keel import __version__
 from keel.core import db
 from keel.core.components import AppBuilder, AppSpec, Seeder
 from keel.core.db import import_models
-from keel.core.edge import Edge
+from keel.core.edge import Edge, refuse_nul_in_json
 from keel.core.errors import (
     EXCEPTION_HANDLERS,
     CsrfFailed,
@@ -93,6 +93,7 @@ def require_json_body(request: Request[Any, Any, Any]) -> None:
     content_type = request.headers.get("content-type", "")
     base = content_type.split(";", 1)[0].strip().lower()
     if base in _JSON_TYPES or base.endswith("+json"):
+        refuse_nul_in_json(await request.body())  # NUL in any text field: a field error, core-wide
         return
     if not content_type and request.headers.get("content-length", "0") == "0":
         return  # an empty body is a validation question, not a media-type one

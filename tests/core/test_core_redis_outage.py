@@ -180,7 +180,6 @@ async def test_requests_keep_working_while_redis_is_down(make_settings, own_redi
         assert "ratelimit" in ready.json()["data"]["degraded"]
         metrics_text = (await rec.request("GET", "/metrics")).text
         assert degraded_gauge(metrics_text, "ratelimit") == 1.0
-        assert degraded_gauge(metrics_text, "ratelimit") == 1.0
         # a logout during the outage still ends the session (the database decides)
         assert (await rec.request("POST", "/api/v1/auth/logout", headers=bearer(carol))).status_code == 200
         assert (await rec.request("GET", "/api/v1/users/me", headers=bearer(carol))).status_code == 401
@@ -190,10 +189,7 @@ async def test_requests_keep_working_while_redis_is_down(make_settings, own_redi
         while True:
             assert (await rec.request("GET", "/api/v1/users/me", headers=bearer(alice))).status_code == 200
             metrics_text = (await rec.request("GET", "/metrics")).text
-            if (
-                degraded_gauge(metrics_text, "ratelimit") == 0.0
-                and degraded_gauge(metrics_text, "ratelimit") == 0.0
-            ):
+            if degraded_gauge(metrics_text, "ratelimit") == 0.0:
                 break
             assert time.monotonic() < deadline, "Redis came back but the app still runs degraded"
             await asyncio.sleep(0.2)

@@ -19,7 +19,7 @@ import structlog
 
 from keel.core import metrics
 from keel.core.envelope import ErrorBody, ErrorEnvelope
-from keel.core.errors import UriTooLong
+from keel.core.errors import UriTooLong, ValidationFailed
 from keel.settings import Settings
 
 access_log = structlog.get_logger("keel.access")
@@ -35,6 +35,45 @@ _DOCS_CSP = (
 _PAGE_PREFIXES = ("/schema", "/verify-email", "/reset-password", "/account/")
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+NUL_MESSAGE = "must not contain NUL characters"
+
+
+def nul_fields(value: Any, path: str = "") -> list[str]:
+    """The paths (`notes`, `exercises.0.name`) of decoded JSON strings or keys that contain NUL: PostgreSQL
+    refuses it in text (a 500) and SQLite stores it, so it is refused core-wide as a field error."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += [name] if "\x00" in str(key) else nul_fields(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_fields(item, f"{path}.{index}" if path else str(index))
+    return found
+
+
+def refuse_nul_in_json(body: bytes) -> None:
+    """Raise a field error when a JSON body carries NUL (`\\u0000`); cheap when it does not."""
+    if b"\\u0000" not in body:
+        return
+    try:
+        fields = nul_fields(msgspec.json.decode(body))
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        return  # the body's own parsing answers the malformed cases
+    if fields:
+        raise ValidationFailed(details=dict.fromkeys(fields, NUL_MESSAGE))
+
+
+def nul_query_params(query_string: bytes) -> list[str]:
+    """Query parameter names whose value (or name) carries NUL, raw or percent-encoded."""
+    if b"%00" not in query_string and b"\x00" not in query_string:
+        return []
+    from urllib.parse import parse_qsl
+
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    return [name.replace("\x00", "") or "query" for name, value in pairs if "\x00" in name + value]
 
 
 class TrustedProxies:
@@ -125,6 +164,9 @@ class Edge:
                 await self._reject(
                     UriTooLong(f"Query string exceeds {self.max_query} bytes"), request_id, send_wrapper
                 )
+            elif nul := nul_query_params(scope.get("query_string", b"")):
+                err = ValidationFailed(details=dict.fromkeys(nul, NUL_MESSAGE))
+                await self._reject(err, request_id, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
@@ -150,7 +192,10 @@ class Edge:
     @staticmethod
     async def _reject(err: Any, request_id: str, send: Any) -> None:
         body = msgspec.json.encode(
-            ErrorEnvelope(error=ErrorBody(code=err.code, message=err.message), request_id=request_id)
+            ErrorEnvelope(
+                error=ErrorBody(code=err.code, message=err.message, details=getattr(err, "details", None)),
+                request_id=request_id,
+            )
         )
         await send(
             {

@@ -251,9 +251,45 @@ def _from_alchemy(exc: aa_exc.AdvancedAlchemyError) -> KeelError:
     return KeelError()
 
 
+def _raised_reading_the_request(exc: BaseException) -> bool:
+    """True when the failure comes from Litestar decoding the request (body or parameters), so it is the
+    client's input, not a server fault: the same exception type raised by our own code stays a 500."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(("litestar._kwargs", "litestar.connection", "litestar.serialization")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _sqlite_busy(exc: Exception) -> bool:
+    """SQLite's lock wait (busy_timeout) ran out: another writer holds the database."""
+    orig = getattr(exc, "orig", None)
+    message = str(orig if orig is not None else exc).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def _from_input(exc: Exception) -> KeelError | None:
+    if isinstance(exc, RecursionError) and _raised_reading_the_request(exc):
+        return BadRequest("The JSON body is nested too deeply")
+    if isinstance(exc, UnicodeDecodeError) and _raised_reading_the_request(exc):
+        return BadRequest("The request is not valid UTF-8")
+    return None
+
+
 def to_keel_error(exc: Exception, request: Request[Any, Any, Any] | None = None) -> KeelError:
     if isinstance(exc, KeelError):
         return exc
+    hostile = _from_input(exc)
+    if hostile is not None:
+        return hostile
+    # a repository wraps the driver's error: look through the cause chain too
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, sa_exc.OperationalError):
+        cause = cause.__cause__
+    if isinstance(cause, sa_exc.OperationalError) and _sqlite_busy(cause):
+        return ServiceUnavailable("The database is busy, retry shortly", headers={"Retry-After": "2"})
     if isinstance(exc, ls_exc.HTTPException):
         return _from_litestar(exc, request)
     if isinstance(exc, aa_exc.AdvancedAlchemyError):
