@@ -123,7 +123,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scribe_remote_key: str = ""
     scribe_remote_model: str = "whisper-1"
     scribe_max_upload_size: int = 2 * 1024**3  # bytes per uploaded audio/video file (413 beyond)
-    scribe_max_concurrent_jobs: int = 2  # queued or running transcriptions per user (429 beyond)
+    scribe_max_concurrent_jobs: int = 2  # transcriptions running at once per user; more wait in the queue
+    scribe_max_queued_jobs: int = 100  # queued or running transcriptions per user (429 beyond)
+    scribe_max_batch_files: int = 50  # files in one POST /transcriptions/batch (400 beyond)
     scribe_max_minutes_per_day: int = 600  # minutes of audio a user may submit per UTC day (429 beyond)
 
     # market

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -355,7 +356,7 @@ async def test_other_users_get_404_on_every_route(client: Any, user_factory: Any
 
 
 @pytest.mark.scribe_settings(scribe_max_concurrent_jobs=1)
-async def test_cancel_running_and_queued_and_concurrency_limit(
+async def test_beyond_the_concurrency_limit_jobs_wait_and_a_cancel_answers_cancelled(
     client: Any, user_factory: Any, long_speech: Path, speech_dir: Path
 ) -> None:
     h = (await user_factory()).headers
@@ -364,32 +365,55 @@ async def test_cancel_running_and_queued_and_concurrency_limit(
     job = (await client.post(f"{API}/transcriptions", headers=h, json={"file_id": long_file["id"]})).json()[
         "data"
     ]
+    waiting = []
+    for _ in range(2):  # over the limit of one running job: accepted, and they wait their turn
+        resp = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": short_file["id"]})
+        assert resp.status_code == 202, resp.text
+        waiting.append(resp.json()["data"]["id"])
 
-    busy = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": short_file["id"]})
-    assert busy.status_code == 429 and "limit 1" in busy.json()["error"]["message"]
-
-    # cancel as soon as it runs: Whisper checks between segments, so it stops after one decoding step
     await wait_status(client, h, job["id"], "processing")
+    usage = (await client.get(f"{API}/usage", headers=h)).json()["data"]
+    assert (usage["jobs_running"], usage["jobs_waiting"], usage["max_running_jobs"]) == (1, 2, 1)
+    expected_minutes = (long_file["duration"] + 2 * short_file["duration"]) / 60
+    assert usage["minutes_used_today"] == pytest.approx(expected_minutes, abs=0.01)
+    assert usage["minutes_left_today"] == pytest.approx(usage["minutes_per_day"] - expected_minutes, abs=0.01)
+    for tid in waiting:
+        assert (await client.get(f"{API}/transcriptions/{tid}", headers=h)).json()["data"][
+            "status"
+        ] == "queued"
+
+    # cancel while it runs: the answer, and every read after it, says cancelled
     resp = await client.post(f"{API}/transcriptions/{job['id']}/cancel", headers=h)
-    assert resp.status_code == 200
+    assert resp.status_code == 200 and resp.json()["data"]["status"] == "cancelled"
+    assert (await client.get(f"{API}/transcriptions/{job['id']}", headers=h)).json()["data"][
+        "status"
+    ] == "cancelled"
     data = await wait_final(client, h, job["id"], limit=20)
     assert data["status"] == "cancelled" and data["segments"] == [] and data["progress"] < 100
     assert (await client.post(f"{API}/transcriptions/{job['id']}/cancel", headers=h)).status_code == 409
 
-    # the slot is free again; a queued job cancelled before it starts never runs
+    # the waiting ones run once the slot is free, one after the other, oldest first
+    first, second = [await wait_final(client, h, tid) for tid in waiting]
+    assert first["status"] == second["status"] == "completed"
+    at = datetime.fromisoformat
+    assert at(first["started_at"]) >= at(data["finished_at"])
+    assert at(second["started_at"]) >= at(first["finished_at"])
+    usage = (await client.get(f"{API}/usage", headers=h)).json()["data"]
+    assert (usage["jobs_running"], usage["jobs_waiting"]) == (0, 0)
+
+    # a queued job cancelled before it starts never runs
     resp = await client.post(f"{API}/transcriptions", headers=h, json={"file_id": short_file["id"]})
-    assert resp.status_code == 202, resp.text
-    second = resp.json()["data"]
-    cancelled = (await client.post(f"{API}/transcriptions/{second['id']}/cancel", headers=h)).json()["data"]
-    assert cancelled["status"] in ("cancelled", "processing")
-    assert (await wait_final(client, h, second["id"]))["status"] == "cancelled"
+    third = resp.json()["data"]
+    cancelled = (await client.post(f"{API}/transcriptions/{third['id']}/cancel", headers=h)).json()["data"]
+    assert cancelled["status"] == "cancelled"
+    assert (await wait_final(client, h, third["id"]))["status"] == "cancelled"
 
 
 async def test_simultaneous_requests_cannot_both_pass_the_concurrency_limit(
     settings: Any, speech_dir: Path, tmp_path: Path
 ) -> None:
-    """Four requests at once against a real server (the in-process test client runs requests one after
-    another, so it cannot show the race): with a limit of one job, exactly one is accepted."""
+    """Twelve requests at once against a real server (the in-process test client runs requests one after
+    another, so it cannot show the race): with room for three queued jobs, exactly three are accepted."""
     import os
     import subprocess
     import sys
@@ -410,6 +434,7 @@ async def test_simultaneous_requests_cannot_both_pass_the_concurrency_limit(
         LOG_LEVEL="WARNING",
         JOBS_IN_SERVER="false",  # jobs stay queued, and queued ones count against the limit
         SCRIBE_MAX_CONCURRENT_JOBS="1",
+        SCRIBE_MAX_QUEUED_JOBS="3",
         RATE_LIMIT_MAX="100000",
     )
     server = [sys.executable, "-m", "uvicorn", "keel.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
@@ -429,8 +454,8 @@ async def test_simultaneous_requests_cannot_both_pass_the_concurrency_limit(
                 *(http.post(f"{API}/transcriptions", headers=h, json={"file_id": file_id}) for _ in range(12))
             )
             codes = sorted(r.status_code for r in responses)
-            assert codes == [202] + [429] * 11, [r.text for r in responses]
-            assert (await http.get(f"{API}/transcriptions", headers=h)).json()["meta"]["total"] == 1
+            assert codes == [202] * 3 + [429] * 9, [r.text for r in responses]
+            assert (await http.get(f"{API}/transcriptions", headers=h)).json()["meta"]["total"] == 3
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -149,3 +149,38 @@ def test_openai_sdk_every_format_errors_and_stored_transcriptions(
     listed = httpx.get(f"{server}/api/v1/scribe/transcriptions", headers=h, timeout=30).json()
     files = httpx.get(f"{server}/api/v1/scribe/files", headers=h, timeout=30).json()
     assert listed["meta"]["total"] == 5 and files["meta"]["total"] == 5
+
+
+def test_openai_sdk_with_a_personal_api_key(server: str, speech_dir: Path) -> None:
+    """A long-lived personal API key (not a 15-minute JWT) is what such clients are given: the SDK works
+    with it, the call is stored for the key's owner, and a revoked key is the SDK's AuthenticationError."""
+    import openai
+
+    account = {"email": "keyed@example.com", "password": "Keyed-password-0001-long", "name": "K"}
+    registered = httpx.post(f"{server}/api/v1/auth/register", json=account, timeout=30)
+    assert registered.status_code == 201, registered.text
+    h = {"Authorization": f"Bearer {registered.json()['data']['access_token']}"}
+    created = httpx.post(
+        f"{server}/api/v1/users/me/api-keys/",
+        headers=h,
+        json={"name": "dictation app", "scopes": ["*"]},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()["data"]
+    assert key["secret"].startswith("keel_")  # an API key, not a JWT
+
+    base_url = f"{server}/api/v1/scribe/v1"
+    client = openai.OpenAI(base_url=base_url, api_key=key["secret"], max_retries=0, timeout=180)
+    assert "whisper-1" in {m.id for m in client.models.list()}
+    with (speech_dir / "speech.mp3").open("rb") as fh:
+        raw = client.audio.transcriptions.with_raw_response.create(model="whisper-1", file=fh, language="en")
+    assert len(words_of(raw.parse().text) & CONTENT_WORDS) >= 4
+    tid = raw.headers["x-transcription-id"]
+    mine = httpx.get(f"{server}/api/v1/scribe/transcriptions/{tid}", headers=h, timeout=30)
+    assert mine.status_code == 200 and mine.json()["data"]["status"] == "completed"
+
+    revoked = httpx.delete(f"{server}/api/v1/users/me/api-keys/{key['id']}", headers=h, timeout=30)
+    assert revoked.status_code == 200, revoked.text
+    with pytest.raises(openai.AuthenticationError), (speech_dir / "speech.mp3").open("rb") as fh:
+        client.audio.transcriptions.create(model="whisper-1", file=fh)

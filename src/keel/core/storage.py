@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
@@ -440,6 +440,58 @@ async def read_multipart(
                 raise BadRequest(f"Expected the file in form field {file_field!r}")
             return MultipartUpload(event[1], event[2], event[3], fields, events, items)
     raise BadRequest("No file in the form", details={file_field or "file": "required"})
+
+
+class MultipartFile(NamedTuple):
+    """One file part of a multi-file form (`iter_multipart_files`): read `chunks` before the next part."""
+
+    field_name: str
+    filename: str | None
+    content_type: str | None
+    chunks: AsyncIterator[bytes]
+
+
+async def iter_multipart_files(
+    request: Request[Any, Any, Any],
+    fields: dict[str, str],
+    *,
+    file_field: str,
+    max_size: int,
+    max_files: int,
+) -> AsyncIterator[MultipartFile]:
+    """Every file part of a `multipart/form-data` body in order, streamed (never buffered); the text fields,
+    wherever they are in the body, go into `fields`. 400 for a file in another field or more than
+    `max_files` files, 415 for another content type."""
+    from python_multipart.multipart import parse_options_header
+
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    if ctype != b"multipart/form-data" or not params.get(b"boundary"):
+        raise UnsupportedMediaType("Expected multipart/form-data")
+    events = _multipart_events(request, params[b"boundary"], max_size)
+    count = 0
+
+    async def part() -> AsyncIterator[bytes]:
+        async for event in events:
+            if event[0] == "data":
+                yield event[1]
+            elif event[0] == "file_end":
+                return
+
+    async for event in events:
+        if event[0] == "field":
+            fields[event[1]] = event[2]
+        elif event[0] == "file_start":
+            if event[1] != file_field:
+                raise BadRequest(f"Expected the files in form field {file_field!r}")
+            count += 1
+            if count > max_files:
+                raise BadRequest(
+                    f"At most {max_files} files per request", details={file_field: f"at most {max_files}"}
+                )
+            chunks = part()
+            yield MultipartFile(event[1], event[2], event[3], chunks)
+            async for _ in chunks:  # whatever the caller left unread of this file
+                pass
 
 
 def install(builder: AppBuilder) -> None:

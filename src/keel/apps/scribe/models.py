@@ -1,4 +1,9 @@
-"""scribe tables: uploaded media files, transcription jobs and their transcript segments."""
+"""scribe tables: uploaded media files, transcription jobs, their transcript segments, and the summary
+and translations stored beside a transcript.
+
+Full-text search over segment texts is made by migration 0018 without a model: an FTS5 table kept in
+step by triggers on SQLite (`scribe_segment_fts`), a GIN index on `to_tsvector('simple', text)` on
+PostgreSQL (`ix_scribe_segment_fts`)."""
 
 from __future__ import annotations
 
@@ -80,6 +85,9 @@ class Transcription(Base):
     speakers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # +1 on every change to the transcript (text, timings, split, merge): edits may name the revision
+    # they were made on, and a stale one is a 409 instead of overwriting someone else's change
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     segments: Mapped[list[Segment]] = relationship(
         back_populates="transcription",
@@ -106,3 +114,31 @@ class Segment(Base):
     words: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[start, end, word, probability], ...]
 
     transcription: Mapped[Transcription] = relationship(back_populates="segments", lazy="raise")
+
+
+class Summary(Base):
+    """One per transcription: what the transcript says, from the language model or extracted from it."""
+
+    __tablename__ = "scribe_summary"
+
+    transcription_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("scribe_transcription.id", ondelete="CASCADE"), unique=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(100))  # "extractive" or the model's name
+    revision: Mapped[int] = mapped_column(Integer)  # the transcript revision it summarises
+
+
+class Translation(Base):
+    """A transcript in another language, segment by segment (so timings and exports carry over)."""
+
+    __tablename__ = "scribe_translation"
+    __table_args__ = (UniqueConstraint("transcription_id", "language"),)
+
+    transcription_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("scribe_transcription.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(10))
+    segments: Mapped[list[Any]] = mapped_column(JSON, default=list)  # one text per transcript segment
+    engine: Mapped[str] = mapped_column(String(100))
+    revision: Mapped[int] = mapped_column(Integer)  # the transcript revision it translates

@@ -33,7 +33,7 @@ from keel.core.errors import (
     to_keel_error,
 )
 from keel.core.storage import read_multipart
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 TAG = ["scribe (OpenAI-compatible)"]
 SECURITY = [{"BearerToken": []}]
@@ -177,7 +177,7 @@ def _options(items: list[tuple[str, str]], settings: Any) -> Options:
 
 
 def _language_name(code: str | None) -> str:
-    names = {v: k for k, v in eng._LANGUAGE_NAMES.items()}
+    names = {v: k for k, v in eng.LANGUAGE_NAMES.items()}
     return names.get(code or "", code or "english")
 
 
@@ -287,7 +287,7 @@ async def openai_create_transcription(request: Request[Any, Any, Any], principal
                     raise ValidationFailed(details={field: str(exc)}) from exc
                 try:
                     row = await services.create_transcription(
-                        db, settings, principal.user_id, data, file=file
+                        db, settings, principal.user_id, data, file=file, synchronous=True
                     )
                 except ValidationFailed as exc:
                     if exc.details and "engine" in exc.details:
@@ -302,7 +302,7 @@ async def openai_create_transcription(request: Request[Any, Any, Any], principal
                     await storage.delete(file.storage_key)
             raise
     # shielded: a client that hangs up does not leave the row half-done; the work finishes and is stored
-    status = await asyncio.shield(tasks.run_transcription(tid))
+    status = await asyncio.shield(tasks.run_transcription(tid, wait_for_slot=False))
     async with rt.sessions() as db:
         row = await services.get_transcription(db, principal.user_id, tid, segments=True)
     if status != COMPLETED:

@@ -73,22 +73,105 @@ class TranscriptionRead(msgspec.Struct, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     speakers: dict[str, str]
+    revision: int = 0  # +1 on every transcript change; send it back with an edit to refuse a stale one
     text: str | None = None  # full text, on the detail view
     segments: list[SegmentRead] | None = None  # on the detail view
+
+
+Seconds = Annotated[float, Meta(ge=0, le=1_000_000)]
+Revision = Annotated[int, Meta(ge=0)]
 
 
 class SegmentEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     index: Annotated[int, Meta(ge=0)]
     text: Annotated[str, Meta(max_length=20_000)] | msgspec.UnsetType = msgspec.UNSET
     speaker: SpeakerId | msgspec.UnsetType | None = msgspec.UNSET
+    start: Seconds | msgspec.UnsetType = msgspec.UNSET
+    end: Seconds | msgspec.UnsetType = msgspec.UNSET
 
 
 class TranscriptionEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Every field optional: title, segment texts/speakers by index (timings never change), speaker names."""
+    """Every field optional: title, segments by index (text, speaker, start/end), speaker names. A text
+    edit keeps the timings of the words that did not change and re-times the changed ones."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
     segments: Annotated[list[SegmentEdit], Meta(max_length=100_000)] | msgspec.UnsetType = msgspec.UNSET
     speakers: dict[SpeakerId, SpeakerName] | msgspec.UnsetType = msgspec.UNSET
+    revision: Revision | None = None  # the revision this edit was made on; another one is a 409
+
+
+class SegmentPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One segment: any of text, speaker, start, end (seconds; ordered, inside the audio, not
+    overlapping the neighbours)."""
+
+    text: Annotated[str, Meta(max_length=20_000)] | msgspec.UnsetType = msgspec.UNSET
+    speaker: SpeakerId | msgspec.UnsetType | None = msgspec.UNSET
+    start: Seconds | msgspec.UnsetType = msgspec.UNSET
+    end: Seconds | msgspec.UnsetType = msgspec.UNSET
+    revision: Revision | None = None
+
+
+class SegmentSplit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Split before word `word_index` (0-based; the second part starts with it) or at `time` seconds."""
+
+    word_index: Annotated[int, Meta(ge=1)] | None = None
+    time: Seconds | None = None
+    revision: Revision | None = None
+
+
+class SegmentMerge(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Merge the segment with the one after it."""
+
+    revision: Revision | None = None
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    transcription_id: UUID
+    title: str
+    created_at: datetime
+    segment_index: int
+    start: float
+    end: float
+    text: str
+    speaker: str | None
+
+
+class UsageRead(msgspec.Struct, kw_only=True):
+    minutes_used_today: float
+    minutes_per_day: int
+    minutes_left_today: float
+    jobs_running: int
+    jobs_waiting: int  # queued: they start as running ones finish, oldest first
+    max_running_jobs: int
+    max_queued_jobs: int
+    max_batch_files: int
+    resets_at: datetime  # next midnight UTC
+
+
+class SummaryRead(msgspec.Struct, kw_only=True):
+    transcription_id: UUID
+    text: str
+    engine: str  # "extractive" (sentences taken from the transcript, no model) or the model's name
+    revision: int  # the transcript revision summarised
+    outdated: bool  # the transcript changed since
+    created_at: datetime
+    updated_at: datetime
+
+
+class TranslationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+
+
+class TranslationRead(msgspec.Struct, kw_only=True):
+    transcription_id: UUID
+    language: str
+    engine: str
+    revision: int
+    outdated: bool
+    text: str
+    segments: list[str]  # one per transcript segment, same order and timings
+    created_at: datetime
+    updated_at: datetime
 
 
 class EngineRead(msgspec.Struct, kw_only=True):

@@ -28,8 +28,6 @@ from keel.apps.scribe.engines.faster_whisper import (
 )
 from keel.apps.scribe.engines.remote import LANGUAGE_NAMES, RemoteWhisperEngine
 
-_LANGUAGE_NAMES = LANGUAGE_NAMES  # the name openai_api.py reads (from before engines became a package)
-
 __all__ = [
     "ENGLISH_ONLY_NOTE",
     "LANGUAGE_NAMES",
