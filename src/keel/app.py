@@ -75,10 +75,10 @@ _JSON_TYPES = ("application/json",)
 async def check_request_shape(request: Request[Any, Any, Any]) -> None:
     """Before any handler: unknown query parameters are a 400, a JSON body in another type a 415."""
     refuse_unknown_query_params(request)
-    require_json_body(request)
+    await require_json_body(request)
 
 
-def require_json_body(request: Request[Any, Any, Any]) -> None:
+async def require_json_body(request: Request[Any, Any, Any]) -> None:
     """A JSON route refuses other content types with 415 instead of guessing."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
