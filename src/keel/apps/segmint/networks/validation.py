@@ -114,7 +114,7 @@ def split_thread(text: str, platform: str, limit: int) -> list[str]:
         if length(paragraph, platform) <= limit:
             pieces.append((paragraph.strip(), joint))
             continue
-        for sentence in regex.findall(r"[^.!?…]+[.!?…]+[\"')\]]*\s*|[^.!?…]+$", paragraph):
+        for sentence in regex.findall(r"\S.*?(?:[.!?…]+[\"')\]]*(?=\s|$)|$)", paragraph, flags=regex.DOTALL):
             if length(sentence.strip(), platform) <= limit:
                 pieces.append((sentence.strip(), joint))
                 joint = " "
