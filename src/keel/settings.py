@@ -133,7 +133,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     segmint_publish_timeout: float = 15.0  # seconds per request to a publishing target
     segmint_allow_private_targets: bool = False  # let integrations post to loopback/private addresses (SSRF)
     # segmint networks: OAuth apps (empty client id: that network cannot be connected) and API base URLs
-    segmint_oauth_redirect_base: str = ""  # e.g. https://app.example.com/segmint/connect; empty: FRONTEND_URL/...
+    segmint_oauth_redirect_base: str = ""  # e.g. https://app.example.com/connect; empty: FRONTEND_URL/...
     segmint_x_client_id: str = ""
     segmint_x_client_secret: str = ""  # empty: a public client (PKCE only)
     segmint_x_api_url: str = "https://api.x.com"
