@@ -134,6 +134,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     segmint_encryption_key: str = ""  # Fernet key(s), comma-separated, first encrypts; empty: derived (dev)
     segmint_publish_timeout: float = 15.0  # seconds per request to a publishing target
     segmint_allow_private_targets: bool = False  # let integrations post to loopback/private addresses (SSRF)
+    # segmint networks: OAuth apps (empty client id: that network cannot be connected) and API base URLs
+    segmint_oauth_redirect_base: str = ""  # e.g. https://app.example.com/connect; empty: FRONTEND_URL/...
+    segmint_x_client_id: str = ""
+    segmint_x_client_secret: str = ""  # empty: a public client (PKCE only)
+    segmint_x_api_url: str = "https://api.x.com"
+    segmint_x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    segmint_linkedin_client_id: str = ""
+    segmint_linkedin_client_secret: str = ""
+    segmint_linkedin_api_url: str = "https://api.linkedin.com"
+    segmint_linkedin_oauth_url: str = "https://www.linkedin.com/oauth/v2"
+    segmint_linkedin_version: str = "202511"  # LinkedIn-Version header (YYYYMM; versions retire after a year)
+    segmint_bluesky_service: str = "https://bsky.social"  # default entryway/PDS for app-password sign-in
 
     # gym
     gym_edit_window_hours: int = 24  # sets of a session finished longer ago than this are read-only (409)

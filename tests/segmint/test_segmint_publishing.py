@@ -520,7 +520,7 @@ async def test_a_run_after_a_crash_posts_only_to_targets_not_yet_delivered(
         await conn.execute(
             update(Delivery)
             .where(Delivery.schedule_id == schedule_id, Delivery.integration_id == uuid.UUID(toot_id))
-            .values(status="pending", external_id=None, delivered_at=None)
+            .values(status="pending", external_id=None, delivered_at=None, parts=[])  # nothing recorded
         )
         await conn.execute(update(Content).where(Content.id == uuid.UUID(cid)).values(status="scheduled"))
     sessions = async_sessionmaker(engine, expire_on_commit=False)

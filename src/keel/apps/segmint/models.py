@@ -8,8 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from keel.core.db import Base
 
@@ -25,7 +26,7 @@ DRAFT, IN_REVIEW, APPROVED, SCHEDULED, PUBLISHED, REJECTED = (
 CONTENT_STATES = (DRAFT, IN_REVIEW, APPROVED, SCHEDULED, PUBLISHED, REJECTED)
 TONES = ("friendly", "professional", "witty", "casual", "formal", "inspirational", "informative", "playful")
 PLATFORMS = ("twitter", "linkedin", "instagram", "facebook", "mastodon", "blog", "newsletter", "tiktok")
-PROVIDERS = ("webhook", "mastodon")
+PROVIDERS = ("webhook", "mastodon", "x", "linkedin", "bluesky")
 
 # schedule states: scheduled -> publishing -> published | partial | failed; scheduled -> cancelled
 SCHEDULE_ACTIVE = ("scheduled", "publishing")
@@ -160,6 +161,7 @@ class Schedule(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     # the lease of the run delivering it: a second run (two processes re-queued it) stands aside
     claimed_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    thread: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # split long text
 
     deliveries: Mapped[list[Delivery]] = relationship(
         order_by="Delivery.created_at", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
@@ -183,6 +185,11 @@ class Delivery(Base):
     external_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # exactly what the network answered: HTTP status, its error code, every post of a thread (id/url)
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    parts: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    retry_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)  # 429
 
 
 class Idea(Base):
@@ -199,3 +206,6 @@ class Idea(Base):
     content_id: Mapped[UUID | None] = mapped_column(
         GUID, ForeignKey("segmint_content.id", ondelete="SET NULL"), nullable=True
     )
+
+
+from keel.apps.segmint.network_models import Connection, OAuthApp, OAuthState  # noqa: E402,F401 - same metadata

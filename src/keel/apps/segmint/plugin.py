@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from keel.apps.segmint import tasks
+from keel.apps.segmint.connect_routes import route_handlers as connect_route_handlers
 from keel.apps.segmint.routes import route_handlers
 from keel.apps.segmint.seed import seed
 from keel.core.components import AppSpec
@@ -24,7 +25,7 @@ spec = AppSpec(
     name="segmint",
     description="Personalised content engine: content, approval workflows, integrations, scheduled "
     "publishing, idea suggestions and voice profile",
-    route_handlers=route_handlers,
+    route_handlers=[*route_handlers, *connect_route_handlers],
     seed=seed,
     tasks=tasks.tasks,
     startup=startup,

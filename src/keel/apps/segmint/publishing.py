@@ -1,47 +1,36 @@
-"""Integrations and publishing: credentials encrypted at rest (Fernet), the providers that post content
-(signed webhook, Mastodon), schedules and the delivery run the `segmint:publish` job performs.
-
-Idempotent delivery: each target's outcome is committed as soon as it is known, a re-run skips targets
-already delivered, and every request carries `Idempotency-Key: <delivery id>` (Mastodon honours it; webhook
-receivers can) so even a crash between the target's answer and our commit does not double-post.
+"""Integrations and schedules: integrations (webhooks, Mastodon with a pasted token, and accounts connected
+through `connections`), the per-network checks before anything is scheduled, and schedules. Credentials
+live encrypted (`credentials`); the delivery run the `segmint:publish` job performs is `delivery`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import hmac
-import ipaddress
-import json
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx
 import structlog
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from keel.apps.segmint import services
+from keel.apps.segmint import connections, services
+from keel.apps.segmint.credentials import cipher, decrypt, encrypt, hint, target_problem
+from keel.apps.segmint.delivery import StillPending, lost_schedules, run_publish, target_of, verify
 from keel.apps.segmint.models import (
     APPROVED,
-    DELIVERED,
-    FAILED,
     PENDING,
-    PUBLISHED,
     SCHEDULE_ACTIVE,
     SCHEDULED,
-    Content,
     Delivery,
     Integration,
     Schedule,
 )
+from keel.apps.segmint.network_models import Connection, OAuthApp
+from keel.apps.segmint.networks import validation, webhook
+from keel.apps.segmint.networks.base import PublishFailed
 from keel.apps.segmint.schemas import (
+    DeliveryPart,
     DeliveryRead,
     IntegrationCheck,
     IntegrationCreate,
@@ -50,78 +39,16 @@ from keel.apps.segmint.schemas import (
     ScheduleCreate,
     ScheduleRead,
 )
-from keel.core.errors import Conflict, NotFound, ValidationFailed
+from keel.core.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.settings import Settings
 
+__all__ = ["StillPending", "cipher", "decrypt", "lost_schedules", "run_publish"]  # what tasks and tests use
 log = structlog.get_logger("keel.segmint.publishing")
-SIGNATURE_HEADER = "X-Segmint-Signature"
-TIMESTAMP_HEADER = "X-Segmint-Timestamp"
-USER_AGENT = "keel-segmint/1"
-
-
-# --------------------------------------------------------------------------- encryption at rest
-
-
-def cipher(settings: Settings) -> MultiFernet:
-    """SEGMINT_ENCRYPTION_KEY (several keys: the first encrypts, all decrypt, for rotation). Without one
-    (development and tests only; production refuses to start) a key derived from JWT_SECRET."""
-    keys = [k.strip() for k in settings.segmint_encryption_key.split(",") if k.strip()]
-    if not keys:
-        digest = hashlib.sha256(b"keel-segmint-credentials:" + settings.jwt_secret.encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
-    return MultiFernet([Fernet(k) for k in keys])
-
-
-def encrypt(settings: Settings, secret: str) -> str:
-    return cipher(settings).encrypt(secret.encode()).decode()
-
-
-def decrypt(settings: Settings, token: str) -> str:
-    try:
-        return cipher(settings).decrypt(token.encode()).decode()
-    except InvalidToken as exc:  # the key changed without keeping the old one for rotation
-        raise PublishFailed(
-            "The stored credential cannot be decrypted; enter it again", transient=False
-        ) from exc
-
-
-def hint(secret: str) -> str:
-    return "••••" + (secret[-4:] if len(secret) >= 16 else "")
-
-
-# --------------------------------------------------------------------------- where targets may live
-
-
-async def target_problem(settings: Settings, url: str) -> tuple[str, bool] | None:
-    """Why this URL may not be posted to, and whether that may pass (a DNS hiccup), or None when fine.
-
-    Integrations are user-supplied URLs the server will POST to: unless SEGMINT_ALLOW_PRIVATE_TARGETS,
-    every address the host resolves to must be public, so nobody can aim the publisher at the internal
-    network (SSRF). Checked when the integration is saved and again before each delivery."""
-    if settings.segmint_allow_private_targets:
-        return None
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:  # e.g. an unbalanced "[" ("Invalid IPv6 URL")
-        return "This is not a valid URL", False
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-    except UnicodeError:  # a host name IDNA cannot encode
-        return "This is not a valid host name", False
-    except OSError:
-        return f"The host {host!r} cannot be resolved", True
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not address.is_global:
-            return (
-                f"{host!r} resolves to a private or local address ({address}); targets must be public",
-                False,
-            )
-    return None
+CONNECTED = ("x", "linkedin", "bluesky")  # created through /connections, never with a pasted secret
 
 
 async def _check_url(settings: Settings, url: str) -> None:
@@ -133,7 +60,9 @@ async def _check_url(settings: Settings, url: str) -> None:
 # --------------------------------------------------------------------------- integrations
 
 
-def integration_read(row: Integration) -> IntegrationRead:
+def integration_read(
+    row: Integration, connection: Connection | None = None, signing_secret: str | None = None
+) -> IntegrationRead:
     return IntegrationRead(
         id=row.id,
         name=row.name,
@@ -141,7 +70,15 @@ def integration_read(row: Integration) -> IntegrationRead:
         url=row.url,
         secret_hint=row.secret_hint,
         created_at=row.created_at,
+        account=connection.account_name if connection else None,
+        signing_secret=signing_secret,
     )
+
+
+async def connections_of(db: AsyncSession, rows: list[Integration]) -> dict[UUID, Connection]:
+    ids = [r.id for r in rows]
+    found = await db.scalars(select(Connection).where(Connection.integration_id.in_(ids))) if ids else []
+    return {c.integration_id: c for c in found}
 
 
 async def _name_taken(db: AsyncSession, owner_id: UUID, name: str, but: UUID | None = None) -> None:
@@ -154,7 +91,21 @@ async def _name_taken(db: AsyncSession, owner_id: UUID, name: str, but: UUID | N
 
 async def create_integration(
     db: AsyncSession, settings: Settings, owner_id: UUID, data: IntegrationCreate
-) -> Integration:
+) -> tuple[Integration, str | None]:
+    """The integration, and the signing secret when one was generated (shown this once)."""
+    if data.provider in CONNECTED:
+        raise Unprocessable(
+            f"Connect {data.provider} through /connections/{data.provider}",
+            details={"provider": f"use the {data.provider} connection flow (OAuth or app password)"},
+        )
+    generated = None
+    secret = data.secret
+    if secret is None:
+        if data.provider != "webhook":
+            raise ValidationFailed(details={"secret": "Paste the account's access token"})
+        secret = generated = webhook.new_secret()
+    if data.provider == "webhook" and not webhook.valid_secret(secret):
+        raise ValidationFailed(details={"secret": "A whsec_ secret carries 24-64 bytes of base64"})
     await _name_taken(db, owner_id, data.name)
     await _check_url(settings, data.url)
     row = Integration(
@@ -162,12 +113,12 @@ async def create_integration(
         name=data.name,
         provider=data.provider,
         url=data.url.rstrip("/") if data.provider == "mastodon" else data.url,
-        secret_encrypted=encrypt(settings, data.secret),
-        secret_hint=hint(data.secret),
+        secret_encrypted=encrypt(settings, secret),
+        secret_hint=hint(secret),
     )
     db.add(row)
     await db.flush()
-    return row
+    return row, generated
 
 
 async def get_integration(db: AsyncSession, owner_id: UUID, integration_id: UUID) -> Integration:
@@ -183,6 +134,11 @@ async def update_integration(
     db: AsyncSession, settings: Settings, owner_id: UUID, integration_id: UUID, data: IntegrationUpdate
 ) -> Integration:
     row = await get_integration(db, owner_id, integration_id)
+    connected = await db.scalar(select(Connection.id).where(Connection.integration_id == row.id))
+    if connected and (isinstance(data.url, str) or isinstance(data.secret, str)):
+        raise Conflict("A connected account cannot be re-keyed; disconnect it and connect it again")
+    if row.provider == "webhook" and isinstance(data.secret, str) and not webhook.valid_secret(data.secret):
+        raise ValidationFailed(details={"secret": "A whsec_ secret carries 24-64 bytes of base64"})
     if isinstance(data.name, str):
         await _name_taken(db, owner_id, data.name, but=row.id)
         row.name = data.name
@@ -210,7 +166,9 @@ async def list_integrations(
     return list(rows.all()), total
 
 
-async def delete_integration(db: AsyncSession, owner_id: UUID, integration_id: UUID) -> None:
+async def delete_integration(
+    db: AsyncSession, settings: Settings, owner_id: UUID, integration_id: UUID
+) -> None:
     row = await get_integration(db, owner_id, integration_id)
     waiting = await db.scalar(
         select(func.count())
@@ -224,92 +182,9 @@ async def delete_integration(db: AsyncSession, owner_id: UUID, integration_id: U
     )
     if waiting:
         raise Conflict("This integration has scheduled publications waiting; cancel them first")
+    await connections.revoke(db, settings, row)  # best effort: the network forgets the token
     await db.delete(row)
     await db.flush()
-
-
-# --------------------------------------------------------------------------- providers
-
-
-class PublishFailed(Exception):
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.message = message
-        self.transient = transient
-
-
-@dataclass(frozen=True)
-class Post:
-    delivery_id: str
-    content_id: str
-    title: str
-    text: str
-    tone: str
-    tags: list[str]
-    platforms: list[str]
-
-
-@dataclass(frozen=True)
-class Target:
-    provider: str
-    url: str
-    secret: str
-
-
-@dataclass(frozen=True)
-class Published:
-    external_id: str
-    external_url: str | None
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The webhook signature: hex HMAC-SHA256 over `<timestamp>.<body>` (the timestamp defeats replays)."""
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def _failure(response: httpx.Response, what: str) -> PublishFailed:
-    status = response.status_code
-    transient = status in (408, 425, 429) or status >= 500
-    if status in (401, 403):
-        message = f"{what} refused the credential ({status}); update the integration's secret"
-    else:
-        message = f"{what} answered {status}: {response.text[:200]}"
-    return PublishFailed(message, transient=transient)
-
-
-async def verify(client: httpx.AsyncClient, target: Target) -> str:
-    """Prove the integration works without publishing anything: a signed `ping` to a webhook, Mastodon's
-    verify_credentials. The account/answer on success; raises PublishFailed otherwise."""
-    try:
-        if target.provider == "mastodon":
-            response = await client.get(
-                f"{target.url}/api/v1/accounts/verify_credentials",
-                headers={"User-Agent": USER_AGENT, "Authorization": f"Bearer {target.secret}"},
-            )
-            if not response.is_success:
-                raise _failure(response, "Mastodon")
-            return f"signed in as @{_json(response).get('acct') or '?'}"
-        body = json.dumps({"event": "ping"}, separators=(",", ":")).encode()
-        timestamp = str(int(time.time()))
-        response = await client.post(
-            target.url,
-            content=body,
-            headers={
-                "User-Agent": USER_AGENT,
-                "Content-Type": "application/json",
-                TIMESTAMP_HEADER: timestamp,
-                SIGNATURE_HEADER: sign(target.secret, timestamp, body),
-            },
-        )
-        if not response.is_success:
-            raise _failure(response, "The webhook")
-        return f"the webhook answered {response.status_code}"
-    except httpx.TimeoutException as exc:
-        raise PublishFailed(f"The target timed out ({type(exc).__name__})", transient=True) from exc
-    except httpx.TransportError as exc:
-        raise PublishFailed(
-            f"The target could not be reached ({type(exc).__name__})", transient=True
-        ) from exc
 
 
 async def check_integration(
@@ -319,76 +194,36 @@ async def check_integration(
     blocked = await target_problem(settings, row.url)
     if blocked is not None:
         return IntegrationCheck(ok=False, detail=blocked[0])
+    connection = await db.scalar(select(Connection).where(Connection.integration_id == row.id))
+    app = await db.get(OAuthApp, connection.app_id) if connection and connection.app_id else None
     try:
-        target = Target(row.provider, row.url, decrypt(settings, row.secret_encrypted))
+        target = target_of(settings, row, connection, app)
         async with httpx.AsyncClient(
             timeout=settings.segmint_publish_timeout, follow_redirects=False
         ) as client:
-            return IntegrationCheck(ok=True, detail=await verify(client, target))
+            detail = await verify(client, settings, target)
     except PublishFailed as exc:
         return IntegrationCheck(ok=False, detail=exc.message)
+    if connection is not None and target.account is not None and target.account.changed:
+        connections.store(settings, row, connection, target.account)  # a refresh happened: keep it
+        await db.flush()
+    return IntegrationCheck(ok=True, detail=detail)
 
 
-async def deliver(client: httpx.AsyncClient, target: Target, post: Post) -> Published:
-    headers = {"User-Agent": USER_AGENT, "Idempotency-Key": post.delivery_id}
-    try:
-        if target.provider == "webhook":
-            body = json.dumps(
-                {
-                    "event": "content.published",
-                    "delivery_id": post.delivery_id,
-                    "content_id": post.content_id,
-                    "title": post.title,
-                    "text": post.text,
-                    "tone": post.tone,
-                    "tags": post.tags,
-                    "platforms": post.platforms,
-                },
-                separators=(",", ":"),
-            ).encode()
-            timestamp = str(int(time.time()))
-            headers |= {
-                "Content-Type": "application/json",
-                TIMESTAMP_HEADER: timestamp,
-                SIGNATURE_HEADER: sign(target.secret, timestamp, body),
-            }
-            response = await client.post(target.url, content=body, headers=headers)
-            if not response.is_success:
-                raise _failure(response, "The webhook")
-            answer = _json(response)
-            return Published(str(answer.get("id") or post.delivery_id)[:200], _str(answer.get("url")))
-        if target.provider == "mastodon":
-            headers["Authorization"] = f"Bearer {target.secret}"
-            response = await client.post(
-                f"{target.url}/api/v1/statuses",
-                json={"status": post.text, "visibility": "public"},
-                headers=headers,
-            )
-            if not response.is_success:
-                raise _failure(response, "Mastodon")
-            answer = _json(response)
-            if not answer.get("id"):
-                raise PublishFailed("Mastodon answered without a status id", transient=False)
-            return Published(str(answer["id"])[:200], _str(answer.get("url")))
-    except httpx.TimeoutException as exc:
-        raise PublishFailed(f"The target timed out ({type(exc).__name__})", transient=True) from exc
-    except httpx.TransportError as exc:
-        raise PublishFailed(
-            f"The target could not be reached ({type(exc).__name__})", transient=True
-        ) from exc
-    raise PublishFailed(f"Unknown provider {target.provider!r}", transient=False)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _str(value: Any) -> str | None:
-    return str(value)[:500] if value else None
+def check_targets(text: str, integrations: list[Integration], *, thread: bool) -> None:
+    """422 before scheduling when the text cannot go to one of the networks as asked, naming each."""
+    problems: dict[str, str] = {}
+    for integration in integrations:
+        if integration.provider == "webhook":
+            continue
+        checked = validation.check(text, integration.provider, thread=thread)
+        if not checked.ok:
+            problems[integration.provider] = f"{integration.name}: " + "; ".join(checked.problems)
+    if problems:
+        raise Unprocessable(
+            "The content does not fit some of the networks: " + "; ".join(sorted(problems.values())),
+            details=problems,
+        )
 
 
 # --------------------------------------------------------------------------- schedules
@@ -401,6 +236,7 @@ def schedule_read(row: Schedule) -> ScheduleRead:
         publish_at=row.publish_at,
         status=row.status,  # type: ignore[arg-type]
         attempts=row.attempts,
+        thread=bool(row.thread),
         finished_at=row.finished_at,
         created_at=row.created_at,
         deliveries=[
@@ -413,6 +249,14 @@ def schedule_read(row: Schedule) -> ScheduleRead:
                 external_url=d.external_url,
                 error=d.error,
                 delivered_at=d.delivered_at,
+                response_status=d.response_status,
+                error_code=d.error_code,
+                parts=[
+                    DeliveryPart(id=str(p.get("id")), url=p.get("url"), status=p.get("status"))
+                    for p in (d.parts or [])
+                    if isinstance(p, dict) and p.get("id")
+                ],
+                retry_at=d.retry_at,
             )
             for d in row.deliveries
         ],
@@ -437,6 +281,7 @@ async def create_schedule(
     missing = sorted(str(i) for i in set(wanted) - {i.id for i in integrations})
     if missing:
         raise NotFound(f"Integration not found: {', '.join(missing)}", details={"integration_ids": missing})
+    check_targets(row.text, list(integrations), thread=data.thread)
     services.move(
         db,
         row,
@@ -451,6 +296,7 @@ async def create_schedule(
         publish_at=publish_at,
         status="scheduled",
         attempts=0,
+        thread=data.thread,
         deliveries=[
             Delivery(integration_id=i.id, integration_name=i.name, status=PENDING, attempts=0)
             for i in integrations
@@ -505,204 +351,3 @@ async def cancel_schedule(db: AsyncSession, owner_id: UUID, schedule_id: UUID) -
     services.move(db, content, APPROVED, action="schedule_cancelled", actor_id=owner_id)
     await db.flush()
     return row
-
-
-# --------------------------------------------------------------------------- the delivery run (job side)
-
-
-class StillPending(Exception):
-    """Some targets failed transiently: the job raises this so procrastinate retries with backoff."""
-
-
-async def run_publish(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID, *, final_attempt: bool
-) -> str:
-    """Publish a due schedule to each target not yet delivered; returns the schedule's status."""
-    now = datetime.now(UTC)
-    lease = timedelta(seconds=60 + 10 * settings.segmint_publish_timeout)  # longer than any run takes
-    async with sessions() as db, db.begin():
-        # claim it (one conditional UPDATE, atomic on both databases): a concurrent run stands aside;
-        # a run that died is taken over once its lease expires
-        claimed = await db.execute(
-            update(Schedule)
-            .where(
-                Schedule.id == schedule_id,
-                Schedule.status.in_(SCHEDULE_ACTIVE),
-                or_(Schedule.claimed_until.is_(None), Schedule.claimed_until < now),
-            )
-            .values(claimed_until=now + lease)
-            .execution_options(synchronize_session=False)
-        )
-        schedule = await db.scalar(_schedules().where(Schedule.id == schedule_id))
-        if schedule is None:
-            return "missing"
-        if schedule.status not in SCHEDULE_ACTIVE:
-            return schedule.status  # cancelled, or a duplicate run of a finished one
-        if claimed.rowcount != 1:
-            log.info("segmint_run_skipped", schedule_id=str(schedule_id), reason="another run holds it")
-            return "claimed"
-        content = await db.scalar(
-            select(Content).where(Content.id == schedule.content_id).options(selectinload(Content.tags))
-        )
-        if content is None:
-            return "missing"
-        schedule.status, schedule.attempts = "publishing", schedule.attempts + 1
-        pending = [d for d in schedule.deliveries if d.status == PENDING]
-        integrations = {
-            i.id: i
-            for i in (
-                await db.scalars(
-                    select(Integration).where(
-                        Integration.id.in_([d.integration_id for d in pending if d.integration_id])
-                    )
-                )
-            ).all()
-        }
-        work: list[tuple[UUID, Target | None, str | None]] = []
-        for d in pending:
-            integration = integrations.get(d.integration_id) if d.integration_id else None
-            if integration is None:
-                work.append((d.id, None, "The integration was removed"))
-                continue
-            try:
-                work.append(
-                    (
-                        d.id,
-                        Target(
-                            integration.provider,
-                            integration.url,
-                            decrypt(settings, integration.secret_encrypted),
-                        ),
-                        None,
-                    )
-                )
-            except PublishFailed as exc:
-                work.append((d.id, None, exc.message))
-        base = dict(
-            content_id=str(content.id),
-            title=content.title,
-            text=content.text,
-            tone=content.tone,
-            tags=[t.tag for t in content.tags],
-            platforms=list(content.platforms or []),
-        )
-
-    timeout = settings.segmint_publish_timeout
-    try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            for delivery_id, target, problem in work:
-                outcome: Published | PublishFailed
-                blocked = await target_problem(settings, target.url) if target is not None else None
-                if target is None:
-                    outcome = PublishFailed(problem or "Cannot publish", transient=False)
-                elif blocked is not None:
-                    outcome = PublishFailed(blocked[0], transient=blocked[1])
-                else:
-                    try:
-                        outcome = await deliver(client, target, Post(delivery_id=str(delivery_id), **base))
-                    except PublishFailed as exc:
-                        outcome = exc
-                async with sessions() as db, db.begin():  # each outcome is durable before the next target
-                    delivery = await db.get(Delivery, delivery_id)
-                    if delivery is None:
-                        continue
-                    delivery.attempts += 1
-                    if isinstance(outcome, Published):
-                        delivery.status, delivery.error = DELIVERED, None
-                        delivery.external_id = outcome.external_id
-                        delivery.external_url = outcome.external_url
-                        delivery.delivered_at = datetime.now(UTC)
-                    else:
-                        delivery.error = outcome.message
-                        delivery.status = PENDING if outcome.transient and not final_attempt else FAILED
-                        log.warning(
-                            "segmint_delivery_failed",
-                            delivery_id=str(delivery_id),
-                            error=outcome.message,
-                            transient=outcome.transient,
-                        )
-    finally:
-        async with sessions() as db, db.begin():  # release the claim: a retry may run now
-            await db.execute(update(Schedule).where(Schedule.id == schedule_id).values(claimed_until=None))
-    return await _finish(sessions, settings, schedule_id)
-
-
-async def _finish(sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID) -> str:
-    status, event = await _settle(sessions, schedule_id)
-    if event is not None:
-        await _announce(settings, event)
-    return status
-
-
-async def _announce(settings: Settings, event: dict[str, Any]) -> None:
-    """The owner's `user:<id>:segmint` channel hears how a publication ended; never fails the job."""
-    from keel.core.realtime import notify, user_channel
-
-    try:
-        await notify(user_channel(event.pop("owner_id"), "segmint"), event, settings=settings)
-    except Exception:
-        log.warning("segmint_announce_failed", schedule_id=event.get("id"), exc_info=True)
-
-
-async def _settle(
-    sessions: async_sessionmaker[AsyncSession], schedule_id: UUID
-) -> tuple[str, dict[str, Any] | None]:
-    async with sessions() as db, db.begin():
-        schedule = await db.scalar(
-            _schedules().where(Schedule.id == schedule_id).with_for_update(of=Schedule)
-        )
-        if schedule is None:
-            return "missing", None
-        states = [d.status for d in schedule.deliveries]
-        if PENDING in states:
-            raise StillPending(f"{states.count(PENDING)} target(s) failed transiently; retrying")
-        content = await db.scalar(
-            select(Content).where(Content.id == schedule.content_id).with_for_update(of=Content)
-        )
-        delivered = states.count(DELIVERED)
-        schedule.finished_at = datetime.now(UTC)
-        schedule.status = "published" if delivered == len(states) else "partial" if delivered else "failed"
-        if content is not None and content.status == SCHEDULED:
-            if delivered:
-                services.move(
-                    db,
-                    content,
-                    PUBLISHED,
-                    action="published",
-                    actor_id=None,
-                    comment=f"delivered to {delivered} of {len(states)} target(s)",
-                )
-                content.published_at = schedule.finished_at
-            else:
-                services.move(
-                    db,
-                    content,
-                    APPROVED,
-                    action="publish_failed",
-                    actor_id=None,
-                    comment="; ".join(sorted({d.error or "" for d in schedule.deliveries}))[:2000],
-                )
-        event = {
-            "type": "segmint.schedule",
-            "id": str(schedule.id),
-            "content_id": str(schedule.content_id),
-            "status": schedule.status,
-            "delivered": delivered,
-            "targets": len(states),
-            "owner_id": str(schedule.owner_id),
-        }
-        return schedule.status, event
-
-
-async def lost_schedules(
-    sessions: async_sessionmaker[AsyncSession], live_job_ids: set[int]
-) -> list[tuple[UUID, datetime]]:
-    async with sessions() as db:
-        rows = (
-            await db.execute(
-                select(Schedule.id, Schedule.publish_at, Schedule.job_id).where(
-                    Schedule.status.in_(SCHEDULE_ACTIVE)
-                )
-            )
-        ).all()
-    return [(sid, at) for sid, at, job_id in rows if job_id is None or job_id not in live_job_ids]

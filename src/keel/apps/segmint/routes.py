@@ -422,8 +422,10 @@ async def decide(
 async def create_integration(
     request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, data: IntegrationCreate
 ) -> Envelope[IntegrationRead]:
-    row = await publishing.create_integration(db_session, _settings(request), principal.user_id, data)
-    return ok(publishing.integration_read(row))
+    row, generated = await publishing.create_integration(
+        db_session, _settings(request), principal.user_id, data
+    )
+    return ok(publishing.integration_read(row, signing_secret=generated))
 
 
 @get("/integration", summary="Your integrations (credentials masked)", **CONTENT)
@@ -433,7 +435,9 @@ async def list_integrations(
     rows, total = await publishing.list_integrations(
         db_session, principal.user_id, limit=limit, offset=offset
     )
-    return page([publishing.integration_read(r) for r in rows], total=total, limit=limit, offset=offset)
+    links = await publishing.connections_of(db_session, rows)
+    items = [publishing.integration_read(r, links.get(r.id)) for r in rows]
+    return page(items, total=total, limit=limit, offset=offset)
 
 
 @get("/integration/{integration_id:uuid}", summary="One integration", responses=READ_ERRORS, **CONTENT)
@@ -473,8 +477,10 @@ async def update_integration(
     responses=WRITE_ERRORS,
     **CONTENT,
 )
-async def delete_integration(db_session: AsyncSession, principal: Principal, integration_id: UUID) -> None:
-    await publishing.delete_integration(db_session, principal.user_id, integration_id)
+async def delete_integration(
+    request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, integration_id: UUID
+) -> None:
+    await publishing.delete_integration(db_session, _settings(request), principal.user_id, integration_id)
 
 
 @post(

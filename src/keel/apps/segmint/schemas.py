@@ -16,7 +16,7 @@ Platform = Literal[
     "twitter", "linkedin", "instagram", "facebook", "mastodon", "bluesky", "blog", "newsletter", "tiktok"
 ]
 ContentStatus = Literal["draft", "in_review", "approved", "scheduled", "published", "rejected"]
-Provider = Literal["webhook", "mastodon"]
+Provider = Literal["webhook", "mastodon", "x", "linkedin", "bluesky"]  # x/linkedin/bluesky: /connections
 
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
 Text = Annotated[str, Meta(min_length=1, max_length=20_000)]
@@ -149,7 +149,8 @@ class IntegrationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     name: Name
     provider: Provider
     url: HttpUrl  # webhook: the URL to POST to; mastodon: the instance, e.g. https://mastodon.social
-    secret: Annotated[str, Meta(min_length=8, max_length=500)]  # webhook signing secret / Mastodon token
+    # webhook signing secret (omitted: a `whsec_` secret is generated and returned once) / Mastodon token
+    secret: Annotated[str, Meta(min_length=8, max_length=500)] | None = None
 
 
 class IntegrationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -165,6 +166,8 @@ class IntegrationRead(msgspec.Struct, kw_only=True):
     url: str
     secret_hint: str  # the credential itself is never returned
     created_at: datetime
+    account: str | None = None  # the connected account (@handle, name), for OAuth/app-password integrations
+    signing_secret: str | None = None  # only in the answer that generated it (a webhook without a secret)
 
 
 class IntegrationCheck(msgspec.Struct, kw_only=True):
@@ -178,6 +181,13 @@ class IntegrationCheck(msgspec.Struct, kw_only=True):
 class ScheduleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     publish_at: datetime  # with a time zone; must be in the future
     integration_ids: Annotated[list[UUID], Meta(min_length=1, max_length=20)]
+    thread: bool = False  # text over a network's limit becomes a reply chain (X, Mastodon, Bluesky)
+
+
+class DeliveryPart(msgspec.Struct, kw_only=True):
+    id: str
+    url: str | None = None
+    status: int | None = None
 
 
 class DeliveryRead(msgspec.Struct, kw_only=True):
@@ -189,6 +199,11 @@ class DeliveryRead(msgspec.Struct, kw_only=True):
     external_url: str | None
     error: str | None
     delivered_at: datetime | None
+    # what the network answered: HTTP status, its error code, each post of a thread; when it may be retried
+    response_status: int | None = None
+    error_code: str | None = None
+    parts: list[DeliveryPart] = []
+    retry_at: datetime | None = None
 
 
 class ScheduleRead(msgspec.Struct, kw_only=True):
@@ -199,6 +214,7 @@ class ScheduleRead(msgspec.Struct, kw_only=True):
     attempts: int
     finished_at: datetime | None
     deliveries: list[DeliveryRead]
+    thread: bool = False
     created_at: datetime
 
 

@@ -1,0 +1,148 @@
+"""What every network adapter shares: the failure a network answered (status, its error code and message,
+whether a retry may pass and when), what a publication produced, and the account an adapter posts as."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+USER_AGENT = "keel-segmint/1"
+
+
+class PublishFailed(Exception):
+    """A target refused or could not be reached. `status`/`code` are what the network answered (None when
+    it never answered), `transient` whether a later attempt may pass, `retry_after` seconds it asked for."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        parts: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.parts = parts or []  # thread parts already posted before the failure (resumed next run)
+
+
+@dataclass(frozen=True)
+class Published:
+    """The first post's id/url (the thread's head) and every part as the network answered it."""
+
+    external_id: str
+    external_url: str | None
+    status: int | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Account:
+    """Who an adapter posts as: the network's base URL (API or instance), the decrypted token set and its
+    expiry. `tokens` changes when a refresh happens; the caller stores it again (encrypted)."""
+
+    network: str
+    base_url: str
+    tokens: dict[str, Any]
+    expires_at: datetime | None = None
+    account_id: str | None = None
+    account_name: str | None = None
+    changed: bool = False
+
+    def expires_within(self, seconds: float) -> bool:
+        return self.expires_at is not None and self.expires_at.timestamp() - time.time() < seconds
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the network asked us to wait: Retry-After (seconds or an HTTP date), else the rate-limit
+    reset headers X (x-rate-limit-reset) and Bluesky (ratelimit-reset) send as epoch seconds."""
+    value = response.headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            return max(0.0, when.timestamp() - time.time())
+    for name in ("x-rate-limit-reset", "ratelimit-reset"):
+        reset = response.headers.get(name)
+        if reset and reset.isdigit():
+            return max(0.0, int(reset) - time.time())
+    return None
+
+
+def body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def failure(response: httpx.Response, network: str, code: str | None, message: str | None) -> PublishFailed:
+    """A refusal as the network stated it: its status, error code and message, kept verbatim."""
+    status = response.status_code
+    transient = status in (408, 425, 429) or status >= 500
+    said = message or response.text[:200] or response.reason_phrase
+    if status in (401, 403) and code is None:
+        text = f"{network} refused the credential ({status}): {said}; connect the account again"
+    elif status == 429:
+        wait = retry_after(response)
+        text = (
+            f"{network} rate-limited the request (429){f', retry after {wait:.0f} s' if wait else ''}: {said}"
+        )
+    else:
+        text = f"{network} answered {status}{f' {code}' if code else ''}: {said}"
+    return PublishFailed(
+        text[:1000], transient=transient, status=status, code=code, retry_after=retry_after(response)
+    )
+
+
+def unreachable(network: str, exc: httpx.HTTPError) -> PublishFailed:
+    if isinstance(exc, httpx.TimeoutException):
+        return PublishFailed(f"{network} timed out ({type(exc).__name__})", transient=True)
+    return PublishFailed(f"{network} could not be reached ({type(exc).__name__})", transient=True)
+
+
+def expiry(expires_in: Any) -> datetime | None:
+    try:
+        seconds = int(expires_in)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(time.time() + seconds, UTC)
+
+
+def clip(value: Any, size: int = 500) -> str | None:
+    return str(value)[:size] if value else None
+
+
+async def post_thread(
+    parts: list[str],
+    done: list[dict[str, Any]],
+    post_one: Any,
+) -> Published:
+    """Post `parts` as a reply chain, skipping those already in `done` (a retry resumes where the last
+    run stopped, replying to the last part posted). `post_one(text, index, posted)` posts one part and
+    returns what the network answered; a failure carries the parts posted so far."""
+    posted = list(done)
+    for index in range(len(posted), len(parts)):
+        try:
+            posted.append(await post_one(parts[index], index, posted))
+        except PublishFailed as exc:
+            exc.parts = posted
+            raise
+    head = posted[0]
+    return Published(str(head["id"])[:200], clip(head.get("url")), posted[-1].get("status"), posted)

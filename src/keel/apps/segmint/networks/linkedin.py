@@ -1,0 +1,101 @@
+"""LinkedIn (learn.microsoft.com/linkedin): OAuth 2.0 authorization code (`/oauth/v2/authorization`,
+`/oauth/v2/accessToken`, `/oauth/v2/revoke`, client credentials in the form body) with the OpenID scopes
+and `w_member_social`; `GET /v2/userinfo` gives the member (`sub`); `POST /rest/posts` with
+`LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0` answers 201 and the post's URN in
+`x-restli-id`. Commentary is "little text": its reserved characters are escaped. Errors answer
+`{"status", "serviceErrorCode", "code", "message"}`. No threads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import regex
+
+from keel.apps.segmint.networks.base import (
+    USER_AGENT,
+    Account,
+    Published,
+    PublishFailed,
+    body,
+    failure,
+    unreachable,
+)
+
+NAME = "LinkedIn"
+SCOPES = "openid profile w_member_social"
+_RESERVED = regex.compile(r"([\\|{}@\[\]()<>#*_~])")
+
+
+def little_text(text: str) -> str:
+    """LinkedIn's little-text format treats these characters as markup; escaped, they show as written."""
+    return _RESERVED.sub(r"\\\1", text)
+
+
+def _error(response: httpx.Response) -> PublishFailed:
+    answer = body(response)
+    code = answer.get("code") or answer.get("serviceErrorCode") or answer.get("error")
+    message = answer.get("message") or answer.get("error_description")
+    return failure(response, NAME, str(code) if code else None, str(message) if message else None)
+
+
+async def whoami(client: httpx.AsyncClient, api: str, access_token: str) -> tuple[str, str]:
+    headers = {"Authorization": f"Bearer {access_token}", "User-Agent": USER_AGENT}
+    try:
+        response = await client.get(f"{api}/v2/userinfo", headers=headers)
+    except httpx.HTTPError as exc:
+        raise unreachable(NAME, exc) from exc
+    if not response.is_success:
+        raise _error(response)
+    me = body(response)
+    if not me.get("sub"):
+        raise PublishFailed(f"{NAME} answered without the member id (sub)", transient=False)
+    return str(me["sub"]), str(me.get("name") or me.get("email") or me["sub"])
+
+
+async def verify(client: httpx.AsyncClient, account: Account) -> str:
+    _, name = await whoami(client, account.base_url, account.tokens["access_token"])
+    return f"signed in as {name}"
+
+
+async def publish(
+    client: httpx.AsyncClient,
+    account: Account,
+    parts: list[str],
+    key: str,
+    done: list[dict[str, Any]],
+    *,
+    version: str,
+) -> Published:
+    if done:  # a post that already went out (the caller never retries a delivered one)
+        head = done[0]
+        return Published(str(head["id"]), head.get("url"), head.get("status"), done)
+    headers = {
+        "Authorization": f"Bearer {account.tokens['access_token']}",
+        "User-Agent": USER_AGENT,
+        "LinkedIn-Version": version,
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+    payload = {
+        "author": f"urn:li:person:{account.account_id}",
+        "commentary": little_text("\n\n".join(parts)),
+        "visibility": "PUBLIC",
+        "distribution": {
+            "feedDistribution": "MAIN_FEED",
+            "targetEntities": [],
+            "thirdPartyDistributionChannels": [],
+        },
+        "lifecycleState": "PUBLISHED",
+        "isReshareDisabledByAuthor": False,
+    }
+    try:
+        response = await client.post(f"{account.base_url}/rest/posts", json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        raise unreachable(NAME, exc) from exc
+    if not response.is_success:
+        raise _error(response)
+    urn = response.headers.get("x-restli-id") or str(body(response).get("id") or "")
+    if not urn:
+        raise PublishFailed(f"{NAME} answered without the post's URN (x-restli-id)", transient=False)
+    part = {"id": urn, "url": f"https://www.linkedin.com/feed/update/{urn}/", "status": response.status_code}
+    return Published(urn[:200], part["url"], response.status_code, [part])

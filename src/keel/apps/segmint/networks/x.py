@@ -1,0 +1,77 @@
+"""X (docs.x.com): OAuth 2.0 authorization code with PKCE (`https://x.com/i/oauth2/authorize`,
+`POST /2/oauth2/token` with HTTP Basic client authentication, `offline.access` for a refresh token,
+`POST /2/oauth2/revoke`), `GET /2/users/me`, and `POST /2/tweets` (threads through
+`reply.in_reply_to_tweet_id`). Errors are problem+json (`title`, `detail`, `type`) or `errors: [{message,
+code}]`; 429 carries `x-rate-limit-reset` (epoch seconds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from keel.apps.segmint.networks.base import (
+    USER_AGENT,
+    Account,
+    Published,
+    PublishFailed,
+    body,
+    failure,
+    post_thread,
+    unreachable,
+)
+
+NAME = "X"
+SCOPES = "tweet.read tweet.write users.read offline.access"
+
+
+def _error(response: httpx.Response) -> PublishFailed:
+    answer = body(response)
+    errors = answer.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    code = answer.get("title") or first.get("code") or answer.get("error")
+    message = answer.get("detail") or first.get("message") or answer.get("error_description")
+    return failure(response, NAME, str(code) if code else None, str(message) if message else None)
+
+
+async def _call(client: httpx.AsyncClient, method: str, url: str, token: str, **kw: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
+    try:
+        response = await client.request(method, url, headers=headers, **kw)
+    except httpx.HTTPError as exc:
+        raise unreachable(NAME, exc) from exc
+    if not response.is_success:
+        raise _error(response)
+    return response
+
+
+async def whoami(client: httpx.AsyncClient, api: str, access_token: str) -> tuple[str, str]:
+    data = body(await _call(client, "GET", f"{api}/2/users/me", access_token)).get("data") or {}
+    return str(data.get("id") or ""), "@" + str(data.get("username") or "?")
+
+
+async def verify(client: httpx.AsyncClient, account: Account) -> str:
+    _, name = await whoami(client, account.base_url, account.tokens["access_token"])
+    return f"signed in as {name}"
+
+
+async def publish(
+    client: httpx.AsyncClient, account: Account, parts: list[str], key: str, done: list[dict[str, Any]]
+) -> Published:
+    async def one(text: str, index: int, posted: list[dict[str, Any]]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"text": text}
+        if posted:
+            payload["reply"] = {"in_reply_to_tweet_id": posted[-1]["id"]}
+        response = await _call(
+            client, "POST", f"{account.base_url}/2/tweets", account.tokens["access_token"], json=payload
+        )
+        data = body(response).get("data") or {}
+        if not data.get("id"):
+            raise PublishFailed(
+                f"{NAME} answered without a post id", transient=False, status=response.status_code
+            )
+        handle = (account.account_name or "").lstrip("@") or "i/web"
+        url = f"https://x.com/{handle}/status/{data['id']}"
+        return {"id": str(data["id"]), "url": url, "status": response.status_code}
+
+    return await post_thread(parts, done, one)
