@@ -5,7 +5,7 @@ SQLite gets an external-content FTS5 table kept in step by triggers; PostgreSQL 
 segments' tsvector. Both are named `*_fts*`, which autogenerate leaves alone (keel.core.migrate).
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
