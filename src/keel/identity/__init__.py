@@ -10,7 +10,10 @@ never identity's models or services (their shape may change; these names stay).
 - `authenticate_connection(connection)`: the same check for SSE and WebSockets.
 - `register_permissions({...}, roles={...})`: declare an app's permissions and role grants.
 - `ensure_user(db, email=..., name=..., roles=...)`: an account for seeds and demo data (its id).
-- `user_names(db, ids)`, `user_summaries(db, ids)`, `find_user_id(db, email)`: who someone is.
+- `user_names(db, ids)`: display names by id; `user_summaries(db, ids, active_only=False)`: a
+  `UserSummary` (id, name, email, is_active) by id; `find_user(db, email, active_only=False)`,
+  `find_users(db, emails, active_only=False)` (keyed by the address as given, lower case) and
+  `find_user_id(db, email)`: who has an address. One query each, for a whole page.
 - `lock_user(db, user_id)`: serialise one user's concurrent writers until commit (quota checks).
 
 Names load on first use, so importing this package stays cheap and free of import cycles.
@@ -27,7 +30,9 @@ if TYPE_CHECKING:
     from keel.identity.services.accounts import (
         UserSummary,
         ensure_user,
+        find_user,
         find_user_id,
+        find_users,
         lock_user,
         user_names,
         user_summaries,
@@ -43,7 +48,9 @@ _EXPORTS = {
     "register_permissions": "keel.identity.rbac",
     "UserSummary": "keel.identity.services.accounts",
     "ensure_user": "keel.identity.services.accounts",
+    "find_user": "keel.identity.services.accounts",
     "find_user_id": "keel.identity.services.accounts",
+    "find_users": "keel.identity.services.accounts",
     "lock_user": "keel.identity.services.accounts",
     "user_names": "keel.identity.services.accounts",
     "user_summaries": "keel.identity.services.accounts",
@@ -56,7 +63,9 @@ __all__ = [
     "UserSummary",
     "authenticate_connection",
     "ensure_user",
+    "find_user",
     "find_user_id",
+    "find_users",
     "lock_user",
     "register_permissions",
     "requires_permission",

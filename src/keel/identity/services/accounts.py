@@ -38,9 +38,12 @@ UNUSABLE_PASSWORD = "!no-login"  # noqa: S105 - not a hash any verifier accepts:
 
 @dataclass(frozen=True)
 class UserSummary:
+    """Who someone is, as apps show it: never the password hash, roles or tokens."""
+
     id: uuid.UUID
     name: str
     email: str
+    is_active: bool = True
 
 
 async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User:
@@ -284,15 +287,56 @@ async def user_names(db: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uu
     return {row[0]: row[1] for row in rows}
 
 
-async def user_summaries(db: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, UserSummary]:
-    """Id, name and address by account id, for screens that show who someone is (one query)."""
+async def user_summaries(
+    db: AsyncSession, user_ids: Iterable[uuid.UUID], *, active_only: bool = False
+) -> dict[uuid.UUID, UserSummary]:
+    """Id, name and address by account id, for screens that show who someone is (one query);
+    `active_only` leaves deactivated accounts out (whom to notify)."""
     wanted = set(user_ids)
     if not wanted:
         return {}
-    rows = await db.execute(select(User.id, User.name, User.email).where(User.id.in_(wanted)))
-    return {row[0]: UserSummary(id=row[0], name=row[1], email=row[2]) for row in rows}
+    statement = select(User.id, User.name, User.email, User.is_active).where(User.id.in_(wanted))
+    if active_only:
+        statement = statement.where(User.is_active.is_(True))
+    rows = await db.execute(statement)
+    return {row[0]: UserSummary(id=row[0], name=row[1], email=row[2], is_active=row[3]) for row in rows}
+
+
+def _stored_form(email: str) -> str:
+    """The address as accounts store it; one that does not validate cannot match any account."""
+    try:
+        return normalize_email(email)
+    except ValidationFailed:
+        return email.strip().lower()
 
 
 async def find_user_id(db: AsyncSession, email: str) -> uuid.UUID | None:
     """The id of the account with this address (compared normalized, lower case), or None."""
-    return await db.scalar(select(User.id).where(User.email == email.strip().lower()))
+    return await db.scalar(select(User.id).where(User.email == _stored_form(email)))
+
+
+async def find_user(db: AsyncSession, email: str, *, active_only: bool = False) -> UserSummary | None:
+    """The account with this address (compared normalized), or None; `active_only` treats a
+    deactivated account as absent (adding someone to a shop or a workflow)."""
+    found = await find_users(db, [email], active_only=active_only)
+    return next(iter(found.values()), None)
+
+
+async def find_users(
+    db: AsyncSession, emails: Iterable[str], *, active_only: bool = False
+) -> dict[str, UserSummary]:
+    """The accounts with these addresses (one query), keyed by each address as given, stripped and
+    lower-cased; an address without an account is absent."""
+    stored = {email.strip().lower(): _stored_form(email) for email in emails}
+    if not stored:
+        return {}
+    statement = select(User.id, User.name, User.email, User.is_active).where(
+        User.email.in_(set(stored.values()))
+    )
+    if active_only:
+        statement = statement.where(User.is_active.is_(True))
+    by_email = {
+        row[2]: UserSummary(id=row[0], name=row[1], email=row[2], is_active=row[3])
+        for row in await db.execute(statement)
+    }
+    return {given: by_email[form] for given, form in stored.items() if form in by_email}
