@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request
+from litestar.di import Provide
 from litestar.params import Parameter
 
+from keel.apps.segmint.teams import provide_seat
 from keel.core.envelope import MAX_OFFSET
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, error_responses
 from keel.core.llm import ModelBadOutput, ModelUnavailable, TokenQuotaExceeded
@@ -22,3 +24,7 @@ VersionNumber = Annotated[int, Parameter(ge=1, le=MAX_OFFSET, description="Versi
 
 def app_settings(request: Request[Any, Any, Any]) -> Any:
     return request.app.state.settings
+
+
+# the workspace a request acts in (`X-Workspace` header; default: the caller's personal workspace)
+SEAT = {"seat": Provide(provide_seat)}

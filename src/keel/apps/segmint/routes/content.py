@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import services
-from keel.apps.segmint.routes.common import READ_ERRORS, SECURITY, TAG, WRITE_ERRORS, VersionNumber
+from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WRITE_ERRORS, VersionNumber
 from keel.apps.segmint.schemas import (
     CommentBody,
     ContentCreate,
@@ -22,21 +22,22 @@ from keel.apps.segmint.schemas import (
     Tone,
     VersionRead,
 )
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import ValidationFailed, error_responses
-from keel.identity import Principal
 
 
 class ContentController(Controller):
     path = "/content"
     tags = TAG
     security = SECURITY
+    dependencies = SEAT
 
     @post(status_code=201, summary="Create content (a draft, version 1)", responses=WRITE_ERRORS)
     async def create_content(
-        self, db_session: AsyncSession, principal: Principal, data: ContentCreate
+        self, db_session: AsyncSession, seat: Seat, data: ContentCreate
     ) -> Envelope[ContentRead]:
-        return ok(services.content_read(await services.create_content(db_session, principal.user_id, data)))
+        return ok(services.content_read(await services.create_content(db_session, seat, data)))
 
     @get(
         summary="Your content, paginated",
@@ -47,7 +48,7 @@ class ContentController(Controller):
     async def list_content(
         self,
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         limit: Limit = 20,
         offset: Offset = 0,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
@@ -58,7 +59,7 @@ class ContentController(Controller):
     ) -> Page[ContentRead]:
         rows, total = await services.list_content(
             db_session,
-            principal.user_id,
+            seat,
             limit=limit,
             offset=offset,
             q=q,
@@ -75,9 +76,9 @@ class ContentController(Controller):
         responses=READ_ERRORS,
     )
     async def get_content(
-        self, db_session: AsyncSession, principal: Principal, content_id: UUID
+        self, db_session: AsyncSession, seat: Seat, content_id: UUID
     ) -> Envelope[ContentRead]:
-        row = await services.get_content(db_session, principal.user_id, content_id, write=False)
+        row = await services.get_content(db_session, seat, content_id, write=False)
         return ok(services.content_read(row))
 
     @patch(
@@ -87,27 +88,25 @@ class ContentController(Controller):
         responses=WRITE_ERRORS,
     )
     async def update_content(
-        self, db_session: AsyncSession, principal: Principal, content_id: UUID, data: ContentUpdate
+        self, db_session: AsyncSession, seat: Seat, content_id: UUID, data: ContentUpdate
     ) -> Envelope[ContentRead]:
-        row = await services.update_content(db_session, principal.user_id, content_id, data)
+        row = await services.update_content(db_session, seat, content_id, data)
         return ok(services.content_read(row))
 
     @delete("/{content_id:uuid}", status_code=204, summary="Delete content", responses=WRITE_ERRORS)
-    async def delete_content(self, db_session: AsyncSession, principal: Principal, content_id: UUID) -> None:
-        await services.delete_content(db_session, principal.user_id, content_id)
+    async def delete_content(self, db_session: AsyncSession, seat: Seat, content_id: UUID) -> None:
+        await services.delete_content(db_session, seat, content_id)
 
     @get("/{content_id:uuid}/versions", summary="Versions, newest first", responses=WRITE_ERRORS)
     async def list_versions(
         self,
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         content_id: UUID,
         limit: Limit = 20,
         offset: Offset = 0,
     ) -> Page[VersionRead]:
-        rows, total = await services.list_versions(
-            db_session, principal.user_id, content_id, limit=limit, offset=offset
-        )
+        rows, total = await services.list_versions(db_session, seat, content_id, limit=limit, offset=offset)
         return page([services.version_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post(
@@ -117,9 +116,9 @@ class ContentController(Controller):
         responses=WRITE_ERRORS,
     )
     async def restore_version(
-        self, db_session: AsyncSession, principal: Principal, content_id: UUID, number: VersionNumber
+        self, db_session: AsyncSession, seat: Seat, content_id: UUID, number: VersionNumber
     ) -> Envelope[ContentRead]:
-        row = await services.restore_version(db_session, principal.user_id, content_id, number)
+        row = await services.restore_version(db_session, seat, content_id, number)
         return ok(services.content_read(row))
 
     @get(
@@ -130,14 +129,12 @@ class ContentController(Controller):
     async def content_history(
         self,
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         content_id: UUID,
         limit: Limit = 20,
         offset: Offset = 0,
     ) -> Page[EventRead]:
-        rows, total = await services.history(
-            db_session, principal.user_id, content_id, limit=limit, offset=offset
-        )
+        rows, total = await services.history(db_session, seat, content_id, limit=limit, offset=offset)
         return page(rows, total=total, limit=limit, offset=offset)
 
     @post(
@@ -147,9 +144,9 @@ class ContentController(Controller):
         responses=WRITE_ERRORS,
     )
     async def submit_content(
-        self, db_session: AsyncSession, principal: Principal, content_id: UUID, data: SubmitBody
+        self, db_session: AsyncSession, seat: Seat, content_id: UUID, data: SubmitBody
     ) -> Envelope[ContentRead]:
-        row = await services.submit(db_session, principal.user_id, content_id, data.workflow_id, data.comment)
+        row = await services.submit(db_session, seat, content_id, data.workflow_id, data.comment)
         return ok(services.content_read(row))
 
     @post(
@@ -161,9 +158,9 @@ class ContentController(Controller):
     async def reopen_content(
         self,
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         content_id: UUID,
         data: CommentBody | None = None,
     ) -> Envelope[ContentRead]:
-        row = await services.reopen(db_session, principal.user_id, content_id, data.comment if data else None)
+        row = await services.reopen(db_session, seat, content_id, data.comment if data else None)
         return ok(services.content_read(row))

@@ -9,8 +9,9 @@ from litestar import Controller, Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import publishing
-from keel.apps.segmint.routes.common import READ_ERRORS, SECURITY, TAG, WRITE_ERRORS, app_settings
+from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WRITE_ERRORS, app_settings
 from keel.apps.segmint.schemas import IntegrationCheck, IntegrationCreate, IntegrationRead, IntegrationUpdate
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.identity import Principal
 
@@ -19,6 +20,8 @@ class IntegrationController(Controller):
     path = "/integration"
     tags = TAG
     security = SECURITY
+    # integrations and schedules stay in the caller's personal workspace for now (see docs/segmint.md)
+    dependencies = SEAT
 
     @post(status_code=201, summary="Connect a publishing target", responses=WRITE_ERRORS)
     async def create_integration(
@@ -26,6 +29,7 @@ class IntegrationController(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         principal: Principal,
+        seat: Seat,  # creates the personal workspace the integration belongs to
         data: IntegrationCreate,
     ) -> Envelope[IntegrationRead]:
         row = await publishing.create_integration(db_session, app_settings(request), principal.user_id, data)

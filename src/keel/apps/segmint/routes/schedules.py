@@ -13,8 +13,9 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import publishing, services, tasks
-from keel.apps.segmint.routes.common import READ_ERRORS, SECURITY, TAG, WRITE_ERRORS
+from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WRITE_ERRORS
 from keel.apps.segmint.schemas import ScheduleCreate, ScheduleRead
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import NotFound, error_responses
 from keel.identity import Principal
@@ -46,6 +47,8 @@ class ScheduleController(Controller):
     path = "/"
     tags = TAG
     security = SECURITY
+    # integrations and schedules stay in the caller's personal workspace for now (see docs/segmint.md)
+    dependencies = SEAT
 
     @post(
         "/content/{content_id:uuid}/schedules",
@@ -59,6 +62,7 @@ class ScheduleController(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         principal: Principal,
+        seat: Seat,  # creates the personal workspace the schedule belongs to
         content_id: UUID,
         data: ScheduleCreate,
     ) -> Envelope[ScheduleRead]:

@@ -9,7 +9,7 @@ from litestar import Controller, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import evolution, networks, style, voice, writer
-from keel.apps.segmint.routes.common import SECURITY, TAG
+from keel.apps.segmint.routes.common import SEAT, SECURITY, TAG
 from keel.apps.segmint.schemas import (
     FeatureDifference,
     ScoreRequest,
@@ -18,10 +18,10 @@ from keel.apps.segmint.schemas import (
     VoiceProfile,
     VoiceStyle,
 )
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import ValidationFailed, error_responses
 from keel.core.storage import binary_operation
-from keel.identity import Principal
 
 Period = Literal["month", "quarter"]
 ChartFormat = Literal["svg", "png"]
@@ -31,11 +31,12 @@ class VoiceController(Controller):
     path = "/voice"
     tags = TAG
     security = SECURITY
+    dependencies = SEAT
 
     @get(summary="Your voice profile: tone mix, sentence length, vocabulary, top terms, by month")
-    async def get_voice(self, db_session: AsyncSession, principal: Principal) -> Envelope[VoiceProfile]:
-        profile = await voice.profile(db_session, principal.user_id)
-        features = style.features(await writer.material_of(db_session, principal.user_id))
+    async def get_voice(self, db_session: AsyncSession, seat: Seat) -> Envelope[VoiceProfile]:
+        profile = await voice.profile(db_session, seat.workspace_id)
+        features = style.features(await writer.material_of(db_session, seat.workspace_id))
         fields = {k: v for k, v in features.__dict__.items() if k != "pieces"}
         described = VoiceStyle(**fields, card=style.style_card(features))
         return ok(msgspec.structs.replace(profile, style=described))
@@ -46,9 +47,9 @@ class VoiceController(Controller):
         responses=error_responses(ValidationFailed),
     )
     async def voice_evolution(
-        self, db_session: AsyncSession, principal: Principal, period: Period = "month"
+        self, db_session: AsyncSession, seat: Seat, period: Period = "month"
     ) -> Envelope[list[VoicePeriod]]:
-        return ok(await evolution.evolution(db_session, principal.user_id, period))
+        return ok(await evolution.evolution(db_session, seat.workspace_id, period))
 
     @get(
         "/evolution/chart",
@@ -59,11 +60,11 @@ class VoiceController(Controller):
     async def voice_evolution_chart(
         self,
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         period: Period = "month",
         format: ChartFormat = "svg",
     ) -> Response[bytes]:
-        periods = await evolution.evolution(db_session, principal.user_id, period)
+        periods = await evolution.evolution(db_session, seat.workspace_id, period)
         data = await evolution.render_async(periods, format)
         return Response(
             content=data, media_type=evolution.CONTENT_TYPES[format], headers={"Cache-Control": "no-store"}
@@ -76,9 +77,9 @@ class VoiceController(Controller):
         responses=error_responses(ValidationFailed),
     )
     async def score_voice(
-        self, db_session: AsyncSession, principal: Principal, data: ScoreRequest
+        self, db_session: AsyncSession, seat: Seat, data: ScoreRequest
     ) -> Envelope[ScoreResult]:
-        value, differences, _ = await writer.score_text(db_session, principal.user_id, data.text)
+        value, differences, _ = await writer.score_text(db_session, seat.workspace_id, data.text)
         result = ScoreResult(score=value, differences=[FeatureDifference(**d.__dict__) for d in differences])
         if data.platform:
             result.length = networks.length(data.text, data.platform)

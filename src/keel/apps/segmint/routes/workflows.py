@@ -8,8 +8,9 @@ from litestar import Controller, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import services
-from keel.apps.segmint.routes.common import READ_ERRORS, SECURITY, TAG, WRITE_ERRORS
+from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WRITE_ERRORS
 from keel.apps.segmint.schemas import DecisionBody, ReviewRead, WorkflowCreate, WorkflowRead, WorkflowUpdate
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.identity import Principal
 
@@ -18,26 +19,27 @@ class WorkflowController(Controller):
     path = "/workflow"
     tags = TAG
     security = SECURITY
+    dependencies = SEAT
 
     @post(status_code=201, summary="Define an approval workflow", responses=WRITE_ERRORS)
     async def create_workflow(
-        self, db_session: AsyncSession, principal: Principal, data: WorkflowCreate
+        self, db_session: AsyncSession, seat: Seat, data: WorkflowCreate
     ) -> Envelope[WorkflowRead]:
-        row = await services.create_workflow(db_session, principal.user_id, data)
-        return ok(services.workflow_read(await services.get_workflow(db_session, principal.user_id, row.id)))
+        row = await services.create_workflow(db_session, seat, data)
+        return ok(services.workflow_read(await services.get_workflow(db_session, seat, row.id)))
 
     @get(summary="Your workflows")
     async def list_workflows(
-        self, db_session: AsyncSession, principal: Principal, limit: Limit = 20, offset: Offset = 0
+        self, db_session: AsyncSession, seat: Seat, limit: Limit = 20, offset: Offset = 0
     ) -> Page[WorkflowRead]:
-        rows, total = await services.list_workflows(db_session, principal.user_id, limit=limit, offset=offset)
+        rows, total = await services.list_workflows(db_session, seat, limit=limit, offset=offset)
         return page([services.workflow_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @get("/{workflow_id:uuid}", summary="One of your workflows", responses=READ_ERRORS)
     async def get_workflow(
-        self, db_session: AsyncSession, principal: Principal, workflow_id: UUID
+        self, db_session: AsyncSession, seat: Seat, workflow_id: UUID
     ) -> Envelope[WorkflowRead]:
-        row = await services.get_workflow(db_session, principal.user_id, workflow_id)
+        row = await services.get_workflow(db_session, seat, workflow_id)
         return ok(services.workflow_read(row))
 
     @patch(
@@ -47,17 +49,15 @@ class WorkflowController(Controller):
         responses=WRITE_ERRORS,
     )
     async def update_workflow(
-        self, db_session: AsyncSession, principal: Principal, workflow_id: UUID, data: WorkflowUpdate
+        self, db_session: AsyncSession, seat: Seat, workflow_id: UUID, data: WorkflowUpdate
     ) -> Envelope[WorkflowRead]:
-        await services.update_workflow(db_session, principal.user_id, workflow_id, data)
-        row = await services.get_workflow(db_session, principal.user_id, workflow_id)
+        await services.update_workflow(db_session, seat, workflow_id, data)
+        row = await services.get_workflow(db_session, seat, workflow_id)
         return ok(services.workflow_read(row))
 
     @delete("/{workflow_id:uuid}", status_code=204, summary="Delete a workflow", responses=WRITE_ERRORS)
-    async def delete_workflow(
-        self, db_session: AsyncSession, principal: Principal, workflow_id: UUID
-    ) -> None:
-        await services.delete_workflow(db_session, principal.user_id, workflow_id)
+    async def delete_workflow(self, db_session: AsyncSession, seat: Seat, workflow_id: UUID) -> None:
+        await services.delete_workflow(db_session, seat, workflow_id)
 
     @get("/reviews", summary="Content awaiting your decision as an approver")
     async def pending_reviews(

@@ -9,7 +9,7 @@ from litestar import Controller, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import networks, services, writer
-from keel.apps.segmint.routes.common import SECURITY, TAG, WRITE_ERRORS, WRITING_ERRORS
+from keel.apps.segmint.routes.common import SEAT, SECURITY, TAG, WRITE_ERRORS, WRITING_ERRORS
 from keel.apps.segmint.schemas import (
     GeneratedDraft,
     GenerateRequest,
@@ -17,9 +17,9 @@ from keel.apps.segmint.schemas import (
     RewriteRequest,
     RewriteResult,
 )
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, ok
 from keel.core.llm import LanguageModel
-from keel.identity import Principal
 
 
 def _draft(row: Any, variant: writer.Variant, score: int) -> GeneratedDraft:
@@ -36,6 +36,7 @@ class WritingController(Controller):
     path = "/content"
     tags = TAG
     security = SECURITY
+    dependencies = SEAT
 
     @post(
         "/generate",
@@ -47,9 +48,9 @@ class WritingController(Controller):
         responses=WRITING_ERRORS,
     )
     async def generate_content(
-        self, db_session: AsyncSession, principal: Principal, data: GenerateRequest, llm: LanguageModel | None
+        self, db_session: AsyncSession, seat: Seat, data: GenerateRequest, llm: LanguageModel | None
     ) -> Envelope[GenerateResult]:
-        result = await writer.generate(db_session, llm, principal.user_id, data)
+        result = await writer.generate(db_session, llm, seat, data)
         return ok(GenerateResult(engine=result.engine, drafts=[_draft(*d) for d in result.drafts]))
 
     @post(
@@ -63,10 +64,10 @@ class WritingController(Controller):
     async def rewrite_content(
         self,
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         content_id: UUID,
         data: RewriteRequest,
         llm: LanguageModel | None,
     ) -> Envelope[RewriteResult]:
-        row, engine, score = await writer.rewrite(db_session, llm, principal.user_id, content_id, data)
+        row, engine, score = await writer.rewrite(db_session, llm, seat, content_id, data)
         return ok(RewriteResult(engine=engine, score=score, content=services.content_read(row)))

@@ -1,4 +1,7 @@
-"""Content: owner-scoped reads, writes, versions, history."""
+"""Content: workspace-scoped reads, writes, versions, history.
+
+Functions take the caller's `Seat` (workspace, user, role); a bare user id means that user's personal
+workspace as its owner (seed data, and callers written before workspaces)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from keel.apps.segmint.models import (
     ContentTag,
     ContentVersion,
     WorkflowApprover,
+    Workspace,
+    WorkspaceMember,
 )
 from keel.apps.segmint.schemas import (
     ContentCreate,
@@ -30,6 +35,8 @@ from keel.apps.segmint.schemas import (
     VersionRead,
 )
 from keel.apps.segmint.services.states import EDITABLE, move, record
+from keel.apps.segmint.teams import Seat, personal_seat
+from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import Conflict, Forbidden, NotFound
 from keel.core.query import contains, parse_sort
 
@@ -60,33 +67,60 @@ def content_read(row: Content) -> ContentRead:
     )
 
 
-def reviewer_of(user_id: UUID) -> Any:
+def as_seat(who: Seat | UUID) -> Seat:
+    return who if isinstance(who, Seat) else personal_seat(who)
+
+
+def reviewer_of(user_id: UUID, approving_roles: Iterable[str]) -> Any:
     """Content submitted to a workflow naming this user as an approver (a draft being reworked is the
-    owner's business again until it is resubmitted)."""
+    author's business again until it is resubmitted). In a shared workspace the approver must still be a
+    member whose role approves; a personal workspace's approvers are whoever its owner named."""
     approves = select(WorkflowApprover.workflow_id).where(WorkflowApprover.user_id == user_id)
-    return and_(Content.status != DRAFT, Content.workflow_id.in_(approves))
+    personal = exists().where(Workspace.id == Content.workspace_id, Workspace.personal.is_(True))
+    member = Content.workspace_id.in_(
+        select(WorkspaceMember.workspace_id).where(
+            WorkspaceMember.user_id == user_id, WorkspaceMember.role.in_(list(approving_roles))
+        )
+    )
+    return and_(Content.status != DRAFT, Content.workflow_id.in_(approves), or_(personal, member))
+
+
+async def reviewing(db: AsyncSession, user_id: UUID) -> Any:
+    return reviewer_of(user_id, await team_roles.roles_granting(db, team_roles.APPROVE))
 
 
 async def get_content(
-    db: AsyncSession, user_id: UUID, content_id: UUID, *, write: bool = True, lock: bool = False
+    db: AsyncSession,
+    who: Seat | UUID,
+    content_id: UUID,
+    *,
+    write: bool = True,
+    members_only: bool = False,
+    lock: bool = False,
 ) -> Content:
-    """The owner's content. With write=False approvers of its workflow may read it too; anyone else: 404.
-    An approver asking to write gets 403 (they can see it, so 404 would be a lie)."""
-    visible = or_(Content.owner_id == user_id, reviewer_of(user_id))
+    """Content of the seat's workspace; with write=False (and not members_only) the approvers of its
+    workflow may read it too; anyone else: 404. Writing needs `content.write`: an approver or a viewer
+    asking to write gets 403 (they can see it, so 404 would be a lie)."""
+    seat = as_seat(who)
+    visible = or_(Content.workspace_id == seat.workspace_id, await reviewing(db, seat.user_id))
     statement = select(Content).where(Content.id == content_id, visible).options(selectinload(Content.tags))
     if lock:
         statement = statement.with_for_update(of=Content)
     row = (await db.scalars(statement)).one_or_none()
     if row is None:
         raise NotFound("Content not found")
-    if write and row.owner_id != user_id:
-        raise Forbidden("Approvers can read this content but only its owner can change it")
+    if row.workspace_id != seat.workspace_id:
+        if write or members_only:
+            raise Forbidden("Approvers can read this content but only its workspace's editors can change it")
+        return row
+    if write:
+        seat.require(team_roles.WRITE, "change content")
     return row
 
 
 async def list_content(
     db: AsyncSession,
-    owner_id: UUID,
+    seat: Seat,
     *,
     limit: int,
     offset: int,
@@ -96,7 +130,7 @@ async def list_content(
     tag: str | None,
     sort: str,
 ) -> tuple[list[Content], int]:
-    conditions: list[Any] = [Content.owner_id == owner_id]
+    conditions: list[Any] = [Content.workspace_id == seat.workspace_id]
     if q:
         conditions.append(contains([Content.title, Content.text], q))
     if status:
@@ -135,10 +169,14 @@ def _set_tags(row: Content, tags: Iterable[str]) -> None:
 
 
 async def create_content(
-    db: AsyncSession, owner_id: UUID, data: ContentCreate, *, event: str = "created"
+    db: AsyncSession, who: Seat | UUID, data: ContentCreate, *, event: str = "created"
 ) -> Content:
+    seat = as_seat(who)
+    seat.require(team_roles.WRITE, "create content")
+    owner_id = seat.user_id
     row = Content(
         owner_id=owner_id,
+        workspace_id=seat.workspace_id,
         title=data.title or default_title(data.text),
         text=data.text,
         tone=data.tone,
@@ -184,8 +222,9 @@ async def _new_version(db: AsyncSession, row: Content, user_id: UUID) -> None:
     )
 
 
-async def update_content(db: AsyncSession, user_id: UUID, content_id: UUID, data: ContentUpdate) -> Content:
-    row = await get_content(db, user_id, content_id, lock=True)
+async def update_content(db: AsyncSession, seat: Seat, content_id: UUID, data: ContentUpdate) -> Content:
+    row = await get_content(db, seat, content_id, lock=True)
+    user_id = seat.user_id
     given = {f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET}
     if not given:
         return row
@@ -209,9 +248,9 @@ async def update_content(db: AsyncSession, user_id: UUID, content_id: UUID, data
 
 
 async def list_versions(
-    db: AsyncSession, user_id: UUID, content_id: UUID, *, limit: int, offset: int
+    db: AsyncSession, seat: Seat, content_id: UUID, *, limit: int, offset: int
 ) -> tuple[list[ContentVersion], int]:
-    await get_content(db, user_id, content_id)
+    await get_content(db, seat, content_id, write=False, members_only=True)
     where = ContentVersion.content_id == content_id
     total = await db.scalar(select(func.count()).select_from(ContentVersion).where(where)) or 0
     rows = await db.scalars(
@@ -231,9 +270,10 @@ def version_read(row: ContentVersion) -> VersionRead:
     )
 
 
-async def restore_version(db: AsyncSession, user_id: UUID, content_id: UUID, number: int) -> Content:
+async def restore_version(db: AsyncSession, seat: Seat, content_id: UUID, number: int) -> Content:
     """Bring back an older version's title/text/tone as a NEW version (history is never rewritten)."""
-    row = await get_content(db, user_id, content_id, lock=True)
+    row = await get_content(db, seat, content_id, lock=True)
+    user_id = seat.user_id
     old = await db.scalar(
         select(ContentVersion).where(ContentVersion.content_id == content_id, ContentVersion.number == number)
     )
@@ -251,8 +291,8 @@ async def restore_version(db: AsyncSession, user_id: UUID, content_id: UUID, num
     return row
 
 
-async def delete_content(db: AsyncSession, user_id: UUID, content_id: UUID) -> None:
-    row = await get_content(db, user_id, content_id, lock=True)
+async def delete_content(db: AsyncSession, seat: Seat, content_id: UUID) -> None:
+    row = await get_content(db, seat, content_id, lock=True)
     if row.status == SCHEDULED:
         raise Conflict(
             "Scheduled content cannot be deleted; cancel its schedule first", details={"status": row.status}
@@ -262,9 +302,9 @@ async def delete_content(db: AsyncSession, user_id: UUID, content_id: UUID) -> N
 
 
 async def history(
-    db: AsyncSession, user_id: UUID, content_id: UUID, *, limit: int, offset: int
+    db: AsyncSession, seat: Seat, content_id: UUID, *, limit: int, offset: int
 ) -> tuple[list[EventRead], int]:
-    await get_content(db, user_id, content_id)
+    await get_content(db, seat, content_id, write=False, members_only=True)
     where = ContentEvent.content_id == content_id
     total = await db.scalar(select(func.count()).select_from(ContentEvent).where(where)) or 0
     rows = await db.scalars(
@@ -289,9 +329,9 @@ async def history(
     ], total
 
 
-async def reopen(db: AsyncSession, user_id: UUID, content_id: UUID, comment: str | None) -> Content:
+async def reopen(db: AsyncSession, seat: Seat, content_id: UUID, comment: str | None) -> Content:
     """Back to draft: withdraw from review, un-approve, or start over after a rejection."""
-    row = await get_content(db, user_id, content_id, lock=True)
-    move(db, row, DRAFT, action="reopened", actor_id=user_id, comment=comment)
+    row = await get_content(db, seat, content_id, lock=True)
+    move(db, row, DRAFT, action="reopened", actor_id=seat.user_id, comment=comment)
     await db.flush()
     return row

@@ -10,6 +10,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from keel.apps.segmint import notifications
 from keel.apps.segmint.models import (
     APPROVED,
     IN_REVIEW,
@@ -17,21 +18,24 @@ from keel.apps.segmint.models import (
     Content,
     ContentEvent,
     Workflow,
+    WorkflowApprover,
 )
 from keel.apps.segmint.schemas import (
     ReviewRead,
 )
-from keel.apps.segmint.services.content import content_read, get_content, reviewer_of
+from keel.apps.segmint.services.content import content_read, get_content, reviewing
 from keel.apps.segmint.services.states import TRANSITIONS, move, record
-from keel.core.errors import Conflict, NotFound, ValidationFailed
+from keel.apps.segmint.teams import Seat
+from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 async def submit(
-    db: AsyncSession, user_id: UUID, content_id: UUID, workflow_id: UUID, comment: str | None
+    db: AsyncSession, seat: Seat, content_id: UUID, workflow_id: UUID, comment: str | None
 ) -> Content:
-    row = await get_content(db, user_id, content_id, lock=True)
+    row = await get_content(db, seat, content_id, lock=True)
+    user_id = seat.user_id
     workflow = await db.scalar(
-        select(Workflow).where(Workflow.id == workflow_id, Workflow.owner_id == user_id)
+        select(Workflow).where(Workflow.id == workflow_id, Workflow.workspace_id == row.workspace_id)
     )
     if workflow is None:
         raise NotFound("Workflow not found")
@@ -48,6 +52,12 @@ async def submit(
     row.workflow_id = workflow.id
     move(db, row, IN_REVIEW, action="submitted", actor_id=user_id, comment=comment)
     await db.flush()
+    approvers = await db.scalars(
+        select(WorkflowApprover.user_id).where(WorkflowApprover.workflow_id == workflow.id)
+    )
+    notifications.notify(
+        db, approvers, "submitted", row, comment or "Waiting for your review", actor_id=user_id
+    )
     return row
 
 
@@ -64,7 +74,7 @@ async def pending_reviews(
     db: AsyncSession, user_id: UUID, *, limit: int, offset: int
 ) -> tuple[list[ReviewRead], int]:
     """Content in review on a workflow naming the caller, that the caller has not decided on yet."""
-    conditions = [Content.status == IN_REVIEW, reviewer_of(user_id), ~_decided_this_round(user_id)]
+    conditions = [Content.status == IN_REVIEW, await reviewing(db, user_id), ~_decided_this_round(user_id)]
     total = await db.scalar(select(func.count()).select_from(Content).where(*conditions)) or 0
     rows = (
         await db.scalars(
@@ -113,7 +123,7 @@ async def _review_content(
 ) -> Content:
     statement = (
         select(Content)
-        .where(Content.id == content_id, reviewer_of(user_id))
+        .where(Content.id == content_id, await reviewing(db, user_id))
         .options(selectinload(Content.tags), selectinload(Content.workflow))
     )
     if lock:
@@ -153,11 +163,22 @@ async def decide(
     if await _my_decision(db, row, user_id) is not None:
         raise Conflict("You already decided on this submission", details={"review_round": row.review_round})
     assert row.workflow is not None
+    submitter = await db.scalar(
+        select(ContentEvent.actor_id).where(
+            ContentEvent.content_id == row.id,
+            ContentEvent.review_round == row.review_round,
+            ContentEvent.action == "submitted",
+        )
+    )
+    if user_id in (row.owner_id, submitter):
+        raise Forbidden("You cannot approve or reject content you wrote or submitted")
+    concerned = [row.owner_id, submitter]
     if decision == "reject":
         if not comment:
             raise ValidationFailed(details={"comment": "Say why when rejecting, so the author can fix it"})
         move(db, row, REJECTED, action="rejected", actor_id=user_id, actor_email=email, comment=comment)
         await db.flush()
+        notifications.notify(db, concerned, "rejected", row, f"{email}: {comment}", actor_id=user_id)
         return _review_read(row, (await _approval_counts(db, [row])).get(row.id, 0), "rejected")
     record(db, row, "approved", actor_id=user_id, actor_email=email, comment=comment)
     await db.flush()
@@ -172,4 +193,6 @@ async def decide(
             comment=f"{approvals} of {row.workflow.required_approvals} approvals",
         )
         await db.flush()
+        body = f"{approvals} of {row.workflow.required_approvals} approvals; it can be scheduled now"
+        notifications.notify(db, concerned, "approved", row, body, actor_id=user_id)
     return _review_read(row, approvals, "approved")
