@@ -47,10 +47,11 @@ DEMO_CONTENT = (
 async def seed(session: AsyncSession, settings: Settings | None = None) -> None:
     if settings is not None and (settings.is_production or "segmint" not in settings.apps):
         return
-    from keel.apps.segmint.teams import ensure_personal
+    from keel.apps.segmint.teams import ensure_personal, ensure_roles
     from keel.identity import ensure_user
 
     user_id = await ensure_user(session, email=DEMO_EMAIL, name="Segmint Demo", settings=settings)
+    await ensure_roles(session)  # the owner membership names a role
     await ensure_personal(session, user_id)
     if await session.scalar(select(func.count()).select_from(Content).where(Content.owner_id == user_id)):
         return

@@ -8,9 +8,11 @@ from typing import Any
 from keel.apps.segmint.routes.content import ContentController
 from keel.apps.segmint.routes.ideas import IdeaController
 from keel.apps.segmint.routes.integrations import IntegrationController
+from keel.apps.segmint.routes.notifications import NotificationController
 from keel.apps.segmint.routes.schedules import ScheduleController
 from keel.apps.segmint.routes.voice import VoiceController
 from keel.apps.segmint.routes.workflows import WorkflowController
+from keel.apps.segmint.routes.workspaces import WorkspaceController
 from keel.apps.segmint.routes.writing import WritingController
 
 route_handlers: list[Any] = [
@@ -21,4 +23,6 @@ route_handlers: list[Any] = [
     WorkflowController,
     IntegrationController,
     IdeaController,
+    WorkspaceController,
+    NotificationController,
 ]

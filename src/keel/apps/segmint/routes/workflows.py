@@ -85,7 +85,12 @@ class WorkflowController(Controller):
         responses=WRITE_ERRORS,
     )
     async def decide(
-        self, db_session: AsyncSession, principal: Principal, content_id: UUID, data: DecisionBody
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        seat: Seat,  # unused: resolving it hands the app's settings to the notification mailer
+        content_id: UUID,
+        data: DecisionBody,
     ) -> Envelope[ReviewRead]:
         review = await services.decide(
             db_session, principal.user_id, principal.email, content_id, data.decision, data.comment
