@@ -70,3 +70,43 @@ async def test_no_demo_data_where_segmint_is_off_or_in_production(make_settings:
         users = await db.scalar(select(func.count()).select_from(User))
     await engine.dispose()
     assert users == 0
+
+
+async def test_out_of_range_numbers_are_a_400_not_a_500(client: Any, user_factory: Any) -> None:
+    owner = await user_factory()
+    item = await create_content(client, owner.headers, text="Sourdough starter, day three.")
+    for path in (
+        "/content?offset=99999999999999999999",
+        "/content?offset=2147483648",
+        "/workflow?offset=99999999999999999999",
+        "/ideas?offset=99999999999999999999",
+        "/schedules?offset=99999999999999999999",
+        f"/content/{item['id']}/versions?offset=99999999999999999999",
+    ):
+        resp = await client.get(f"{API}{path}", headers=owner.headers)
+        assert resp.status_code == 400, (path, resp.text)
+        assert resp.json()["error"]["code"] == "VALIDATION_ERROR"
+    for number in (2**31, 2**63, 99999999999999999999, 0):
+        resp = await client.post(
+            f"{API}/content/{item['id']}/versions/{number}/restore", headers=owner.headers
+        )
+        assert resp.status_code in (400, 404), (number, resp.text)
+        assert resp.json()["status"] == "error"
+    assert (await client.get(f"{API}/content?offset=2147483647", headers=owner.headers)).json()["data"] == []
+
+
+async def test_search_is_literal_and_sort_refuses_unknown_or_repeated_fields(
+    client: Any, user_factory: Any
+) -> None:
+    owner = await user_factory()
+    await create_content(client, owner.headers, text="Rye is 100% flour_and_water here.", title="Rye")
+    await create_content(client, owner.headers, text="Spelt is mostly flour.", title="Spelt")
+    found = await client.get(f"{API}/content", headers=owner.headers, params={"q": "%"})
+    assert [c["title"] for c in found.json()["data"]] == ["Rye"]
+    found = await client.get(f"{API}/content", headers=owner.headers, params={"q": "_"})
+    assert [c["title"] for c in found.json()["data"]] == ["Rye"]
+    found = await client.get(f"{API}/content", headers=owner.headers, params={"q": "FLOUR", "sort": "title"})
+    assert [c["title"] for c in found.json()["data"]] == ["Rye", "Spelt"]
+    for sort in ("colour", "title,-title"):
+        resp = await client.get(f"{API}/content", headers=owner.headers, params={"sort": sort})
+        assert resp.status_code == 400 and "sort" in resp.json()["error"]["details"], resp.text

@@ -15,6 +15,7 @@ never identity's models or services (their shape may change; these names stay).
   `find_users(db, emails, active_only=False)` (keyed by the address as given, lower case) and
   `find_user_id(db, email)`: who has an address. One query each, for a whole page.
 - `lock_user(db, user_id)`: serialise one user's concurrent writers until commit (quota checks).
+- `Mailer(settings).send(to, subject, body)`: outgoing mail (SMTP, or logged in development); never raises.
 
 Names load on first use, so importing this package stays cheap and free of import cycles.
 """
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from keel.identity.guards import Principal, authenticate_connection, requires_permission, requires_role
+    from keel.identity.mail import Mailer
     from keel.identity.rbac import ADMIN, USER, register_permissions
     from keel.identity.services.accounts import (
         UserSummary,
@@ -45,6 +47,7 @@ _EXPORTS = {
     "requires_role": "keel.identity.guards",
     "ADMIN": "keel.identity.rbac",
     "USER": "keel.identity.rbac",
+    "Mailer": "keel.identity.mail",
     "register_permissions": "keel.identity.rbac",
     "UserSummary": "keel.identity.services.accounts",
     "ensure_user": "keel.identity.services.accounts",
@@ -59,6 +62,7 @@ _EXPORTS = {
 __all__ = [
     "ADMIN",
     "USER",
+    "Mailer",
     "Principal",
     "UserSummary",
     "authenticate_connection",

@@ -61,10 +61,10 @@ def _changes(before: style.Features, now: style.Features, seen_topics: set[str])
     return said
 
 
-async def evolution(db: AsyncSession, owner_id: UUID, period: str) -> list[VoicePeriod]:
+async def evolution(db: AsyncSession, workspace_id: UUID, period: str) -> list[VoicePeriod]:
     rows = await db.execute(
         select(Content.title, Content.text, Content.status, Content.tone, Content.created_at)
-        .where(Content.owner_id == owner_id)
+        .where(Content.workspace_id == workspace_id)
         .order_by(Content.created_at.desc())
         .limit(SOURCE_ROWS)
     )

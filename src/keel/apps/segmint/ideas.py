@@ -20,6 +20,8 @@ from sqlalchemy import func, select
 from keel.apps.segmint import services, style
 from keel.apps.segmint.models import APPROVED, PUBLISHED, SCHEDULED, Content, Idea
 from keel.apps.segmint.schemas import ContentCreate, IdeaRead, IdeaRequest
+from keel.apps.segmint.teams import Seat
+from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import Conflict, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -225,11 +227,11 @@ def engine_for(llm: LanguageModel | None, user_id: UUID) -> IdeaEngine:
     return ModelIdeaEngine(llm, user_id) if llm is not None else LocalIdeaEngine()
 
 
-async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Context:
+async def context_for(db: AsyncSession, workspace_id: UUID, data: IdeaRequest) -> Context:
     rows = (
         await db.execute(
             select(Content.title, Content.text, Content.status, Content.tone)
-            .where(Content.owner_id == owner_id)
+            .where(Content.workspace_id == workspace_id)
             .order_by(Content.created_at.desc())
             .limit(SOURCE_ROWS)
         )
@@ -247,7 +249,7 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
         topics = [data.topic.strip(), *[t for t in topics if t != data.topic.strip()]]
     avoid = await db.scalars(
         select(func.lower(Idea.title))
-        .where(Idea.owner_id == owner_id)
+        .where(Idea.workspace_id == workspace_id)
         .order_by(Idea.created_at.desc())
         .limit(AVOID_RECENT)
     )
@@ -261,15 +263,15 @@ async def context_for(db: AsyncSession, owner_id: UUID, data: IdeaRequest) -> Co
     )
 
 
-async def suggest(
-    db: AsyncSession, llm: LanguageModel | None, owner_id: UUID, data: IdeaRequest
-) -> list[Idea]:
-    engine = engine_for(llm, owner_id)
-    context = await context_for(db, owner_id, data)
+async def suggest(db: AsyncSession, llm: LanguageModel | None, seat: Seat, data: IdeaRequest) -> list[Idea]:
+    seat.require(team_roles.WRITE_IDEAS, "ask for ideas")
+    engine = engine_for(llm, seat.user_id)  # token quotas are per person
+    context = await context_for(db, seat.workspace_id, data)
     drafts = await engine.suggest(context)
     rows = [
         Idea(
-            owner_id=owner_id,
+            owner_id=seat.user_id,
+            workspace_id=seat.workspace_id,
             title=d.title,
             text=d.text,
             tone=context.tone,
@@ -299,9 +301,9 @@ def idea_read(row: Idea) -> IdeaRead:
 
 
 async def list_ideas(
-    db: AsyncSession, owner_id: UUID, *, status: str | None, limit: int, offset: int
+    db: AsyncSession, seat: Seat, *, status: str | None, limit: int, offset: int
 ) -> tuple[list[Idea], int]:
-    conditions = [Idea.owner_id == owner_id] + ([Idea.status == status] if status else [])
+    conditions = [Idea.workspace_id == seat.workspace_id] + ([Idea.status == status] if status else [])
     total = await db.scalar(select(func.count()).select_from(Idea).where(*conditions)) or 0
     rows = await db.scalars(
         select(Idea).where(*conditions).order_by(Idea.created_at.desc(), Idea.id).limit(limit).offset(offset)
@@ -309,21 +311,24 @@ async def list_ideas(
     return list(rows.all()), total
 
 
-async def _get(db: AsyncSession, owner_id: UUID, idea_id: UUID) -> Idea:
-    row = await db.scalar(select(Idea).where(Idea.id == idea_id, Idea.owner_id == owner_id).with_for_update())
+async def _get(db: AsyncSession, seat: Seat, idea_id: UUID) -> Idea:
+    row = await db.scalar(
+        select(Idea).where(Idea.id == idea_id, Idea.workspace_id == seat.workspace_id).with_for_update()
+    )
     if row is None:
         raise NotFound("Idea not found")
+    seat.require(team_roles.WRITE_IDEAS, "accept or dismiss ideas")
     if row.status != "new":
         raise Conflict(f"This idea was already {row.status}", details={"status": row.status})
     return row
 
 
-async def accept(db: AsyncSession, owner_id: UUID, idea_id: UUID) -> Content:
-    idea = await _get(db, owner_id, idea_id)
+async def accept(db: AsyncSession, seat: Seat, idea_id: UUID) -> Content:
+    idea = await _get(db, seat, idea_id)
     tags = [re.sub(r"[^a-z0-9_-]+", "-", t.lower()).strip("-")[:50] for t in idea.topics]
     content = await services.create_content(
         db,
-        owner_id,
+        seat,
         ContentCreate(text=idea.text, tone=idea.tone, title=idea.title, tags=[t for t in tags if t][:20]),  # type: ignore[arg-type]
         event="created_from_idea",
     )
@@ -332,8 +337,8 @@ async def accept(db: AsyncSession, owner_id: UUID, idea_id: UUID) -> Content:
     return content
 
 
-async def dismiss(db: AsyncSession, owner_id: UUID, idea_id: UUID) -> Idea:
-    idea = await _get(db, owner_id, idea_id)
+async def dismiss(db: AsyncSession, seat: Seat, idea_id: UUID) -> Idea:
+    idea = await _get(db, seat, idea_id)
     idea.status = "dismissed"
     await db.flush()
     return idea

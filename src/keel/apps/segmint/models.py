@@ -1,5 +1,9 @@
-"""segmint tables: content and its versions/tags/events, approval workflows, integrations, schedules and
-their per-integration deliveries, and idea suggestions."""
+"""segmint tables: workspaces (members, roles, invitations), content and its versions/tags/events,
+approval workflows, integrations, schedules and their per-integration deliveries, idea suggestions, and
+notifications.
+
+Everything a team shares carries `workspace_id`; `owner_id` stays the person who made it (the author).
+A user's personal workspace has the user's own id, so rows from before workspaces needed no rewriting."""
 
 from __future__ import annotations
 
@@ -34,6 +38,106 @@ SCHEDULE_ACTIVE = ("scheduled", "publishing")
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
+def _personal_workspace(context: Any) -> Any:
+    """Rows created without a workspace (older code paths) land in their owner's personal workspace."""
+    return context.get_current_parameters()["owner_id"]
+
+
+def workspace_column(*, default_to_owner: bool = False) -> Any:
+    return mapped_column(
+        GUID,
+        ForeignKey("segmint_workspace.id", ondelete="CASCADE"),
+        index=True,
+        default=_personal_workspace if default_to_owner else None,
+    )
+
+
+class Workspace(Base):
+    """A team's shared space; `personal` ones (id = the user's id) hold what a user makes alone."""
+
+    __tablename__ = "segmint_workspace"
+
+    name: Mapped[str] = mapped_column(String(100))
+    personal: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class WorkspaceRole(Base):
+    """A role and the permissions it grants (see `teams.DEFAULT_ROLES`); `rank` orders them (owner 0)."""
+
+    __tablename__ = "segmint_workspace_role"
+
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class WorkspaceMember(Base):
+    __tablename__ = "segmint_workspace_member"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "user_id"),
+        Index("ix_segmint_workspace_member_user", "user_id"),
+    )
+
+    workspace_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_workspace.id", ondelete="CASCADE"))
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(30), ForeignKey("segmint_workspace_role.name"))
+
+
+class Invitation(Base):
+    """An invitation by email: the mail carries a token (only its hash is stored); the invitee accepts
+    while logged in as that address, before `expires_at`, unless it was revoked."""
+
+    __tablename__ = "segmint_invitation"
+    __table_args__ = (Index("ix_segmint_invitation_workspace_email", "workspace_id", "email"),)
+
+    workspace_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_workspace.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(30), ForeignKey("segmint_workspace_role.name"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, accepted, revoked
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    accepted_by: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class Notification(Base):
+    """Something that happened to content a user cares about: submitted, approved, rejected, published,
+    failed. `read_at` is None until the user reads it."""
+
+    __tablename__ = "segmint_notification"
+    __table_args__ = (Index("ix_segmint_notification_user_created", "user_id", "created_at"),)
+
+    user_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    workspace_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("segmint_workspace.id", ondelete="CASCADE"), nullable=True
+    )
+    content_id: Mapped[UUID | None] = mapped_column(
+        GUID, ForeignKey("segmint_content.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    read_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class NotificationPreference(Base):
+    """Which notification kinds a user also wants by email (none until they opt in)."""
+
+    __tablename__ = "segmint_notification_preference"
+
+    user_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("user_account.id", ondelete="CASCADE"), unique=True
+    )
+    email_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
 class Content(Base):
     __tablename__ = "segmint_content"
     __table_args__ = (
@@ -42,6 +146,7 @@ class Content(Base):
     )
 
     owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    workspace_id: Mapped[UUID] = workspace_column()
     title: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     tone: Mapped[str] = mapped_column(String(20))
@@ -108,9 +213,10 @@ class ContentEvent(Base):
 
 class Workflow(Base):
     __tablename__ = "segmint_workflow"
-    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 
     owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    workspace_id: Mapped[UUID] = workspace_column()
     name: Mapped[str] = mapped_column(String(100))
     required_approvals: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -136,6 +242,7 @@ class Integration(Base):
     __table_args__ = (UniqueConstraint("owner_id", "name"),)
 
     owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    workspace_id: Mapped[UUID] = workspace_column(default_to_owner=True)
     name: Mapped[str] = mapped_column(String(100))
     provider: Mapped[str] = mapped_column(String(20))
     url: Mapped[str] = mapped_column(String(500))  # webhook URL, or the Mastodon instance's base URL
@@ -153,6 +260,7 @@ class Schedule(Base):
     )
 
     owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    workspace_id: Mapped[UUID] = workspace_column(default_to_owner=True)
     content_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("segmint_content.id", ondelete="CASCADE"))
     publish_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
@@ -197,6 +305,7 @@ class Idea(Base):
     __table_args__ = (Index("ix_segmint_idea_owner_status", "owner_id", "status", "created_at"),)
 
     owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    workspace_id: Mapped[UUID] = workspace_column()
     title: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     tone: Mapped[str] = mapped_column(String(20))

@@ -9,6 +9,7 @@ from keel.apps.segmint import tasks
 from keel.apps.segmint.connect_routes import route_handlers as connect_route_handlers
 from keel.apps.segmint.routes import route_handlers
 from keel.apps.segmint.seed import seed
+from keel.apps.segmint.teams import ensure_roles
 from keel.core.components import AppSpec
 
 if TYPE_CHECKING:
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 async def startup(app: Litestar) -> None:
     """Bind the job runner to this app and re-queue schedules whose job was lost."""
     tasks.bind(app)
+    _, sessions = tasks._runtime()
+    async with sessions() as db, db.begin():
+        await ensure_roles(db)
     await tasks.requeue_lost(app)
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from keel.settings import Settings
 
-DEMO_EMAIL = "segmint-demo@keel.local"
+DEMO_EMAIL = "segmint-demo@example.com"  # ensure_user refuses reserved names such as .local
 DEMO_CONTENT = (
     ContentCreate(
         title="Morning routines for creators",
@@ -47,20 +47,13 @@ DEMO_CONTENT = (
 async def seed(session: AsyncSession, settings: Settings | None = None) -> None:
     if settings is not None and (settings.is_production or "segmint" not in settings.apps):
         return
-    from keel.identity.models import User
+    from keel.apps.segmint.teams import ensure_personal, ensure_roles
+    from keel.identity import ensure_user
 
-    user = await session.scalar(select(User).where(User.email == DEMO_EMAIL))
-    if user is None:
-        import secrets
-
-        from keel.identity.passwords import Passwords
-        from keel.settings import get_settings
-
-        hashed = await Passwords(settings or get_settings()).hash(secrets.token_urlsafe(32))
-        user = User(email=DEMO_EMAIL, name="Segmint Demo", password_hash=hashed)
-        session.add(user)
-        await session.flush()
-    if await session.scalar(select(func.count()).select_from(Content).where(Content.owner_id == user.id)):
+    user_id = await ensure_user(session, email=DEMO_EMAIL, name="Segmint Demo", settings=settings)
+    await ensure_roles(session)  # the owner membership names a role
+    await ensure_personal(session, user_id)
+    if await session.scalar(select(func.count()).select_from(Content).where(Content.owner_id == user_id)):
         return
     for data in DEMO_CONTENT:
-        await services.create_content(session, user.id, data)
+        await services.create_content(session, user_id, data)

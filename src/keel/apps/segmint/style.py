@@ -249,6 +249,27 @@ def _closeness(a: float, b: float, scale: float) -> float:
     return max(0.0, 1.0 - abs(a - b) / scale)
 
 
+# the numeric features a score compares: name, how far apart is "not alike" (at least; the voice's own
+# value when larger), weight, the note when the text has more, the note when it has less
+NUMERIC_CHECKS: tuple[tuple[str, float, float, str, str], ...] = (
+    ("sentence_length", 6.0, 2.0, "sentences are longer than yours", "sentences are shorter than yours"),
+    ("formality", 0.5, 2.0, "more formal than you write", "more casual than you write"),
+    ("emoji_per_post", 1.5, 1.0, "more emoji than you use", "fewer emoji than you use"),
+    ("hashtags_per_post", 1.5, 1.0, "more hashtags than you use", "fewer hashtags than you use"),
+    ("question_share", 0.5, 0.5, "asks more questions than you do", "asks fewer questions than you do"),
+    ("vocabulary_richness", 0.5, 0.5, "more varied words than yours", "more repetitive than you"),
+)
+# features whose "not alike" distance grows with the voice's own value (counts, not shares)
+_RELATIVE = {"sentence_length", "emoji_per_post", "hashtags_per_post"}
+
+
+def _numeric_check(
+    name: str, yours: float, theirs: float, scale: float, weight: float, more: str, fewer: str
+) -> tuple[str, float, float, float, float, str]:
+    spread = max(scale, yours) if name in _RELATIVE else scale
+    return name, yours, theirs, _closeness(yours, theirs, spread), weight, more if theirs > yours else fewer
+
+
 def score(text: str, voice: Features) -> tuple[int, list[Difference]]:
     """0-100: how much `text` sounds like the voice, with the features that differ most, worst first."""
     if voice.pieces == 0:
@@ -256,64 +277,8 @@ def score(text: str, voice: Features) -> tuple[int, list[Difference]]:
     f = features([Piece(text=text)])
     checks: list[tuple[str, float, float, float, float, str]] = [
         # name, yours, text's, closeness (0..1), weight, note when off
-        (
-            "sentence_length",
-            voice.sentence_length,
-            f.sentence_length,
-            _closeness(voice.sentence_length, f.sentence_length, max(6.0, voice.sentence_length)),
-            2.0,
-            "sentences are longer than yours"
-            if f.sentence_length > voice.sentence_length
-            else "sentences are shorter than yours",
-        ),
-        (
-            "formality",
-            voice.formality,
-            f.formality,
-            _closeness(voice.formality, f.formality, 0.5),
-            2.0,
-            "more formal than you write" if f.formality > voice.formality else "more casual than you write",
-        ),
-        (
-            "emoji_per_post",
-            voice.emoji_per_post,
-            f.emoji_per_post,
-            _closeness(voice.emoji_per_post, f.emoji_per_post, max(1.5, voice.emoji_per_post)),
-            1.0,
-            "more emoji than you use"
-            if f.emoji_per_post > voice.emoji_per_post
-            else "fewer emoji than you use",
-        ),
-        (
-            "hashtags_per_post",
-            voice.hashtags_per_post,
-            f.hashtags_per_post,
-            _closeness(voice.hashtags_per_post, f.hashtags_per_post, max(1.5, voice.hashtags_per_post)),
-            1.0,
-            "more hashtags than you use"
-            if f.hashtags_per_post > voice.hashtags_per_post
-            else "fewer hashtags than you use",
-        ),
-        (
-            "question_share",
-            voice.question_share,
-            f.question_share,
-            _closeness(voice.question_share, f.question_share, 0.5),
-            0.5,
-            "asks more questions than you do"
-            if f.question_share > voice.question_share
-            else "asks fewer questions than you do",
-        ),
-        (
-            "vocabulary_richness",
-            voice.vocabulary_richness,
-            f.vocabulary_richness,
-            _closeness(voice.vocabulary_richness, f.vocabulary_richness, 0.5),
-            0.5,
-            "more varied words than yours"
-            if f.vocabulary_richness > voice.vocabulary_richness
-            else "more repetitive than you",
-        ),
+        _numeric_check(name, getattr(voice, name), getattr(f, name), scale, weight, more, fewer)
+        for name, scale, weight, more, fewer in NUMERIC_CHECKS
     ]
     pov_same = (
         1.0

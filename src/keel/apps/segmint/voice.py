@@ -79,10 +79,10 @@ def _top(counter: Counter[str], n: int = TOP_TERMS) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:n]
 
 
-async def profile(db: AsyncSession, owner_id: UUID) -> VoiceProfile:
+async def profile(db: AsyncSession, workspace_id: UUID) -> VoiceProfile:
     rows = await db.execute(
         select(Content.text, Content.tone, Content.created_at)
-        .where(Content.owner_id == owner_id)
+        .where(Content.workspace_id == workspace_id)
         .order_by(Content.created_at)
     )
     overall = _Tally()

@@ -21,6 +21,8 @@ from sqlalchemy import select
 from keel.apps.segmint import networks, services, style
 from keel.apps.segmint.models import Content
 from keel.apps.segmint.schemas import ContentCreate, ContentUpdate
+from keel.apps.segmint.teams import Seat
+from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -325,10 +327,11 @@ def writer_for(llm: LanguageModel | None, user_id: UUID) -> Writer:
 # --------------------------------------------------------------------------- services
 
 
-async def material_of(db: AsyncSession, owner_id: UUID, *, but: UUID | None = None) -> list[style.Piece]:
+async def material_of(db: AsyncSession, workspace_id: UUID, *, but: UUID | None = None) -> list[style.Piece]:
+    """The workspace's own content, newest first: the voice is the workspace's."""
     query = (
         select(Content.title, Content.text, Content.status, Content.tone)
-        .where(Content.owner_id == owner_id)
+        .where(Content.workspace_id == workspace_id)
         .order_by(Content.created_at.desc())
         .limit(SOURCE_ROWS)
     )
@@ -345,8 +348,9 @@ class Generated:
     drafts: list[tuple[Content, Variant, int]]  # content row, its variant, its voice score
 
 
-async def generate(db: AsyncSession, llm: LanguageModel | None, owner_id: UUID, data: Any) -> Generated:
-    material = await material_of(db, owner_id)
+async def generate(db: AsyncSession, llm: LanguageModel | None, seat: Seat, data: Any) -> Generated:
+    seat.require(team_roles.WRITE, "write content")
+    material = await material_of(db, seat.workspace_id)
     voice = style.features(material)
     tone = data.tone or (
         max({p.tone for p in material}, key=[p.tone for p in material].count) if material else "friendly"
@@ -355,7 +359,7 @@ async def generate(db: AsyncSession, llm: LanguageModel | None, owner_id: UUID, 
         data.brief.strip(), tone, list(dict.fromkeys(data.platforms)), data.length, data.source_text
     )
     examples = style.exemplars(material, f"{brief.brief} {brief.source_text or ''}")
-    writer = writer_for(llm, owner_id)
+    writer = writer_for(llm, seat.user_id)
     variants = await writer.generate(
         brief, voice, examples, material
     )  # before any write: a failure stores nothing
@@ -363,7 +367,7 @@ async def generate(db: AsyncSession, llm: LanguageModel | None, owner_id: UUID, 
     for variant in variants:
         row = await services.create_content(
             db,
-            owner_id,
+            seat,
             ContentCreate(text=variant.text, tone=tone, platforms=[variant.platform]),  # type: ignore[arg-type]
             event="generated",
         )
@@ -372,17 +376,17 @@ async def generate(db: AsyncSession, llm: LanguageModel | None, owner_id: UUID, 
 
 
 async def rewrite(
-    db: AsyncSession, llm: LanguageModel | None, owner_id: UUID, content_id: UUID, data: Any
+    db: AsyncSession, llm: LanguageModel | None, seat: Seat, content_id: UUID, data: Any
 ) -> tuple[Content, str, int]:
-    row = await services.get_content(db, owner_id, content_id, lock=True)
+    row = await services.get_content(db, seat, content_id, lock=True)
     if data.operation == "tone" and data.tone is None:
         raise ValidationFailed(details={"tone": "required for the tone operation"})
     if data.operation == "platform" and data.platform is None:
         raise ValidationFailed(details={"platform": "required for the platform operation"})
-    material = await material_of(db, owner_id, but=row.id)
+    material = await material_of(db, row.workspace_id, but=row.id)
     voice = style.features(material)
     examples = style.exemplars(material, row.text)
-    writer = writer_for(llm, owner_id)
+    writer = writer_for(llm, seat.user_id)
     tone = data.tone or row.tone
     text = await writer.rewrite(
         row.text,
@@ -398,13 +402,13 @@ async def rewrite(
         update["tone"] = tone
     if data.operation == "platform":
         update["platforms"] = [data.platform]
-    row = await services.update_content(db, owner_id, content_id, ContentUpdate(**update))
+    row = await services.update_content(db, seat, content_id, ContentUpdate(**update))
     return row, writer.name, style.score(text, voice)[0]
 
 
 async def score_text(
-    db: AsyncSession, owner_id: UUID, text: str
+    db: AsyncSession, workspace_id: UUID, text: str
 ) -> tuple[int, list[style.Difference], style.Features]:
-    voice = style.features(await material_of(db, owner_id))
+    voice = style.features(await material_of(db, workspace_id))
     value, differences = style.score(text, voice)
     return value, differences, voice

@@ -3,7 +3,7 @@ progress (`segmint_oauth_state`), Mastodon apps per instance (`segmint_oauth_app
 a thread; a delivery records the network's answer (status, error code, every part, when to retry)
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,337 @@
+"""Content: workspace-scoped reads, writes, versions, history.
+
+Functions take the caller's `Seat` (workspace, user, role); a bare user id means that user's personal
+workspace as its owner (seed data, and callers written before workspaces)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from keel.apps.segmint.models import (
+    DRAFT,
+    REJECTED,
+    SCHEDULED,
+    Content,
+    ContentEvent,
+    ContentTag,
+    ContentVersion,
+    WorkflowApprover,
+    Workspace,
+    WorkspaceMember,
+)
+from keel.apps.segmint.schemas import (
+    ContentCreate,
+    ContentRead,
+    ContentUpdate,
+    EventRead,
+    VersionRead,
+)
+from keel.apps.segmint.services.states import EDITABLE, move, record
+from keel.apps.segmint.teams import Seat, personal_seat
+from keel.apps.segmint.teams import roles as team_roles
+from keel.core.errors import Conflict, Forbidden, NotFound
+from keel.core.query import contains, parse_sort
+
+# public sort name -> column
+SORTABLE = {
+    name: getattr(Content, name)
+    for name in ("created_at", "updated_at", "title", "status", "tone", "published_at")
+}
+
+# --------------------------------------------------------------------------- reading
+
+
+def content_read(row: Content) -> ContentRead:
+    return ContentRead(
+        id=row.id,
+        title=row.title,
+        text=row.text,
+        tone=row.tone,
+        status=row.status,  # type: ignore[arg-type]
+        platforms=list(row.platforms or []),
+        tags=[t.tag for t in row.tags],
+        version=row.version,
+        workflow_id=row.workflow_id,
+        published_at=row.published_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        owner_id=row.owner_id,
+    )
+
+
+def as_seat(who: Seat | UUID) -> Seat:
+    return who if isinstance(who, Seat) else personal_seat(who)
+
+
+def reviewer_of(user_id: UUID, approving_roles: Iterable[str]) -> Any:
+    """Content submitted to a workflow naming this user as an approver (a draft being reworked is the
+    author's business again until it is resubmitted). In a shared workspace the approver must still be a
+    member whose role approves; a personal workspace's approvers are whoever its owner named."""
+    approves = select(WorkflowApprover.workflow_id).where(WorkflowApprover.user_id == user_id)
+    personal = exists().where(Workspace.id == Content.workspace_id, Workspace.personal.is_(True))
+    member = Content.workspace_id.in_(
+        select(WorkspaceMember.workspace_id).where(
+            WorkspaceMember.user_id == user_id, WorkspaceMember.role.in_(list(approving_roles))
+        )
+    )
+    return and_(Content.status != DRAFT, Content.workflow_id.in_(approves), or_(personal, member))
+
+
+async def reviewing(db: AsyncSession, user_id: UUID) -> Any:
+    return reviewer_of(user_id, await team_roles.roles_granting(db, team_roles.APPROVE))
+
+
+async def get_content(
+    db: AsyncSession,
+    who: Seat | UUID,
+    content_id: UUID,
+    *,
+    write: bool = True,
+    members_only: bool = False,
+    lock: bool = False,
+) -> Content:
+    """Content of the seat's workspace; with write=False (and not members_only) the approvers of its
+    workflow may read it too; anyone else: 404. Writing needs `content.write`: an approver or a viewer
+    asking to write gets 403 (they can see it, so 404 would be a lie)."""
+    seat = as_seat(who)
+    visible = or_(Content.workspace_id == seat.workspace_id, await reviewing(db, seat.user_id))
+    statement = select(Content).where(Content.id == content_id, visible).options(selectinload(Content.tags))
+    if lock:
+        statement = statement.with_for_update(of=Content)
+    row = (await db.scalars(statement)).one_or_none()
+    if row is None:
+        raise NotFound("Content not found")
+    if row.workspace_id != seat.workspace_id:
+        if write or members_only:
+            raise Forbidden("Approvers can read this content but only its workspace's editors can change it")
+        return row
+    if write:
+        seat.require(team_roles.WRITE, "change content")
+    return row
+
+
+async def list_content(
+    db: AsyncSession,
+    seat: Seat,
+    *,
+    limit: int,
+    offset: int,
+    q: str | None,
+    status: str | None,
+    tone: str | None,
+    tag: str | None,
+    sort: str,
+) -> tuple[list[Content], int]:
+    conditions: list[Any] = [Content.workspace_id == seat.workspace_id]
+    if q:
+        conditions.append(contains([Content.title, Content.text], q))
+    if status:
+        conditions.append(Content.status == status)
+    if tone:
+        conditions.append(Content.tone == tone)
+    if tag:
+        conditions.append(exists().where(ContentTag.content_id == Content.id, ContentTag.tag == tag.lower()))
+    total = await db.scalar(select(func.count()).select_from(Content).where(*conditions)) or 0
+    rows = (
+        await db.scalars(
+            select(Content)
+            .where(*conditions)
+            .options(selectinload(Content.tags))
+            .order_by(*parse_sort(sort, SORTABLE, default="-created_at"), Content.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return list(rows), total
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def default_title(text: str) -> str:
+    words = text.split()
+    title = " ".join(words[:8])
+    return (title[:197] + "...") if len(title) > 200 else (title + ("..." if len(words) > 8 else ""))
+
+
+def _set_tags(row: Content, tags: Iterable[str]) -> None:
+    wanted = sorted({t.lower() for t in tags})
+    current = {t.tag: t for t in row.tags}
+    row.tags = [current.get(tag) or ContentTag(tag=tag) for tag in wanted]
+
+
+async def create_content(
+    db: AsyncSession, who: Seat | UUID, data: ContentCreate, *, event: str = "created"
+) -> Content:
+    seat = as_seat(who)
+    seat.require(team_roles.WRITE, "create content")
+    owner_id = seat.user_id
+    row = Content(
+        owner_id=owner_id,
+        workspace_id=seat.workspace_id,
+        title=data.title or default_title(data.text),
+        text=data.text,
+        tone=data.tone,
+        status=DRAFT,
+        platforms=sorted(set(data.platforms)),
+        version=1,
+        review_round=0,
+        tags=[],
+    )
+    _set_tags(row, data.tags)
+    db.add(row)
+    await db.flush()
+    db.add(
+        ContentVersion(
+            content_id=row.id, number=1, title=row.title, text=row.text, tone=row.tone, author_id=owner_id
+        )
+    )
+    record(db, row, event, actor_id=owner_id)
+    await db.flush()
+    return row
+
+
+def _require_editable(row: Content) -> None:
+    if row.status not in EDITABLE:
+        raise Conflict(
+            f"Content in status '{row.status}' cannot be edited; only drafts (and rejected content, "
+            "which becomes a draft again) can",
+            details={"status": row.status},
+        )
+
+
+async def _new_version(db: AsyncSession, row: Content, user_id: UUID) -> None:
+    row.version += 1
+    db.add(
+        ContentVersion(
+            content_id=row.id,
+            number=row.version,
+            title=row.title,
+            text=row.text,
+            tone=row.tone,
+            author_id=user_id,
+        )
+    )
+
+
+async def update_content(db: AsyncSession, seat: Seat, content_id: UUID, data: ContentUpdate) -> Content:
+    row = await get_content(db, seat, content_id, lock=True)
+    user_id = seat.user_id
+    given = {f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET}
+    if not given:
+        return row
+    _require_editable(row)
+    if row.status == REJECTED:
+        move(db, row, DRAFT, action="reopened", actor_id=user_id, comment="edited after rejection")
+    changed_text = False
+    for name in ("title", "text", "tone"):
+        if name in given and given[name] != getattr(row, name):
+            setattr(row, name, given[name])
+            changed_text = True
+    if "platforms" in given:
+        row.platforms = sorted(set(given["platforms"]))
+    if "tags" in given:
+        _set_tags(row, given["tags"])
+    if changed_text:
+        await _new_version(db, row, user_id)
+    row.updated_at = datetime.now(UTC)  # tag-only changes touch no column of the row itself
+    await db.flush()
+    return row
+
+
+async def list_versions(
+    db: AsyncSession, seat: Seat, content_id: UUID, *, limit: int, offset: int
+) -> tuple[list[ContentVersion], int]:
+    await get_content(db, seat, content_id, write=False, members_only=True)
+    where = ContentVersion.content_id == content_id
+    total = await db.scalar(select(func.count()).select_from(ContentVersion).where(where)) or 0
+    rows = await db.scalars(
+        select(ContentVersion).where(where).order_by(ContentVersion.number.desc()).limit(limit).offset(offset)
+    )
+    return list(rows.all()), total
+
+
+def version_read(row: ContentVersion) -> VersionRead:
+    return VersionRead(
+        number=row.number,
+        title=row.title,
+        text=row.text,
+        tone=row.tone,
+        author_id=row.author_id,
+        created_at=row.created_at,
+    )
+
+
+async def restore_version(db: AsyncSession, seat: Seat, content_id: UUID, number: int) -> Content:
+    """Bring back an older version's title/text/tone as a NEW version (history is never rewritten)."""
+    row = await get_content(db, seat, content_id, lock=True)
+    user_id = seat.user_id
+    old = await db.scalar(
+        select(ContentVersion).where(ContentVersion.content_id == content_id, ContentVersion.number == number)
+    )
+    if old is None:
+        raise NotFound(f"Version {number} not found")
+    _require_editable(row)
+    if row.status == REJECTED:
+        move(db, row, DRAFT, action="reopened", actor_id=user_id, comment=f"restored version {number}")
+    if (row.title, row.text, row.tone) == (old.title, old.text, old.tone):
+        raise Conflict(f"Version {number} is what the content already says", details={"version": row.version})
+    row.title, row.text, row.tone = old.title, old.text, old.tone
+    await _new_version(db, row, user_id)
+    record(db, row, "restored", actor_id=user_id, comment=f"restored version {number}")
+    await db.flush()
+    return row
+
+
+async def delete_content(db: AsyncSession, seat: Seat, content_id: UUID) -> None:
+    row = await get_content(db, seat, content_id, lock=True)
+    if row.status == SCHEDULED:
+        raise Conflict(
+            "Scheduled content cannot be deleted; cancel its schedule first", details={"status": row.status}
+        )
+    await db.delete(row)
+    await db.flush()
+
+
+async def history(
+    db: AsyncSession, seat: Seat, content_id: UUID, *, limit: int, offset: int
+) -> tuple[list[EventRead], int]:
+    await get_content(db, seat, content_id, write=False, members_only=True)
+    where = ContentEvent.content_id == content_id
+    total = await db.scalar(select(func.count()).select_from(ContentEvent).where(where)) or 0
+    rows = await db.scalars(
+        select(ContentEvent)
+        .where(where)
+        .order_by(ContentEvent.created_at, ContentEvent.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        EventRead(
+            action=e.action,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            actor_id=e.actor_id,
+            actor_email=e.actor_email,
+            review_round=e.review_round,
+            comment=e.comment,
+            created_at=e.created_at,
+        )
+        for e in rows.all()
+    ], total
+
+
+async def reopen(db: AsyncSession, seat: Seat, content_id: UUID, comment: str | None) -> Content:
+    """Back to draft: withdraw from review, un-approve, or start over after a rejection."""
+    row = await get_content(db, seat, content_id, lock=True)
+    move(db, row, DRAFT, action="reopened", actor_id=seat.user_id, comment=comment)
+    await db.flush()
+    return row

@@ -1,0 +1,103 @@
+"""Which workspace a request acts in, and the caller's role there (their "seat").
+
+The client picks the workspace with the `X-Workspace` header (a workspace id); without it the request acts
+in the caller's personal workspace, whose id is the caller's user id and which is created on first use.
+A workspace the caller is not a member of answers 404, like any other row they cannot see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.params import Parameter
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.apps.segmint.models import Workspace, WorkspaceMember
+from keel.apps.segmint.teams import roles
+from keel.core.errors import Forbidden, NotFound
+from keel.identity import Principal
+
+HEADER = "X-Workspace"
+PERSONAL_NAME = "Personal"
+
+
+@dataclass(frozen=True)
+class Seat:
+    workspace_id: UUID
+    user_id: UUID
+    email: str
+    role: str
+    permissions: frozenset[str]
+    personal: bool
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str, doing: str) -> None:
+        """403 naming the role and what it cannot do (the caller can see the workspace, so no 404)."""
+        if permission not in self.permissions:
+            raise Forbidden(
+                f"Your role in this workspace ({self.role}) cannot {doing}",
+                details={"role": self.role, "needs": permission},
+            )
+
+
+def personal_seat(user_id: UUID, email: str = "") -> Seat:
+    """The owner's seat in their personal workspace, for code paths acting for a user without a request
+    (seed data, jobs, callers that still pass a user id)."""
+    return Seat(user_id, user_id, email, roles.OWNER, frozenset(roles.PERMISSIONS), True)
+
+
+async def ensure_personal(db: AsyncSession, user_id: UUID) -> None:
+    """The user's personal workspace (id = user id) and their owner membership, created when missing.
+    Two first requests at once: the loser's insert fails on the primary key and finds the winner's."""
+    if await db.scalar(select(Workspace.id).where(Workspace.id == user_id)) is not None:
+        return
+    try:
+        async with db.begin_nested():
+            db.add(Workspace(id=user_id, name=PERSONAL_NAME, personal=True, created_by=user_id))
+            await db.flush()
+            db.add(WorkspaceMember(workspace_id=user_id, user_id=user_id, role=roles.OWNER))
+            await db.flush()
+    except IntegrityError:
+        pass
+
+
+async def seat_for(db: AsyncSession, principal: Principal, workspace_id: UUID | None) -> Seat:
+    wanted = workspace_id or principal.user_id
+    found = (
+        await db.execute(
+            select(WorkspaceMember.role, Workspace.personal)
+            .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+            .where(WorkspaceMember.workspace_id == wanted, WorkspaceMember.user_id == principal.user_id)
+        )
+    ).one_or_none()
+    if found is None:
+        if wanted != principal.user_id:
+            raise NotFound("Workspace not found", details={HEADER: str(wanted)})
+        await ensure_personal(db, principal.user_id)
+        return personal_seat(principal.user_id, principal.email)
+    role, personal = found
+    permissions = (await roles.grants(db)).get(role, frozenset())
+    return Seat(wanted, principal.user_id, principal.email, role, permissions, bool(personal))
+
+
+async def provide_seat(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    principal: Principal,
+    workspace: Annotated[
+        UUID | None,
+        Parameter(
+            header=HEADER,
+            required=False,
+            description="The workspace to act in (its id); omitted: your personal workspace",
+        ),
+    ] = None,
+) -> Seat:
+    db_session.info["segmint_settings"] = request.app.state.settings  # notifications mail after commit
+    return await seat_for(db_session, principal, workspace)

@@ -1,0 +1,166 @@
+"""Creating workspaces, inviting members by email, accepting, listing members and changing roles."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from keel.apps.segmint.models import Invitation, Workspace, WorkspaceMember
+from keel.apps.segmint.teams import roles
+from keel.apps.segmint.teams.seat import Seat
+from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from keel.identity import Mailer, Principal
+
+INVITATION_TTL = timedelta(days=7)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create(db: AsyncSession, principal: Principal, name: str) -> tuple[Workspace, str]:
+    row = Workspace(name=name.strip(), personal=False, created_by=principal.user_id)
+    db.add(row)
+    await db.flush()
+    db.add(WorkspaceMember(workspace_id=row.id, user_id=principal.user_id, role=roles.OWNER))
+    await db.flush()
+    return row, roles.OWNER
+
+
+async def mine(db: AsyncSession, user_id: UUID, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    where = WorkspaceMember.user_id == user_id
+    total = await db.scalar(select(func.count()).select_from(WorkspaceMember).where(where)) or 0
+    rows = await db.execute(
+        select(Workspace, WorkspaceMember.role)
+        .join(WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id)
+        .where(where)
+        .order_by(Workspace.personal.desc(), Workspace.created_at, Workspace.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.all()), total
+
+
+async def members(db: AsyncSession, seat: Seat, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    where = WorkspaceMember.workspace_id == seat.workspace_id
+    total = await db.scalar(select(func.count()).select_from(WorkspaceMember).where(where)) or 0
+    rows = await db.scalars(
+        select(WorkspaceMember).where(where).order_by(WorkspaceMember.created_at).limit(limit).offset(offset)
+    )
+    return list(rows.all()), total
+
+
+async def invite(
+    db: AsyncSession, settings: Any, seat: Seat, email: str, role: str
+) -> tuple[Invitation, str]:
+    seat.require(roles.MANAGE_MEMBERS, "invite members")
+    if seat.personal:
+        raise Conflict("A personal workspace is yours alone; create a workspace to work with others")
+    if role not in roles.ROLE_NAMES:
+        raise ValidationFailed(details={"role": f"One of: {', '.join(roles.ROLE_NAMES)}"})
+    if roles.rank(role) < roles.rank(seat.role):
+        raise Forbidden(f"Your role ({seat.role}) cannot grant the role {role!r}")
+    address = email.strip().lower()
+    for old in await db.scalars(
+        select(Invitation).where(
+            Invitation.workspace_id == seat.workspace_id,
+            Invitation.email == address,
+            Invitation.status == "pending",
+        )
+    ):
+        old.status = "revoked"  # a new invitation replaces a pending one (a resend)
+    token = secrets.token_urlsafe(32)
+    row = Invitation(
+        workspace_id=seat.workspace_id,
+        email=address,
+        role=role,
+        token_hash=_hash(token),
+        invited_by=seat.user_id,
+        status="pending",
+        expires_at=datetime.now(UTC) + INVITATION_TTL,
+    )
+    db.add(row)
+    await db.flush()
+    return row, token
+
+
+async def send_invitation(settings: Any, workspace_name: str, row: Invitation, token: str, by: str) -> None:
+    link = f"{settings.frontend_url.rstrip('/')}/segmint/invitations/accept?token={token}"
+    body = (
+        f"{by} invited you to the segmint workspace {workspace_name!r} as {row.role}.\n\n"
+        f"Accept (logged in as {row.email}) before {row.expires_at:%Y-%m-%d %H:%M} UTC:\n{link}\n"
+    )
+    await Mailer(settings).send(row.email, f"[segmint] Join {workspace_name}", body)
+
+
+async def revoke(db: AsyncSession, seat: Seat, invitation_id: UUID) -> Invitation:
+    seat.require(roles.MANAGE_MEMBERS, "revoke invitations")
+    row = await db.scalar(
+        select(Invitation).where(Invitation.id == invitation_id, Invitation.workspace_id == seat.workspace_id)
+    )
+    if row is None:
+        raise NotFound("Invitation not found")
+    if row.status != "pending":
+        raise Conflict(f"This invitation is {row.status}", details={"status": row.status})
+    row.status = "revoked"
+    await db.flush()
+    return row
+
+
+async def accept(db: AsyncSession, principal: Principal, token: str) -> tuple[Workspace, str]:
+    row = await db.scalar(select(Invitation).where(Invitation.token_hash == _hash(token)).with_for_update())
+    if row is None or row.status == "revoked":
+        raise NotFound("Invitation not found (it may have been revoked)")
+    if row.status != "pending":
+        raise Conflict(f"This invitation was already {row.status}", details={"status": row.status})
+    if row.expires_at < datetime.now(UTC):
+        raise Conflict("This invitation has expired; ask for a new one", details={"status": "expired"})
+    if row.email != principal.email.strip().lower():
+        raise Forbidden("This invitation is for another address; log in as the address it was sent to")
+    workspace = await db.get(Workspace, row.workspace_id)
+    assert workspace is not None
+    existing = await db.scalar(
+        select(WorkspaceMember).where(
+            WorkspaceMember.workspace_id == row.workspace_id, WorkspaceMember.user_id == principal.user_id
+        )
+    )
+    role = row.role
+    if existing is None:
+        db.add(WorkspaceMember(workspace_id=row.workspace_id, user_id=principal.user_id, role=role))
+    else:
+        role = existing.role  # already a member: keep the role they have
+    row.status, row.accepted_by = "accepted", principal.user_id
+    await db.flush()
+    return workspace, role
+
+
+async def change_role(db: AsyncSession, seat: Seat, user_id: UUID, role: str) -> WorkspaceMember:
+    seat.require(roles.MANAGE_MEMBERS, "change roles")
+    if role not in roles.ROLE_NAMES:
+        raise ValidationFailed(details={"role": f"One of: {', '.join(roles.ROLE_NAMES)}"})
+    row = await db.scalar(
+        select(WorkspaceMember).where(
+            WorkspaceMember.workspace_id == seat.workspace_id, WorkspaceMember.user_id == user_id
+        )
+    )
+    if row is None:
+        raise NotFound("Member not found")
+    if min(roles.rank(role), roles.rank(row.role)) < roles.rank(seat.role):
+        raise Forbidden(f"Your role ({seat.role}) cannot change an {row.role} or grant {role}")
+    if row.role == roles.OWNER and role != roles.OWNER:
+        owners = await db.scalar(
+            select(func.count())
+            .select_from(WorkspaceMember)
+            .where(WorkspaceMember.workspace_id == seat.workspace_id, WorkspaceMember.role == roles.OWNER)
+        )
+        if (owners or 0) <= 1:
+            raise Conflict("A workspace keeps at least one owner")
+    row.role = role
+    await db.flush()
+    return row
