@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.types import TypeDecorator
 
 from keel.core.db import MIGRATIONS_DIR, prepare_sqlite_path
 from keel.settings import Settings
@@ -29,6 +30,26 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ig
     # full-text machinery written by hand in migrations (an FTS5 table and its shadow tables, a GIN
     # expression index) has no model; it is named *_fts*
     return not (type_ in ("table", "index") and "_fts" in str(name))
+
+
+def compare_type(  # type: ignore[no-untyped-def]
+    context, inspected_column, metadata_column, inspected_type, metadata_type
+) -> bool | None:
+    """Autogenerate sees no change where a decorator type (advanced-alchemy's GUID, DateTimeUTC, JSON) is
+    stored as what the database reflects: comparing the decorator itself would rewrite every such column
+    of every table on SQLite (a batch copy per table, which fails on seeded rows) in each new revision."""
+    if isinstance(metadata_type, TypeDecorator):
+        dialect = context.dialect
+        if dialect.name == "sqlite":  # SQLite stores any value in any column: its declared type is a label
+            return False
+        stored = metadata_type.load_dialect_impl(dialect)
+        try:
+            same = stored.compile(dialect=dialect) == inspected_type.compile(dialect=dialect)
+        except Exception:
+            return None
+        if same or type(stored)._type_affinity is type(inspected_type)._type_affinity:
+            return False
+    return None  # Alembic's own comparison
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:

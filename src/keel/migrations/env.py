@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from keel.app import import_all_models
 from keel.core.db import metadata
-from keel.core.migrate import include_object
+from keel.core.migrate import compare_type, include_object
 from keel.settings import get_settings
 
 config = context.config
@@ -27,7 +27,7 @@ def _configure(connection=None, url=None) -> None:  # type: ignore[no-untyped-de
         url=url,
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copy
-        compare_type=True,
+        compare_type=compare_type,
         include_object=include_object,
         user_module_prefix="sa.",
         literal_binds=url is not None,
