@@ -158,6 +158,10 @@ def _document_errors(app: Litestar) -> None:
             if handler.resolve_security():  # an operation that takes a bearer token answers 401 without one
                 extra = error_responses(Unauthorized)
             merged = merge_error_responses(defaults, extra, handler.responses or {})
+            # errors a layer's dependency raises on every route below it (a Controller's opt, inherited)
+            layered = handler.opt.get("error_responses")
+            if layered:
+                merged = merge_error_responses(merged, layered)
             # cookie-authenticated writes can fail the CSRF check (403) on any route that takes a token
             if 401 in merged and handler.http_methods - {"GET", "HEAD", "OPTIONS"}:
                 merged = merge_error_responses(merged, error_responses(CsrfFailed))

@@ -28,3 +28,6 @@ def app_settings(request: Request[Any, Any, Any]) -> Any:
 
 # the workspace a request acts in (`X-Workspace` header; default: the caller's personal workspace)
 SEAT = {"seat": Provide(provide_seat)}
+# what the seat dependency answers on every route that takes it: an unknown or foreign X-Workspace (404),
+# a malformed one (400), a role without the permission (403)
+SEAT_ERRORS = {"error_responses": error_responses(NotFound, ValidationFailed, Forbidden)}

@@ -10,7 +10,15 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import services
-from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WRITE_ERRORS, VersionNumber
+from keel.apps.segmint.routes.common import (
+    READ_ERRORS,
+    SEAT,
+    SEAT_ERRORS,
+    SECURITY,
+    TAG,
+    WRITE_ERRORS,
+    VersionNumber,
+)
 from keel.apps.segmint.schemas import (
     CommentBody,
     ContentCreate,
@@ -32,6 +40,7 @@ class ContentController(Controller):
     tags = TAG
     security = SECURITY
     dependencies = SEAT
+    opt = SEAT_ERRORS
 
     @post(status_code=201, summary="Create content (a draft, version 1)", responses=WRITE_ERRORS)
     async def create_content(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import ideas as ideas_service
 from keel.apps.segmint import services
-from keel.apps.segmint.routes.common import SEAT, SECURITY, TAG
+from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG
 from keel.apps.segmint.schemas import ContentRead, IdeaRead, IdeaRequest
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -24,6 +24,7 @@ class IdeaController(Controller):
     tags = TAG
     security = SECURITY
     dependencies = SEAT
+    opt = SEAT_ERRORS
 
     @post(
         status_code=201,

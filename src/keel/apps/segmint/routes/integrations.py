@@ -9,10 +9,19 @@ from litestar import Controller, Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import publishing
-from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WRITE_ERRORS, app_settings
+from keel.apps.segmint.routes.common import (
+    READ_ERRORS,
+    SEAT,
+    SEAT_ERRORS,
+    SECURITY,
+    TAG,
+    WRITE_ERRORS,
+    app_settings,
+)
 from keel.apps.segmint.schemas import IntegrationCheck, IntegrationCreate, IntegrationRead, IntegrationUpdate
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
+from keel.core.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed, error_responses
 from keel.identity import Principal
 
 
@@ -22,8 +31,14 @@ class IntegrationController(Controller):
     security = SECURITY
     # integrations and schedules stay in the caller's personal workspace for now (see docs/segmint.md)
     dependencies = SEAT
+    opt = SEAT_ERRORS
 
-    @post(status_code=201, summary="Connect a publishing target", responses=WRITE_ERRORS)
+    @post(
+        status_code=201,
+        summary="Connect a publishing target",
+        # 422: a network that connects through its own flow (OAuth, Bluesky app password)
+        responses=error_responses(NotFound, Forbidden, Conflict, ValidationFailed, Unprocessable),
+    )
     async def create_integration(
         self,
         request: Request[Any, Any, Any],

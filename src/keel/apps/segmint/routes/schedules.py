@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import publishing, services, tasks
-from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WRITE_ERRORS
+from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SEAT_ERRORS, SECURITY, TAG, WRITE_ERRORS
 from keel.apps.segmint.schemas import ScheduleCreate, ScheduleRead
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -49,6 +49,7 @@ class ScheduleController(Controller):
     security = SECURITY
     # integrations and schedules stay in the caller's personal workspace for now (see docs/segmint.md)
     dependencies = SEAT
+    opt = SEAT_ERRORS
 
     @post(
         "/content/{content_id:uuid}/schedules",

@@ -9,7 +9,7 @@ from litestar import Controller, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import evolution, networks, style, voice, writer
-from keel.apps.segmint.routes.common import SEAT, SECURITY, TAG
+from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG
 from keel.apps.segmint.schemas import (
     FeatureDifference,
     ScoreRequest,
@@ -32,6 +32,7 @@ class VoiceController(Controller):
     tags = TAG
     security = SECURITY
     dependencies = SEAT
+    opt = SEAT_ERRORS
 
     @get(summary="Your voice profile: tone mix, sentence length, vocabulary, top terms, by month")
     async def get_voice(self, db_session: AsyncSession, seat: Seat) -> Envelope[VoiceProfile]:

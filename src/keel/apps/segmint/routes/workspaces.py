@@ -13,7 +13,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint.models import Workspace
-from keel.apps.segmint.routes.common import SEAT, SECURITY, TAG, WRITE_ERRORS, app_settings
+from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG, WRITE_ERRORS, app_settings
 from keel.apps.segmint.teams import Seat, workspaces
 from keel.apps.segmint.teams.roles import ROLE_NAMES
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -78,6 +78,7 @@ class WorkspaceController(Controller):
     tags = TAG
     security = SECURITY
     dependencies = SEAT
+    opt = SEAT_ERRORS
 
     @post(status_code=201, summary="Create a workspace (you are its owner)", responses=WRITE_ERRORS)
     async def create_workspace(

@@ -9,7 +9,7 @@ from litestar import Controller, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import networks, services, writer
-from keel.apps.segmint.routes.common import SEAT, SECURITY, TAG, WRITE_ERRORS, WRITING_ERRORS
+from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG, WRITE_ERRORS, WRITING_ERRORS
 from keel.apps.segmint.schemas import (
     GeneratedDraft,
     GenerateRequest,
@@ -37,6 +37,7 @@ class WritingController(Controller):
     tags = TAG
     security = SECURITY
     dependencies = SEAT
+    opt = SEAT_ERRORS
 
     @post(
         "/generate",
