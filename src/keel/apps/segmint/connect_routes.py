@@ -15,12 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.apps.segmint import connections, publishing
 from keel.apps.segmint.network_models import Connection
 from keel.apps.segmint.networks import validation
+from keel.apps.segmint.routes.common import SEAT
 from keel.apps.segmint.schemas import HttpUrl, IntegrationRead, Name
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import Conflict, ServiceUnavailable, Unprocessable, ValidationFailed, error_responses
 from keel.identity.guards import Principal
 
-CONTENT = {"tags": ["segmint"], "security": [{"BearerToken": []}]}
+# the seat dependency creates the personal workspace the new integration belongs to
+CONTENT = {"tags": ["segmint"], "security": [{"BearerToken": []}], "dependencies": SEAT}
 OAuthNetwork = Literal["mastodon", "linkedin", "x"]
 Network = Literal["x", "mastodon", "bluesky", "linkedin", "webhook"]
 CONNECT_ERRORS = error_responses(ValidationFailed, Conflict, Unprocessable, ServiceUnavailable)
@@ -84,6 +87,7 @@ async def authorize(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     principal: Principal,
+    seat: Seat,
     network: Annotated[
         str, Parameter(pattern="^(mastodon|linkedin|x)$", description="mastodon, linkedin or x")
     ],
@@ -114,6 +118,7 @@ async def callback(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     principal: Principal,
+    seat: Seat,
     network: Annotated[str, Parameter(pattern="^(mastodon|linkedin|x)$")],
     data: CallbackBody,
 ) -> Envelope[IntegrationRead]:
@@ -130,7 +135,11 @@ async def callback(
     **CONTENT,
 )
 async def connect_bluesky(
-    request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, data: BlueskyConnect
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    principal: Principal,
+    seat: Seat,
+    data: BlueskyConnect,
 ) -> Envelope[IntegrationRead]:
     row = await connections.connect_bluesky(
         db_session,
