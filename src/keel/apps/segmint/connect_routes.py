@@ -97,9 +97,7 @@ async def authorize(
     ] = None,
 ) -> Envelope[Authorization]:
     settings = request.app.state.settings
-    url, expires_at = await connections.authorize(
-        db_session, settings, principal.user_id, network, name, instance
-    )
+    url, expires_at = await connections.authorize(db_session, settings, seat, network, name, instance)
     return ok(
         Authorization(
             url=url, redirect_uri=connections.redirect_uri(settings, network), expires_at=expires_at
@@ -123,7 +121,7 @@ async def callback(
     data: CallbackBody,
 ) -> Envelope[IntegrationRead]:
     settings = request.app.state.settings
-    row = await connections.complete(db_session, settings, principal.user_id, network, data.code, data.state)
+    row = await connections.complete(db_session, settings, seat, network, data.code, data.state)
     return ok(await _read(db_session, row))
 
 
@@ -144,7 +142,7 @@ async def connect_bluesky(
     row = await connections.connect_bluesky(
         db_session,
         request.app.state.settings,
-        principal.user_id,
+        seat,
         name=data.name,
         identifier=data.identifier,
         app_password=data.app_password,

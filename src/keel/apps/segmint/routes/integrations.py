@@ -13,14 +13,13 @@ from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WR
 from keel.apps.segmint.schemas import IntegrationCheck, IntegrationCreate, IntegrationRead, IntegrationUpdate
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
-from keel.identity import Principal
 
 
 class IntegrationController(Controller):
     path = "/integration"
     tags = TAG
     security = SECURITY
-    # integrations and schedules stay in the caller's personal workspace for now (see docs/segmint.md)
+    # integrations belong to the workspace the request acts in (X-Workspace); managing them is a role's right
     dependencies = SEAT
 
     @post(status_code=201, summary="Connect a publishing target", responses=WRITE_ERRORS)
@@ -28,31 +27,26 @@ class IntegrationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
-        seat: Seat,  # creates the personal workspace the integration belongs to
+        seat: Seat,
         data: IntegrationCreate,
     ) -> Envelope[IntegrationRead]:
-        row, generated = await publishing.create_integration(
-            db_session, app_settings(request), principal.user_id, data
-        )
+        row, generated = await publishing.create_integration(db_session, app_settings(request), seat, data)
         return ok(publishing.integration_read(row, signing_secret=generated))
 
-    @get(summary="Your integrations (credentials masked)")
+    @get(summary="The workspace's integrations (credentials masked)")
     async def list_integrations(
-        self, db_session: AsyncSession, principal: Principal, limit: Limit = 20, offset: Offset = 0
+        self, db_session: AsyncSession, seat: Seat, limit: Limit = 20, offset: Offset = 0
     ) -> Page[IntegrationRead]:
-        rows, total = await publishing.list_integrations(
-            db_session, principal.user_id, limit=limit, offset=offset
-        )
+        rows, total = await publishing.list_integrations(db_session, seat, limit=limit, offset=offset)
         links = await publishing.connections_of(db_session, rows)
         items = [publishing.integration_read(r, links.get(r.id)) for r in rows]
         return page(items, total=total, limit=limit, offset=offset)
 
     @get("/{integration_id:uuid}", summary="One integration", responses=READ_ERRORS)
     async def get_integration(
-        self, db_session: AsyncSession, principal: Principal, integration_id: UUID
+        self, db_session: AsyncSession, seat: Seat, integration_id: UUID
     ) -> Envelope[IntegrationRead]:
-        row = await publishing.get_integration(db_session, principal.user_id, integration_id)
+        row = await publishing.get_integration(db_session, seat, integration_id)
         return ok(publishing.integration_read(row))
 
     @patch("/{integration_id:uuid}", summary="Rename, move or re-key an integration", responses=WRITE_ERRORS)
@@ -60,12 +54,12 @@ class IntegrationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         integration_id: UUID,
         data: IntegrationUpdate,
     ) -> Envelope[IntegrationRead]:
         row = await publishing.update_integration(
-            db_session, app_settings(request), principal.user_id, integration_id, data
+            db_session, app_settings(request), seat, integration_id, data
         )
         return ok(publishing.integration_read(row))
 
@@ -76,12 +70,10 @@ class IntegrationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         integration_id: UUID,
     ) -> None:
-        await publishing.delete_integration(
-            db_session, app_settings(request), principal.user_id, integration_id
-        )
+        await publishing.delete_integration(db_session, app_settings(request), seat, integration_id)
 
     @post(
         "/{integration_id:uuid}/test",
@@ -94,8 +86,8 @@ class IntegrationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         integration_id: UUID,
     ) -> Envelope[IntegrationCheck]:
         settings = app_settings(request)
-        return ok(await publishing.check_integration(db_session, settings, principal.user_id, integration_id))
+        return ok(await publishing.check_integration(db_session, settings, seat, integration_id))
