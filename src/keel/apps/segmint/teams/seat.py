@@ -13,7 +13,8 @@ from uuid import UUID
 from litestar import Request
 from litestar.params import Parameter
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint.models import Workspace, WorkspaceMember
@@ -54,17 +55,24 @@ def personal_seat(user_id: UUID, email: str = "") -> Seat:
 
 async def ensure_personal(db: AsyncSession, user_id: UUID) -> None:
     """The user's personal workspace (id = user id) and their owner membership, created when missing.
-    Two first requests at once: the loser's insert fails on the primary key and finds the winner's."""
-    if await db.scalar(select(Workspace.id).where(Workspace.id == user_id)) is not None:
-        return
-    try:
-        async with db.begin_nested():
-            db.add(Workspace(id=user_id, name=PERSONAL_NAME, personal=True, created_by=user_id))
-            await db.flush()
-            db.add(WorkspaceMember(workspace_id=user_id, user_id=user_id, role=roles.OWNER))
-            await db.flush()
-    except IntegrityError:
-        pass
+    Insert-or-nothing rather than a savepoint: a first GET on PostgreSQL runs on an AUTOCOMMIT connection
+    (no transaction to nest in), and two first requests at once both succeed."""
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
+    await db.execute(
+        insert(Workspace)
+        .values(
+            id=user_id,
+            name=PERSONAL_NAME,
+            personal=True,
+            created_by=user_id,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    await db.execute(
+        insert(WorkspaceMember)
+        .values(workspace_id=user_id, user_id=user_id, role=roles.OWNER)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "user_id"])
+    )
 
 
 async def seat_for(db: AsyncSession, principal: Principal, workspace_id: UUID | None) -> Seat:
