@@ -19,14 +19,25 @@ from keel.apps.segmint.routes.common import SEAT
 from keel.apps.segmint.schemas import HttpUrl, IntegrationRead, Name
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, ok
-from keel.core.errors import Conflict, ServiceUnavailable, Unprocessable, ValidationFailed, error_responses
+from keel.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+    ValidationFailed,
+    error_responses,
+)
 from keel.identity.guards import Principal
 
 # the seat dependency creates the personal workspace the new integration belongs to
 CONTENT = {"tags": ["segmint"], "security": [{"BearerToken": []}], "dependencies": SEAT}
 OAuthNetwork = Literal["mastodon", "linkedin", "x"]
 Network = Literal["x", "mastodon", "bluesky", "linkedin", "webhook"]
-CONNECT_ERRORS = error_responses(ValidationFailed, Conflict, Unprocessable, ServiceUnavailable)
+# NotFound: an X-Workspace the caller is not a member of; Forbidden: a role that cannot manage integrations
+CONNECT_ERRORS = error_responses(
+    NotFound, Forbidden, ValidationFailed, Conflict, Unprocessable, ServiceUnavailable
+)
 
 
 class Authorization(msgspec.Struct, kw_only=True):

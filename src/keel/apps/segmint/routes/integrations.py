@@ -13,6 +13,9 @@ from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SECURITY, TAG, WR
 from keel.apps.segmint.schemas import IntegrationCheck, IntegrationCreate, IntegrationRead, IntegrationUpdate
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
+from keel.core.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed, error_responses
+
+CREATE_ERRORS = error_responses(NotFound, Forbidden, Conflict, ValidationFailed, Unprocessable)
 
 
 class IntegrationController(Controller):
@@ -22,7 +25,7 @@ class IntegrationController(Controller):
     # integrations belong to the workspace the request acts in (X-Workspace); managing them is a role's right
     dependencies = SEAT
 
-    @post(status_code=201, summary="Connect a publishing target", responses=WRITE_ERRORS)
+    @post(status_code=201, summary="Connect a publishing target", responses=CREATE_ERRORS)
     async def create_integration(
         self,
         request: Request[Any, Any, Any],
@@ -33,7 +36,7 @@ class IntegrationController(Controller):
         row, generated = await publishing.create_integration(db_session, app_settings(request), seat, data)
         return ok(publishing.integration_read(row, signing_secret=generated))
 
-    @get(summary="The workspace's integrations (credentials masked)")
+    @get(summary="The workspace's integrations (credentials masked)", responses=READ_ERRORS)
     async def list_integrations(
         self, db_session: AsyncSession, seat: Seat, limit: Limit = 20, offset: Offset = 0
     ) -> Page[IntegrationRead]:
