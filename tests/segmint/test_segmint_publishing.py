@@ -448,13 +448,16 @@ async def test_the_owner_hears_when_a_publication_ends(make_settings: Any, fake_
                 json={"publish_at": soon(0.5), "integration_ids": [hook.json()["data"]["id"]]},
             )
             assert schedule.status_code == 201, schedule.text
-            while True:
+            heard: dict[str, dict[str, Any]] = {}  # the outcome and the "published" notification
+            while len(heard) < 2:
                 line = await asyncio.wait_for(anext(lines), 20)
                 if line.startswith("data:"):
                     message = json.loads(line[5:])
-                    break
-    assert message["channel"].endswith(":segmint")
-    event = message["event"]
+                    assert message["channel"].endswith(":segmint")
+                    heard[message["event"]["type"]] = message["event"]
+    assert heard["segmint.notification"]["kind"] == "published"
+    assert heard["segmint.notification"]["content_id"] == cid
+    event = heard["segmint.schedule"]
     assert (
         event["type"] == "segmint.schedule" and event["status"] == "published" and event["content_id"] == cid
     )

@@ -15,15 +15,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.apps.segmint import connections, publishing
 from keel.apps.segmint.network_models import Connection
 from keel.apps.segmint.networks import validation
+from keel.apps.segmint.routes.common import SEAT
 from keel.apps.segmint.schemas import HttpUrl, IntegrationRead, Name
+from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, ok
-from keel.core.errors import Conflict, ServiceUnavailable, Unprocessable, ValidationFailed, error_responses
+from keel.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+    ValidationFailed,
+    error_responses,
+)
 from keel.identity.guards import Principal
 
-CONTENT = {"tags": ["segmint"], "security": [{"BearerToken": []}]}
+# the seat dependency creates the personal workspace the new integration belongs to
+CONTENT = {"tags": ["segmint"], "security": [{"BearerToken": []}], "dependencies": SEAT}
 OAuthNetwork = Literal["mastodon", "linkedin", "x"]
 Network = Literal["x", "mastodon", "bluesky", "linkedin", "webhook"]
-CONNECT_ERRORS = error_responses(ValidationFailed, Conflict, Unprocessable, ServiceUnavailable)
+# NotFound: an X-Workspace the caller is not a member of; Forbidden: a role that cannot manage integrations
+CONNECT_ERRORS = error_responses(
+    NotFound, Forbidden, ValidationFailed, Conflict, Unprocessable, ServiceUnavailable
+)
 
 
 class Authorization(msgspec.Struct, kw_only=True):
@@ -84,6 +98,7 @@ async def authorize(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     principal: Principal,
+    seat: Seat,
     network: Annotated[
         str, Parameter(pattern="^(mastodon|linkedin|x)$", description="mastodon, linkedin or x")
     ],
@@ -93,9 +108,7 @@ async def authorize(
     ] = None,
 ) -> Envelope[Authorization]:
     settings = request.app.state.settings
-    url, expires_at = await connections.authorize(
-        db_session, settings, principal.user_id, network, name, instance
-    )
+    url, expires_at = await connections.authorize(db_session, settings, seat, network, name, instance)
     return ok(
         Authorization(
             url=url, redirect_uri=connections.redirect_uri(settings, network), expires_at=expires_at
@@ -114,11 +127,12 @@ async def callback(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     principal: Principal,
+    seat: Seat,
     network: Annotated[str, Parameter(pattern="^(mastodon|linkedin|x)$")],
     data: CallbackBody,
 ) -> Envelope[IntegrationRead]:
     settings = request.app.state.settings
-    row = await connections.complete(db_session, settings, principal.user_id, network, data.code, data.state)
+    row = await connections.complete(db_session, settings, seat, network, data.code, data.state)
     return ok(await _read(db_session, row))
 
 
@@ -130,12 +144,16 @@ async def callback(
     **CONTENT,
 )
 async def connect_bluesky(
-    request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, data: BlueskyConnect
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    principal: Principal,
+    seat: Seat,
+    data: BlueskyConnect,
 ) -> Envelope[IntegrationRead]:
     row = await connections.connect_bluesky(
         db_session,
         request.app.state.settings,
-        principal.user_id,
+        seat,
         name=data.name,
         identifier=data.identifier,
         app_password=data.app_password,

@@ -24,6 +24,8 @@ from keel.apps.segmint.models import Integration
 from keel.apps.segmint.network_models import Connection, OAuthApp, OAuthState
 from keel.apps.segmint.networks import bluesky, linkedin, mastodon, oauth, x
 from keel.apps.segmint.networks.base import Account, PublishFailed, expiry
+from keel.apps.segmint.teams import Seat
+from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import ServiceUnavailable, Unprocessable, ValidationFailed
 
 if TYPE_CHECKING:
@@ -133,11 +135,13 @@ async def _mastodon_app(db: AsyncSession, settings: Settings, instance: str, red
 
 
 async def authorize(
-    db: AsyncSession, settings: Settings, owner_id: UUID, network: str, name: str, instance: str | None
+    db: AsyncSession, settings: Settings, seat: Seat, network: str, name: str, instance: str | None
 ) -> tuple[str, datetime]:
     """The URL to send the user to, and until when its `state` is valid."""
     from keel.apps.segmint.publishing import _name_taken
 
+    seat.require(team_roles.MANAGE_INTEGRATIONS, "connect integrations")
+    owner_id = seat.user_id
     await _name_taken(db, owner_id, name)
     app: OAuthApp | None = None
     base = ""
@@ -176,7 +180,7 @@ async def authorize(
 async def _create(
     db: AsyncSession,
     settings: Settings,
-    owner_id: UUID,
+    seat: Seat,
     *,
     name: str,
     network: str,
@@ -188,11 +192,12 @@ async def _create(
 ) -> Integration:
     from keel.apps.segmint.publishing import _name_taken
 
-    await _name_taken(db, owner_id, name)
+    await _name_taken(db, seat.user_id, name)
     secret = json.dumps(account.tokens)
     visible = str(account.tokens.get("access_token") or account.tokens.get("access_jwt") or "")
     integration = Integration(
-        owner_id=owner_id,
+        owner_id=seat.user_id,
+        workspace_id=seat.workspace_id,
         name=name,
         provider=network,
         url=base_url,
@@ -219,10 +224,13 @@ async def _create(
 
 
 async def complete(
-    db: AsyncSession, settings: Settings, owner_id: UUID, network: str, code: str, state: str
+    db: AsyncSession, settings: Settings, seat: Seat, network: str, code: str, state: str
 ) -> Integration:
     """The callback: the state must be this user's, unused and unexpired (it is spent either way); the
-    code is exchanged with the PKCE verifier, and the account behind the token becomes an integration."""
+    code is exchanged with the PKCE verifier, and the account behind the token becomes an integration
+    of the workspace the callback acts in (send the same `X-Workspace` as when authorizing)."""
+    seat.require(team_roles.MANAGE_INTEGRATIONS, "connect integrations")
+    owner_id = seat.user_id
     now = datetime.now(UTC)
     spent = await db.execute(
         update(OAuthState)
@@ -256,7 +264,7 @@ async def complete(
     return await _create(
         db,
         settings,
-        owner_id,
+        seat,
         name=row.name,
         network=network,
         base_url=row.base_url,
@@ -270,7 +278,7 @@ async def complete(
 async def connect_bluesky(
     db: AsyncSession,
     settings: Settings,
-    owner_id: UUID,
+    seat: Seat,
     *,
     name: str,
     identifier: str,
@@ -279,7 +287,8 @@ async def connect_bluesky(
 ) -> Integration:
     from keel.apps.segmint.publishing import _name_taken
 
-    await _name_taken(db, owner_id, name)
+    seat.require(team_roles.MANAGE_INTEGRATIONS, "connect integrations")
+    await _name_taken(db, seat.user_id, name)
     base = (service or settings.segmint_bluesky_service).rstrip("/")
     problem = await target_problem(settings, base)
     if problem is not None:
@@ -295,7 +304,7 @@ async def connect_bluesky(
     return await _create(
         db,
         settings,
-        owner_id,
+        seat,
         name=name,
         network="bluesky",
         base_url=base,

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from keel.apps.segmint import connections, services
+from keel.apps.segmint import connections, notifications, services
 from keel.apps.segmint.credentials import decrypt, target_problem
 from keel.apps.segmint.models import (
     APPROVED,
@@ -294,7 +294,7 @@ async def _record(
 
 
 async def _finish(sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID) -> str:
-    status, event = await _settle(sessions, schedule_id)
+    status, event = await _settle(sessions, settings, schedule_id)
     if event is not None:
         await _announce(settings, event)
     return status
@@ -311,9 +311,10 @@ async def _announce(settings: Settings, event: dict[str, Any]) -> None:
 
 
 async def _settle(
-    sessions: async_sessionmaker[AsyncSession], schedule_id: UUID
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID
 ) -> tuple[str, dict[str, Any] | None]:
     async with sessions() as db, db.begin():
+        db.info["segmint_settings"] = settings  # the notification mails go out after the commit
         schedule = await db.scalar(
             _schedules().where(Schedule.id == schedule_id).with_for_update(of=Schedule)
         )
@@ -348,6 +349,14 @@ async def _settle(
                     actor_id=None,
                     comment="; ".join(sorted({d.error or "" for d in schedule.deliveries}))[:2000],
                 )
+        if content is not None:  # the author and whoever scheduled it hear how it ended
+            notifications.notify(
+                db,
+                [content.owner_id, schedule.owner_id],
+                "published" if delivered else "failed",
+                content,
+                _outcome(schedule),
+            )
         event = {
             "type": "segmint.schedule",
             "id": str(schedule.id),
@@ -358,6 +367,15 @@ async def _settle(
             "owner_id": str(schedule.owner_id),
         }
         return schedule.status, event
+
+
+def _outcome(schedule: Schedule) -> str:
+    """What each target answered, one line per target (what a person checks first)."""
+    lines = []
+    for d in schedule.deliveries:
+        said = (d.external_url or d.external_id) if d.status == DELIVERED else d.error
+        lines.append(f"{d.integration_name}: {d.status}{f' ({said})' if said else ''}")
+    return "\n".join(lines)[:2000]
 
 
 async def lost_schedules(

@@ -39,6 +39,9 @@ from keel.apps.segmint.schemas import (
     ScheduleCreate,
     ScheduleRead,
 )
+from keel.apps.segmint.services.content import as_seat
+from keel.apps.segmint.teams import Seat
+from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 
 if TYPE_CHECKING:
@@ -82,6 +85,7 @@ async def connections_of(db: AsyncSession, rows: list[Integration]) -> dict[UUID
 
 
 async def _name_taken(db: AsyncSession, owner_id: UUID, name: str, but: UUID | None = None) -> None:
+    # names are unique per person who connected them (the table's constraint), across their workspaces
     statement = select(Integration.id).where(Integration.owner_id == owner_id, Integration.name == name)
     if but is not None:
         statement = statement.where(Integration.id != but)
@@ -90,9 +94,12 @@ async def _name_taken(db: AsyncSession, owner_id: UUID, name: str, but: UUID | N
 
 
 async def create_integration(
-    db: AsyncSession, settings: Settings, owner_id: UUID, data: IntegrationCreate
+    db: AsyncSession, settings: Settings, who: Seat | UUID, data: IntegrationCreate
 ) -> tuple[Integration, str | None]:
     """The integration, and the signing secret when one was generated (shown this once)."""
+    seat = as_seat(who)
+    seat.require(team_roles.MANAGE_INTEGRATIONS, "connect integrations")
+    owner_id = seat.user_id
     if data.provider in CONNECTED:
         raise Unprocessable(
             f"Connect {data.provider} through /connections/{data.provider}",
@@ -110,6 +117,7 @@ async def create_integration(
     await _check_url(settings, data.url)
     row = Integration(
         owner_id=owner_id,
+        workspace_id=seat.workspace_id,
         name=data.name,
         provider=data.provider,
         url=data.url.rstrip("/") if data.provider == "mastodon" else data.url,
@@ -121,26 +129,35 @@ async def create_integration(
     return row, generated
 
 
-async def get_integration(db: AsyncSession, owner_id: UUID, integration_id: UUID) -> Integration:
+async def get_integration(
+    db: AsyncSession, who: Seat | UUID, integration_id: UUID, *, manage: bool = False
+) -> Integration:
+    """An integration of the seat's workspace (another workspace's: 404); manage=True needs the role to
+    manage integrations (403 otherwise: the caller can see it)."""
+    seat = as_seat(who)
     row = await db.scalar(
-        select(Integration).where(Integration.id == integration_id, Integration.owner_id == owner_id)
+        select(Integration).where(
+            Integration.id == integration_id, Integration.workspace_id == seat.workspace_id
+        )
     )
     if row is None:
         raise NotFound("Integration not found")
+    if manage:
+        seat.require(team_roles.MANAGE_INTEGRATIONS, "manage integrations")
     return row
 
 
 async def update_integration(
-    db: AsyncSession, settings: Settings, owner_id: UUID, integration_id: UUID, data: IntegrationUpdate
+    db: AsyncSession, settings: Settings, who: Seat | UUID, integration_id: UUID, data: IntegrationUpdate
 ) -> Integration:
-    row = await get_integration(db, owner_id, integration_id)
+    row = await get_integration(db, who, integration_id, manage=True)
     connected = await db.scalar(select(Connection.id).where(Connection.integration_id == row.id))
     if connected and (isinstance(data.url, str) or isinstance(data.secret, str)):
         raise Conflict("A connected account cannot be re-keyed; disconnect it and connect it again")
     if row.provider == "webhook" and isinstance(data.secret, str) and not webhook.valid_secret(data.secret):
         raise ValidationFailed(details={"secret": "A whsec_ secret carries 24-64 bytes of base64"})
     if isinstance(data.name, str):
-        await _name_taken(db, owner_id, data.name, but=row.id)
+        await _name_taken(db, row.owner_id, data.name, but=row.id)
         row.name = data.name
     if isinstance(data.url, str):
         await _check_url(settings, data.url)
@@ -152,9 +169,9 @@ async def update_integration(
 
 
 async def list_integrations(
-    db: AsyncSession, owner_id: UUID, *, limit: int, offset: int
+    db: AsyncSession, who: Seat | UUID, *, limit: int, offset: int
 ) -> tuple[list[Integration], int]:
-    where = Integration.owner_id == owner_id
+    where = Integration.workspace_id == as_seat(who).workspace_id
     total = await db.scalar(select(func.count()).select_from(Integration).where(where)) or 0
     rows = await db.scalars(
         select(Integration)
@@ -167,9 +184,9 @@ async def list_integrations(
 
 
 async def delete_integration(
-    db: AsyncSession, settings: Settings, owner_id: UUID, integration_id: UUID
+    db: AsyncSession, settings: Settings, who: Seat | UUID, integration_id: UUID
 ) -> None:
-    row = await get_integration(db, owner_id, integration_id)
+    row = await get_integration(db, who, integration_id, manage=True)
     waiting = await db.scalar(
         select(func.count())
         .select_from(Delivery)
@@ -188,9 +205,9 @@ async def delete_integration(
 
 
 async def check_integration(
-    db: AsyncSession, settings: Settings, owner_id: UUID, integration_id: UUID
+    db: AsyncSession, settings: Settings, who: Seat | UUID, integration_id: UUID
 ) -> IntegrationCheck:
-    row = await get_integration(db, owner_id, integration_id)
+    row = await get_integration(db, who, integration_id, manage=True)
     blocked = await target_problem(settings, row.url)
     if blocked is not None:
         return IntegrationCheck(ok=False, detail=blocked[0])
@@ -264,18 +281,23 @@ def schedule_read(row: Schedule) -> ScheduleRead:
 
 
 async def create_schedule(
-    db: AsyncSession, owner_id: UUID, content_id: UUID, data: ScheduleCreate
+    db: AsyncSession, who: Seat | UUID, content_id: UUID, data: ScheduleCreate
 ) -> Schedule:
+    seat = as_seat(who)
+    owner_id = seat.user_id
     if data.publish_at.tzinfo is None:
         raise ValidationFailed(details={"publish_at": "Give a time zone (e.g. 2030-01-01T09:00:00Z)"})
     publish_at = data.publish_at.astimezone(UTC)
     if publish_at <= datetime.now(UTC):
         raise ValidationFailed(details={"publish_at": "Must be in the future"})
-    row = await services.get_content(db, owner_id, content_id, lock=True)
+    row = await services.get_content(db, seat, content_id, write=False, members_only=True, lock=True)
+    seat.require(team_roles.SCHEDULE, "schedule content")
     wanted = list(dict.fromkeys(data.integration_ids))
     integrations = (
         await db.scalars(
-            select(Integration).where(Integration.owner_id == owner_id, Integration.id.in_(wanted))
+            select(Integration).where(
+                Integration.workspace_id == seat.workspace_id, Integration.id.in_(wanted)
+            )
         )
     ).all()
     missing = sorted(str(i) for i in set(wanted) - {i.id for i in integrations})
@@ -292,6 +314,7 @@ async def create_schedule(
     )
     schedule = Schedule(
         owner_id=owner_id,
+        workspace_id=row.workspace_id,
         content_id=row.id,
         publish_at=publish_at,
         status="scheduled",
@@ -312,11 +335,18 @@ def _schedules() -> Any:
 
 
 async def list_schedules(
-    db: AsyncSession, owner_id: UUID, *, content_id: UUID | None, status: str | None, limit: int, offset: int
+    db: AsyncSession,
+    who: Seat | UUID,
+    *,
+    content_id: UUID | None,
+    status: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Schedule], int]:
+    seat = as_seat(who)
     if content_id is not None:
-        await services.get_content(db, owner_id, content_id)
-    conditions: list[Any] = [Schedule.owner_id == owner_id]
+        await services.get_content(db, seat, content_id, write=False, members_only=True)
+    conditions: list[Any] = [Schedule.workspace_id == seat.workspace_id]
     if content_id is not None:
         conditions.append(Schedule.content_id == content_id)
     if status:
@@ -332,22 +362,27 @@ async def list_schedules(
     return list(rows.all()), total
 
 
-async def get_schedule(db: AsyncSession, owner_id: UUID, schedule_id: UUID) -> Schedule:
-    row = await db.scalar(_schedules().where(Schedule.id == schedule_id, Schedule.owner_id == owner_id))
+async def get_schedule(db: AsyncSession, who: Seat | UUID, schedule_id: UUID) -> Schedule:
+    workspace_id = as_seat(who).workspace_id
+    row = await db.scalar(
+        _schedules().where(Schedule.id == schedule_id, Schedule.workspace_id == workspace_id)
+    )
     if row is None:
         raise NotFound("Schedule not found")
     return row
 
 
-async def cancel_schedule(db: AsyncSession, owner_id: UUID, schedule_id: UUID) -> Schedule:
-    row = await get_schedule(db, owner_id, schedule_id)
+async def cancel_schedule(db: AsyncSession, who: Seat | UUID, schedule_id: UUID) -> Schedule:
+    seat = as_seat(who)
+    row = await get_schedule(db, seat, schedule_id)
+    seat.require(team_roles.SCHEDULE, "cancel schedules")
     if row.status != "scheduled":
         raise Conflict(
             f"Only a schedule that has not started can be cancelled; this one is '{row.status}'",
             details={"status": row.status},
         )
-    content = await services.get_content(db, owner_id, row.content_id, lock=True)
+    content = await services.get_content(db, seat, row.content_id, write=False, members_only=True, lock=True)
     row.status, row.finished_at = "cancelled", datetime.now(UTC)
-    services.move(db, content, APPROVED, action="schedule_cancelled", actor_id=owner_id)
+    services.move(db, content, APPROVED, action="schedule_cancelled", actor_id=seat.user_id)
     await db.flush()
     return row

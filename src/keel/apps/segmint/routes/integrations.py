@@ -22,52 +22,44 @@ from keel.apps.segmint.schemas import IntegrationCheck, IntegrationCreate, Integ
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed, error_responses
-from keel.identity import Principal
+
+# 422: a network that connects through its own flow (OAuth, Bluesky app password)
+CREATE_ERRORS = error_responses(NotFound, Forbidden, Conflict, ValidationFailed, Unprocessable)
 
 
 class IntegrationController(Controller):
     path = "/integration"
     tags = TAG
     security = SECURITY
-    # integrations and schedules stay in the caller's personal workspace for now (see docs/segmint.md)
+    # integrations belong to the workspace the request acts in (X-Workspace); managing them is a role's right
     dependencies = SEAT
     opt = SEAT_ERRORS
 
-    @post(
-        status_code=201,
-        summary="Connect a publishing target",
-        # 422: a network that connects through its own flow (OAuth, Bluesky app password)
-        responses=error_responses(NotFound, Forbidden, Conflict, ValidationFailed, Unprocessable),
-    )
+    @post(status_code=201, summary="Connect a publishing target", responses=CREATE_ERRORS)
     async def create_integration(
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
-        seat: Seat,  # creates the personal workspace the integration belongs to
+        seat: Seat,
         data: IntegrationCreate,
     ) -> Envelope[IntegrationRead]:
-        row, generated = await publishing.create_integration(
-            db_session, app_settings(request), principal.user_id, data
-        )
+        row, generated = await publishing.create_integration(db_session, app_settings(request), seat, data)
         return ok(publishing.integration_read(row, signing_secret=generated))
 
-    @get(summary="Your integrations (credentials masked)")
+    @get(summary="The workspace's integrations (credentials masked)", responses=READ_ERRORS)
     async def list_integrations(
-        self, db_session: AsyncSession, principal: Principal, limit: Limit = 20, offset: Offset = 0
+        self, db_session: AsyncSession, seat: Seat, limit: Limit = 20, offset: Offset = 0
     ) -> Page[IntegrationRead]:
-        rows, total = await publishing.list_integrations(
-            db_session, principal.user_id, limit=limit, offset=offset
-        )
+        rows, total = await publishing.list_integrations(db_session, seat, limit=limit, offset=offset)
         links = await publishing.connections_of(db_session, rows)
         items = [publishing.integration_read(r, links.get(r.id)) for r in rows]
         return page(items, total=total, limit=limit, offset=offset)
 
     @get("/{integration_id:uuid}", summary="One integration", responses=READ_ERRORS)
     async def get_integration(
-        self, db_session: AsyncSession, principal: Principal, integration_id: UUID
+        self, db_session: AsyncSession, seat: Seat, integration_id: UUID
     ) -> Envelope[IntegrationRead]:
-        row = await publishing.get_integration(db_session, principal.user_id, integration_id)
+        row = await publishing.get_integration(db_session, seat, integration_id)
         return ok(publishing.integration_read(row))
 
     @patch("/{integration_id:uuid}", summary="Rename, move or re-key an integration", responses=WRITE_ERRORS)
@@ -75,12 +67,12 @@ class IntegrationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         integration_id: UUID,
         data: IntegrationUpdate,
     ) -> Envelope[IntegrationRead]:
         row = await publishing.update_integration(
-            db_session, app_settings(request), principal.user_id, integration_id, data
+            db_session, app_settings(request), seat, integration_id, data
         )
         return ok(publishing.integration_read(row))
 
@@ -91,12 +83,10 @@ class IntegrationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         integration_id: UUID,
     ) -> None:
-        await publishing.delete_integration(
-            db_session, app_settings(request), principal.user_id, integration_id
-        )
+        await publishing.delete_integration(db_session, app_settings(request), seat, integration_id)
 
     @post(
         "/{integration_id:uuid}/test",
@@ -109,8 +99,8 @@ class IntegrationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         integration_id: UUID,
     ) -> Envelope[IntegrationCheck]:
         settings = app_settings(request)
-        return ok(await publishing.check_integration(db_session, settings, principal.user_id, integration_id))
+        return ok(await publishing.check_integration(db_session, settings, seat, integration_id))

@@ -18,7 +18,6 @@ from keel.apps.segmint.schemas import ScheduleCreate, ScheduleRead
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import NotFound, error_responses
-from keel.identity import Principal
 
 
 def _after_commit(request: Request[Any, Any, Any], action: str, schedule: Any) -> None:
@@ -62,12 +61,11 @@ class ScheduleController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
-        seat: Seat,  # creates the personal workspace the schedule belongs to
+        seat: Seat,
         content_id: UUID,
         data: ScheduleCreate,
     ) -> Envelope[ScheduleRead]:
-        row = await publishing.create_schedule(db_session, principal.user_id, content_id, data)
+        row = await publishing.create_schedule(db_session, seat, content_id, data)
         _after_commit(request, "defer", row)
         return ok(publishing.schedule_read(row))
 
@@ -79,7 +77,7 @@ class ScheduleController(Controller):
     async def list_schedules(
         self,
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         limit: Limit = 20,
         offset: Offset = 0,
         content_id: UUID | None = None,
@@ -88,15 +86,15 @@ class ScheduleController(Controller):
         ] = None,
     ) -> Page[ScheduleRead]:
         rows, total = await publishing.list_schedules(
-            db_session, principal.user_id, content_id=content_id, status=status, limit=limit, offset=offset
+            db_session, seat, content_id=content_id, status=status, limit=limit, offset=offset
         )
         return page([publishing.schedule_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @get("/schedules/{schedule_id:uuid}", summary="One schedule and its deliveries", responses=READ_ERRORS)
     async def get_schedule(
-        self, db_session: AsyncSession, principal: Principal, schedule_id: UUID
+        self, db_session: AsyncSession, seat: Seat, schedule_id: UUID
     ) -> Envelope[ScheduleRead]:
-        row = await publishing.get_schedule(db_session, principal.user_id, schedule_id)
+        row = await publishing.get_schedule(db_session, seat, schedule_id)
         return ok(publishing.schedule_read(row))
 
     @post(
@@ -110,9 +108,9 @@ class ScheduleController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        principal: Principal,
+        seat: Seat,
         schedule_id: UUID,
     ) -> Envelope[ScheduleRead]:
-        row = await publishing.cancel_schedule(db_session, principal.user_id, schedule_id)
+        row = await publishing.cancel_schedule(db_session, seat, schedule_id)
         _after_commit(request, "cancel", row)
         return ok(publishing.schedule_read(row))

@@ -13,7 +13,7 @@ from uuid import UUID
 from litestar import Request
 from litestar.params import Parameter
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,21 +55,23 @@ def personal_seat(user_id: UUID, email: str = "") -> Seat:
 
 async def ensure_personal(db: AsyncSession, user_id: UUID) -> None:
     """The user's personal workspace (id = user id) and their owner membership, created when missing.
-    Idempotent inserts (ON CONFLICT DO NOTHING) rather than a savepoint: two first requests at once both
-    succeed, and a safe-method request (whose session runs without a transaction on PostgreSQL) can
-    create it too."""
-    if await db.scalar(select(Workspace.id).where(Workspace.id == user_id)) is not None:
-        return
-    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    Insert-or-nothing rather than a savepoint: a first GET on PostgreSQL runs on an AUTOCOMMIT connection
+    (no transaction to nest in), and two first requests at once both succeed."""
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
     await db.execute(
         insert(Workspace)
-        .values(id=user_id, name=PERSONAL_NAME, personal=True, created_by=user_id)
+        .values(
+            id=user_id,
+            name=PERSONAL_NAME,
+            personal=True,
+            created_by=user_id,
+        )
         .on_conflict_do_nothing(index_elements=["id"])
     )
     await db.execute(
         insert(WorkspaceMember)
         .values(workspace_id=user_id, user_id=user_id, role=roles.OWNER)
-        .on_conflict_do_nothing()
+        .on_conflict_do_nothing(index_elements=["workspace_id", "user_id"])
     )
 
 
