@@ -37,7 +37,9 @@ def _decoded(binary: IO[bytes]) -> Iterator[str]:
     try:
         yield from wrapper
     finally:
-        wrapper.detach()  # leave the caller's stream open
+        # leave the caller's stream open; a generator closed after its stream was closed has nothing to detach
+        if not binary.closed:
+            wrapper.detach()
 
 
 def _text_lines(source: str | bytes | IO[str] | IO[bytes]) -> Iterator[str]:
