@@ -69,6 +69,12 @@ class KeelApp(Litestar):
     async def _inner(self, scope: Any, receive: Any, send: Any) -> None:
         await Litestar.__call__(self, scope, receive, send)
 
+    @staticmethod
+    def _patch_opentelemetry_middleware(config: Any) -> Any:
+        # Litestar imports its OpenTelemetry plugin (~0.2 s) whenever the package is installed; Keel traces
+        # through keel.core.tracing, imported only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        return config
+
 
 _JSON_TYPES = ("application/json",)
 

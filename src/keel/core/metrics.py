@@ -51,6 +51,12 @@ DEGRADED = Gauge(
     ["component"],
     multiprocess_mode="max",
 )
+# series that exist from the start (0) rather than after the first failure: a dashboard or an alert on them
+# sees "no failure" instead of "no data", also in the multi-process registry (it lists only written series)
+for _component in ("cache", "ratelimit", "realtime"):
+    DEGRADED.labels(_component).set(0)
+for _op in ("get", "set", "invalidate", "bypass"):
+    CACHE_ERRORS.labels(_op)
 JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])
 JOB_DURATION = Histogram(
     "keel_job_duration_seconds",
