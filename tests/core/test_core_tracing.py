@@ -30,6 +30,7 @@ from keel.app import create_app
 from keel.core import jobs
 
 ROOT = Path(__file__).resolve().parents[2]
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 bp = Blueprint()
 
 
@@ -121,8 +122,10 @@ async def test_one_trace_links_a_request_with_its_sql_and_jobs_have_spans(make_s
     account = {"email": "traced@example.com", "password": "Traced-password-0001", "name": "T"}
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         token = (await client.post("/api/v1/auth/register", json=account)).json()["data"]["access_token"]
+        caller = {"traceparent": f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"}  # W3C trace context of a caller
         me = await client.get(
-            "/api/v1/users/me", headers={"Authorization": f"Bearer {token}", "X-Request-ID": "trace-me-7"}
+            "/api/v1/users/me",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "trace-me-7", **caller},
         )
         assert me.status_code == 200
         ids = [(await client.post("/t/tracing/jobs", json={"key": k})).json()["id"] for k in ("ok", "boom")]
@@ -140,6 +143,7 @@ async def test_one_trace_links_a_request_with_its_sql_and_jobs_have_spans(make_s
     assert set(receiver.paths) == {"/v1/traces"}
     server = servers[0]
     assert server.kind == Span.SPAN_KIND_SERVER
+    assert server.trace_id.hex() == CALLER_TRACE  # the caller's trace is continued
     server_attrs = attrs(server)
     assert server_attrs["http.route"] == "/api/v1/users/me"
     assert server_attrs["keel.request_id"] == "trace-me-7"
