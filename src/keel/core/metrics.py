@@ -150,6 +150,8 @@ def instrument_pool(engine: Any) -> None:
     from sqlalchemy import event
 
     _engines.add(engine)
+    # a disposed engine (an app shut down) is no pool of this server's any more
+    event.listen(engine.sync_engine, "engine_disposed", lambda *_: _engines.discard(engine))
     event.listen(engine.sync_engine, "checkout", lambda *_: DB_POOL_CHECKED_OUT.inc())
     event.listen(engine.sync_engine, "checkin", lambda *_: DB_POOL_CHECKED_OUT.dec())
     event.listen(engine.sync_engine, "before_cursor_execute", _query_started)
