@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Receive, Scope, Send
 
 from keel import __version__
-from keel.core import db
+from keel.core import db, tracing
 from keel.core.components import AppBuilder, AppSpec, Seeder
 from keel.core.db import import_models
 from keel.core.edge import Edge, refuse_nul_in_json
@@ -49,6 +49,7 @@ CORE_COMPONENTS = (
     "keel.core.storage",
     "keel.core.realtime",
     "keel.core.llm",
+    "keel.core.tracing",  # no-op (imports nothing of OpenTelemetry) unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 )
 KNOWN_APPS = ("gym", "scribe", "segmint", "market")
 APPS_PACKAGE = "keel.apps"  # app NAME lives in keel.apps.<name>, its spec in .plugin
@@ -67,6 +68,12 @@ class KeelApp(Litestar):
 
     async def _inner(self, scope: Any, receive: Any, send: Any) -> None:
         await Litestar.__call__(self, scope, receive, send)
+
+    @staticmethod
+    def _patch_opentelemetry_middleware(config: Any) -> Any:
+        # Litestar imports its OpenTelemetry plugin (~0.2 s) whenever the package is installed; Keel traces
+        # through keel.core.tracing, imported only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        return config
 
 
 _JSON_TYPES = ("application/json",)
@@ -252,7 +259,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
         debug=settings.debug,
         logging_config=None,  # keel.core.logging owns the handlers: one JSON format for every logger
     )
-    app.edge = Edge(app._inner, settings)
+    app.edge = tracing.wrap(Edge(app._inner, settings), settings)
     use_keel_openapi(app)
     _document_errors(app)
     return app

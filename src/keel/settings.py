@@ -101,6 +101,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     realtime_keepalive: float = 15.0  # seconds between SSE keep-alive comments
     metrics_enabled: bool = True
     prometheus_multiproc_dir: str = ""
+    # OpenTelemetry traces (HTTP, SQL, jobs) over OTLP/HTTP to this base URL (…/v1/traces); empty: off
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = "keel"
 
     # language model (keel.core.llm): one OpenAI-compatible chat-completions server for every app
     ai_base_url: str = ""  # e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1; empty: local engines

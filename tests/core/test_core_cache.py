@@ -45,11 +45,11 @@ async def cache(request, settings):
 
 async def test_read_through_loads_once_then_hits(cache) -> None:
     load, calls = counting_loader({"a": [1, 2]})
-    hits = _metric("keel_cache_requests_total", {"result": "hit"})
+    hits = _metric("keel_cache_requests_total", {"namespace": "ns", "result": "hit"})
     assert await cache.get_or_set("ns", "k", load) == {"a": [1, 2]}
     assert await cache.get_or_set("ns", "k", load) == {"a": [1, 2]}
     assert len(calls) == 1
-    assert _metric("keel_cache_requests_total", {"result": "hit"}) == hits + 1
+    assert _metric("keel_cache_requests_total", {"namespace": "ns", "result": "hit"}) == hits + 1
 
 
 async def test_invalidate_on_commit_drops_what_a_reader_cached_before_the_commit(cache, settings) -> None:

@@ -7,6 +7,8 @@
 Values are msgspec JSON: a hit and a miss return the same shape (builtins, or `type=` when given).
 Invalidation bumps a per-namespace version counter (O(1), immediate on every instance sharing Redis);
 entries of older versions are never read again and expire on their TTL.
+`keel_cache_requests_total{namespace, result}` counts hits and misses: a namespace is a fixed name (never
+one per user or id, that would be a metric series each).
 
 In process by default, Redis when REDIS_URL is set. A Redis failure never fails a request: the loader
 runs, a warning is logged, `keel_cache_errors_total` counts it, and a short circuit breaker keeps the next
@@ -111,7 +113,7 @@ class Cache:
                     except (msgspec.ValidationError, msgspec.DecodeError):
                         pass  # written by an older schema: reload below
                     else:
-                        CACHE_HITS.labels("hit").inc()
+                        CACHE_HITS.labels(namespace, "hit").inc()
                         return value
             except Exception as exc:  # Redis down or misbehaving: serve from the loader
                 self._failed("get", exc)
@@ -119,7 +121,7 @@ class Cache:
         else:
             CACHE_ERRORS.labels("bypass").inc()
 
-        CACHE_HITS.labels("miss").inc()
+        CACHE_HITS.labels(namespace, "miss").inc()
         encoded = msgspec.json.encode(await loader())
         if data_key is not None and self.breaker.closed:
             try:
@@ -139,9 +141,9 @@ class Cache:
             except (msgspec.ValidationError, msgspec.DecodeError):
                 pass
             else:
-                CACHE_HITS.labels("hit").inc()
+                CACHE_HITS.labels(namespace, "hit").inc()
                 return value
-        CACHE_HITS.labels("miss").inc()
+        CACHE_HITS.labels(namespace, "miss").inc()
         encoded = msgspec.json.encode(await loader())
         entries = self._memory.setdefault(namespace, {})  # after the await: an invalidation may have run
         if len(entries) >= MEMORY_MAX_ENTRIES:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import msgspec
+import structlog
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from keel.core.envelope import Envelope, ok
 from keel.core.metrics import render_metrics
 from keel.core.stores import Degraded, degraded_components
 
+log = structlog.get_logger("keel.health")
 _STARTED = time.time()
 CHECK_TIMEOUT = 2.0
 
@@ -77,7 +79,13 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Envelope[Readiness]
     include_in_schema=True,
     exclude_from_auth=True,
 )
-async def metrics_endpoint() -> Response[bytes]:
+async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
+    jobs = getattr(request.app.state, "jobs", None)
+    if jobs is not None:  # queue depths are read from the queue now; a slow or down database keeps the last
+        try:
+            await asyncio.wait_for(jobs.read_queue_depths(), CHECK_TIMEOUT)
+        except Exception as exc:
+            log.warning("queue_depth_unavailable", error=f"{type(exc).__name__}: {exc}"[:200])
     payload, content_type = render_metrics()
     return Response(payload, media_type=content_type)
 

@@ -31,7 +31,7 @@ import procrastinate
 from procrastinate import Blueprint, RetryStrategy
 from procrastinate.testing import InMemoryConnector
 
-from keel.core import metrics
+from keel.core import metrics, tracing
 from keel.core.components import AppBuilder
 
 if TYPE_CHECKING:
@@ -168,8 +168,10 @@ def use_connector(connector: BaseAsyncConnector) -> None:
 
 
 async def _count_outcome(call_next: Any, context: JobContext, worker: Any) -> Any:
-    """Worker middleware: `keel_jobs_total{task, outcome}` with succeeded / retry / failed."""
+    """Worker middleware: `keel_jobs_total{task, outcome}` with succeeded / retry / failed and
+    `keel_job_duration_seconds{task}`."""
     name = context.job.task_name
+    started = time.perf_counter()
     try:
         result = await call_next()
     except BaseException as exc:
@@ -177,6 +179,8 @@ async def _count_outcome(call_next: Any, context: JobContext, worker: Any) -> An
         retrying = bool(task and task.get_retry_exception(exception=exc, job=context.job))
         metrics.JOBS.labels(name, "retry" if retrying else "failed").inc()
         raise
+    finally:
+        metrics.JOB_DURATION.labels(name).observe(time.perf_counter() - started)
     metrics.JOBS.labels(name, "succeeded").inc()
     return result
 
@@ -197,7 +201,7 @@ def make_worker(
         install_signal_handlers=(not in_server) if own_signals is None else own_signals,
         update_heartbeat_interval=settings.jobs_heartbeat_interval,
         stalled_worker_timeout=settings.jobs_stalled_timeout,
-        worker_middleware=[_count_outcome],
+        worker_middleware=[_count_outcome, *tracing.job_middleware()],
     )
 
 
@@ -225,6 +229,7 @@ async def run_worker(settings: Settings, apps: Iterable[AppSpec], concurrency: i
     from keel.core.logging import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)
+    tracing.configure_worker(settings)
     if not settings.is_postgres:
         raise RuntimeError(
             "`keel worker` needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://...); with SQLite the server "
@@ -346,6 +351,14 @@ class Jobs:
                     await self._task
             self.worker = self._task = None
         await self.connector.close_async()
+
+    async def read_queue_depths(self) -> None:
+        """Refresh `keel_jobs_queue_depth` (every known queue, 0 when empty) before a scrape."""
+        depths = {(t.queue, s): 0 for t in self.queue.tasks.values() for s in ("todo", "doing")}
+        for status in ("todo", "doing"):  # both on procrastinate's partial indexes
+            for row in await self.queue.job_manager.list_queues_async(status=status):
+                depths[(row["name"], status)] = row[status]
+        metrics.QUEUE_DEPTH.depths = depths
 
     async def check(self) -> None:
         if not await queue.job_manager.check_connection_async():

@@ -7,6 +7,7 @@ every process writes its samples to files that `/metrics` aggregates.
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -42,7 +43,7 @@ DB_POOL_CHECKED_OUT = Gauge(
 CACHE_ERRORS = Counter(
     "keel_cache_errors_total", "Cache backend failures (request served without cache)", ["op"]
 )
-CACHE_HITS = Counter("keel_cache_requests_total", "Cache lookups", ["result"])
+CACHE_HITS = Counter("keel_cache_requests_total", "Cache lookups", ["namespace", "result"])
 RATE_LIMITED = Counter("keel_rate_limited_total", "Requests refused by a rate limit", ["route"])
 DEGRADED = Gauge(
     "keel_degraded",
@@ -50,7 +51,28 @@ DEGRADED = Gauge(
     ["component"],
     multiprocess_mode="max",
 )
+# series that exist from the start (0) rather than after the first failure: a dashboard or an alert on them
+# sees "no failure" instead of "no data", also in the multi-process registry (it lists only written series)
+for _component in ("cache", "ratelimit", "realtime"):
+    DEGRADED.labels(_component).set(0)
+for _op in ("get", "set", "invalidate", "bypass"):
+    CACHE_ERRORS.labels(_op)
 JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])
+JOB_DURATION = Histogram(
+    "keel_job_duration_seconds",
+    "Time a job ran on a worker (every attempt, whatever its outcome)",
+    ["task"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+)
+QUERY_DURATION = Histogram(
+    "keel_db_query_duration_seconds",
+    "SQL statement execution time, by kind of statement",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
+_QUERY_KINDS = ("select", "insert", "update", "delete", "with")
+# children bound once: a statement pays a dict lookup and an observe, no labels() call
+_QUERY_BY_KIND = {kind: QUERY_DURATION.labels(kind) for kind in (*_QUERY_KINDS, "other")}
 
 
 _engines: weakref.WeakSet[Any] = weakref.WeakSet()  # engines of this process, read at scrape time
@@ -87,12 +109,53 @@ _POOL_COLLECTOR = PoolCollector()
 DEFAULT_REGISTRY.register(_POOL_COLLECTOR)
 
 
+class QueueDepthCollector:
+    """`keel_jobs_queue_depth{queue, status}`: jobs waiting (`todo`) and running (`doing`) per queue, as
+    last read by `keel.core.jobs` just before this process answered a scrape (the queue is shared: every
+    process reads the same numbers, so they are not added up across processes)."""
+
+    def __init__(self) -> None:
+        self.depths: dict[tuple[str, str], int] = {}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "keel_jobs_queue_depth",
+            "Jobs per queue and status (todo: waiting, doing: running)",
+            labels=["queue", "status"],
+        )
+        for (queue, status), depth in sorted(self.depths.items()):
+            family.add_metric([queue, status], depth)
+        yield family
+
+
+QUEUE_DEPTH = QueueDepthCollector()
+DEFAULT_REGISTRY.register(QUEUE_DEPTH)
+
+
+def _query_started(_conn: Any, _cursor: Any, _statement: Any, _params: Any, context: Any, _many: Any) -> None:
+    context._keel_started = time.perf_counter()
+
+
+def _query_finished(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: Any) -> None:
+    started = getattr(context, "_keel_started", None)
+    if started is None:
+        return
+    head = statement.lstrip()[:6].lower()
+    kind = head if head in _QUERY_BY_KIND else ("with" if head[:4] == "with" else "other")
+    _QUERY_BY_KIND[kind].observe(time.perf_counter() - started)
+
+
 def instrument_pool(engine: Any) -> None:
+    """Pool gauges and `keel_db_query_duration_seconds{operation}` for `engine` (two cursor events)."""
     from sqlalchemy import event
 
     _engines.add(engine)
+    # a disposed engine (an app shut down) is no pool of this server's any more
+    event.listen(engine.sync_engine, "engine_disposed", lambda *_: _engines.discard(engine))
     event.listen(engine.sync_engine, "checkout", lambda *_: DB_POOL_CHECKED_OUT.inc())
     event.listen(engine.sync_engine, "checkin", lambda *_: DB_POOL_CHECKED_OUT.dec())
+    event.listen(engine.sync_engine, "before_cursor_execute", _query_started)
+    event.listen(engine.sync_engine, "after_cursor_execute", _query_finished)
 
 
 def render_metrics() -> tuple[bytes, str]:
@@ -104,6 +167,7 @@ def render_metrics() -> tuple[bytes, str]:
         GCCollector(registry=registry)
         PlatformCollector(registry=registry)
         registry.register(_POOL_COLLECTOR)
+        registry.register(QUEUE_DEPTH)
     else:
         registry = DEFAULT_REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST
