@@ -26,6 +26,13 @@ NOT_AT_START = (
     "onnxruntime",
     "openai",
     "redis",  # only with REDIS_URL
+    "pydantic",  # advanced-alchemy's and Litestar's optional support; Keel's schemas are msgspec
+    "rich",  # structlog's pretty tracebacks, httpx's command line tool
+    "pygments",
+    "jinja2",  # the swagger-ui package's templates (Keel serves its static assets only)
+    "swagger_ui",
+    "email_validator",  # the first address to check loads it
+    "aiosmtplib",  # the first mail sent loads it
 )
 
 PROBE = """
