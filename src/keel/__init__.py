@@ -9,12 +9,13 @@ __version__ = "0.1.0"
 # - advanced-alchemy: numpy (JSON encoders for arrays; numpy is here only for the speech engines) and
 #   pydantic (schema conversion; Keel's schemas are msgspec; pydantic is here for openai's client);
 # - structlog: rich (pretty console tracebacks; the plain ones are used instead) and httpx: its command
-#   line tool (click, rich, pygments), never run from a Keel process.
+#   line tool (click, rich, pygments), never run from a Keel process (click stays whenever the process
+#   started from a click command line: `keel serve`, uvicorn's).
 # Each is hidden while those load (`find_spec` answers None and `import` fails for a name set to None
 # in sys.modules), so it loads on first real use, if any.
 _HIDDEN_WHILE_LOADING = (
     (("numpy", "pydantic"), ("advanced_alchemy.base",)),
-    (("rich", "pygments"), ("structlog", "httpx")),
+    (("rich", "pygments", "click"), ("structlog", "httpx")),
 )
 
 
