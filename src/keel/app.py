@@ -60,6 +60,15 @@ class KeelApp(Litestar):
 
     edge: Edge
 
+    @staticmethod
+    def _get_default_plugins(plugins: list[Any]) -> list[Any]:
+        """Litestar adds its pydantic and attrs plugins whenever those libraries are installed (importing
+        pydantic: ~0.2 s of start-up); Keel's schemas are msgspec structs, so only msgspec's is needed."""
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        plugins.append(MsgspecDIPlugin())
+        return plugins
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] == "lifespan":
             await super().__call__(scope, receive, send)

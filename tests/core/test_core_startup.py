@@ -26,6 +26,14 @@ NOT_AT_START = (
     "onnxruntime",
     "openai",
     "redis",  # only with REDIS_URL
+    "pydantic",  # advanced-alchemy's and Litestar's optional support; Keel's schemas are msgspec
+    "rich",  # structlog's pretty tracebacks, httpx's command line tool
+    "pygments",
+    "click",  # httpx's command line tool (a `keel serve` process has it: its own command line)
+    "jinja2",  # the swagger-ui package's templates (Keel serves its static assets only)
+    "swagger_ui",
+    "email_validator",  # the first address to check loads it
+    "aiosmtplib",  # the first mail sent loads it
 )
 
 PROBE = """

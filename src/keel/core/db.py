@@ -138,8 +138,28 @@ class Database:
             engine_config=engine_config(settings),
             session_config=AsyncSessionConfig(expire_on_commit=False, class_=RetryingSession),
             create_all=False,
+            # advanced-alchemy's FileObject columns are not used here; its listener inspected every flush
+            enable_file_object_listener=False,
         )
         self._read_engine: AsyncEngine | None = None
+        self._maker = self._session_maker()
+
+    def _session_maker(self) -> Any:
+        """advanced-alchemy's session factory without its repository-cache listeners: Keel configures no
+        such cache, and each commit and rollback asked the engine for its options twice (two engine
+        copies per request) before finding nothing to invalidate."""
+        from advanced_alchemy._listeners import AsyncCacheListener
+
+        maker = self.config.create_session_maker()
+        sync_maker = getattr(maker, "kw", {}).get("sync_session_class")
+        if sync_maker is not None:
+            for name, listener in (
+                ("after_commit", AsyncCacheListener.after_commit),
+                ("after_rollback", AsyncCacheListener.after_rollback),
+            ):
+                if event.contains(sync_maker, name, listener):
+                    event.remove(sync_maker, name, listener)
+        return maker
 
     def get_engine(self) -> AsyncEngine:
         return self.config.get_engine()
@@ -149,7 +169,7 @@ class Database:
         return self.config.get_session()
 
     def create_session_maker(self) -> Any:
-        return self.config.create_session_maker()
+        return self._maker
 
     def _autocommit_engine(self) -> AsyncEngine:
         """The same pool, connections in AUTOCOMMIT (set on checkout, reset on return: no round trip)."""
@@ -162,7 +182,7 @@ class Database:
         sessions = _scope_sessions(scope)
         session: AsyncSession | None = sessions.get(SESSION_SCOPE_KEY)
         if session is None:
-            maker = self.create_session_maker()
+            maker = self._maker
             if (
                 self.settings.is_postgres
                 and scope.get("type") == "http"

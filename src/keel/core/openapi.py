@@ -129,9 +129,14 @@ def use_keel_openapi(app: Litestar) -> None:
 
 
 def _assets_dir() -> Path:
-    import swagger_ui
+    """The swagger-ui-py package's static folder, found without importing the package (which loads
+    jinja2 for templates Keel does not use)."""
+    from importlib.util import find_spec
 
-    return Path(swagger_ui.__file__).resolve().parent / "static"
+    spec = find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "static"
 
 
 _INIT_JS = b"""window.addEventListener("load", function () {

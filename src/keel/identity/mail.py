@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-import aiosmtplib
 import structlog
 
 from keel.settings import Settings
@@ -30,6 +29,8 @@ class Mailer:
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
+        import aiosmtplib  # loaded with the first mail, not by every server at start-up
+
         try:
             await aiosmtplib.send(
                 message,

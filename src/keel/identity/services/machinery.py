@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import structlog
-from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 
@@ -140,6 +139,9 @@ class Identity:
 
 def normalize_email(raw: str) -> str:
     """Validated, normalized, lower case; ValidationFailed otherwise."""
+    # email-validator (and its ~100 regexes) loads with the first address, not at every start-up
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:

@@ -1,0 +1,3 @@
+from benchmarks.run.main import main
+
+main()
