@@ -43,6 +43,10 @@ class OAuthState(Base):
     owner_id: Mapped[UUID] = mapped_column(
         GUID, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
+    # the workspace the connection was started in: the callback creates the integration there
+    workspace_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("segmint_workspace.id", ondelete="CASCADE"), index=True
+    )
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     network: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100))  # the integration to create

@@ -84,13 +84,18 @@ async def connections_of(db: AsyncSession, rows: list[Integration]) -> dict[UUID
     return {c.integration_id: c for c in found}
 
 
-async def _name_taken(db: AsyncSession, owner_id: UUID, name: str, but: UUID | None = None) -> None:
-    # names are unique per person who connected them (the table's constraint), across their workspaces
-    statement = select(Integration.id).where(Integration.owner_id == owner_id, Integration.name == name)
+async def _name_taken(db: AsyncSession, workspace_id: UUID, name: str, but: UUID | None = None) -> None:
+    # names are unique per workspace (the table's constraint): two members may not both add "Blog"
+    statement = select(Integration.id).where(
+        Integration.workspace_id == workspace_id, Integration.name == name
+    )
     if but is not None:
         statement = statement.where(Integration.id != but)
     if await db.scalar(statement):
-        raise Conflict(f"You already have an integration named {name!r}", details={"name": "already used"})
+        raise Conflict(
+            f"This workspace already has an integration named {name!r}",
+            details={"name": "already used in this workspace"},
+        )
 
 
 async def create_integration(
@@ -113,7 +118,7 @@ async def create_integration(
         secret = generated = webhook.new_secret()
     if data.provider == "webhook" and not webhook.valid_secret(secret):
         raise ValidationFailed(details={"secret": "A whsec_ secret carries 24-64 bytes of base64"})
-    await _name_taken(db, owner_id, data.name)
+    await _name_taken(db, seat.workspace_id, data.name)
     await _check_url(settings, data.url)
     row = Integration(
         owner_id=owner_id,
@@ -157,7 +162,7 @@ async def update_integration(
     if row.provider == "webhook" and isinstance(data.secret, str) and not webhook.valid_secret(data.secret):
         raise ValidationFailed(details={"secret": "A whsec_ secret carries 24-64 bytes of base64"})
     if isinstance(data.name, str):
-        await _name_taken(db, row.owner_id, data.name, but=row.id)
+        await _name_taken(db, row.workspace_id, data.name, but=row.id)
         row.name = data.name
     if isinstance(data.url, str):
         await _check_url(settings, data.url)
