@@ -36,7 +36,7 @@ from keel.apps.segmint.models import (
 )
 from keel.apps.segmint.network_models import Connection, OAuthApp
 from keel.apps.segmint.networks import bluesky, linkedin, mastodon, validation, webhook, x
-from keel.apps.segmint.networks.base import Account, Published, PublishFailed
+from keel.apps.segmint.networks.base import Account, Progress, Published, PublishFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -187,7 +187,7 @@ async def run_publish(
             try:
                 connection, app = connections.connection_app(links, apps, integration.id)
                 target = target_of(settings, integration, connection, app)
-                target.done = list(d.parts or [])
+                target.done = Progress(d.parts or [], _part_recorder(sessions, d.id))
                 work.append((d.id, target, None, d.retry_at))
             except PublishFailed as exc:
                 work.append((d.id, None, exc.message, None))
@@ -216,6 +216,21 @@ async def run_publish(
         async with sessions() as db, db.begin():  # release the claim: a retry may run now
             await db.execute(update(Schedule).where(Schedule.id == schedule_id).values(claimed_until=None))
     return await _finish(sessions, settings, schedule_id)
+
+
+def _part_recorder(sessions: async_sessionmaker[AsyncSession], delivery_id: UUID) -> Any:
+    """Commit the parts posted so far as soon as the network answers each one (its own transaction)."""
+
+    async def record(parts: list[dict[str, Any]]) -> None:
+        async with sessions() as db, db.begin():
+            await db.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status == PENDING)
+                .values(parts=parts)
+                .execution_options(synchronize_session=False)
+            )
+
+    return record
 
 
 async def _attempt(
