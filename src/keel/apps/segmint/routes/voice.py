@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import evolution, networks, style, voice, writer
-from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG
+from keel.apps.segmint.routes.common import SegmintController
 from keel.apps.segmint.schemas import (
     FeatureDifference,
     ScoreRequest,
@@ -27,12 +27,8 @@ Period = Literal["month", "quarter"]
 ChartFormat = Literal["svg", "png"]
 
 
-class VoiceController(Controller):
+class VoiceController(SegmintController):
     path = "/voice"
-    tags = TAG
-    security = SECURITY
-    dependencies = SEAT
-    opt = SEAT_ERRORS
 
     @get(summary="Your voice profile: tone mix, sentence length, vocabulary, top terms, by month")
     async def get_voice(self, db_session: AsyncSession, seat: Seat) -> Envelope[VoiceProfile]:

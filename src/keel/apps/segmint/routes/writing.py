@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, post
+from litestar import post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import networks, services, writer
-from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG, WRITE_ERRORS, WRITING_ERRORS
+from keel.apps.segmint.routes.common import WRITE_ERRORS, WRITING_ERRORS, SegmintController
 from keel.apps.segmint.schemas import (
     GeneratedDraft,
     GenerateRequest,
@@ -32,12 +32,8 @@ def _draft(row: Any, variant: writer.Variant, score: int) -> GeneratedDraft:
     )
 
 
-class WritingController(Controller):
+class WritingController(SegmintController):
     path = "/content"
-    tags = TAG
-    security = SECURITY
-    dependencies = SEAT
-    opt = SEAT_ERRORS
 
     @post(
         "/generate",
