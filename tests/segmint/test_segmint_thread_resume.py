@@ -8,17 +8,15 @@ import itertools
 import signal
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from keel.app import create_app
-from keel.apps.segmint.publishing import run_publish
 from segmint.helpers import API
 from segmint.test_segmint_networks_connect import connect
 from segmint.test_segmint_publishing import approved_content, soon
@@ -40,8 +38,9 @@ RUN = textwrap.dedent("""
     async def main():
         settings = msgspec.json.decode(Path(sys.argv[1]).read_bytes(), type=Settings)
         engine = create_async_engine(settings.database_url)
-        await run_publish(async_sessionmaker(engine, expire_on_commit=False), settings,
-                          uuid.UUID(sys.argv[2]), final_attempt=False)
+        print(await run_publish(async_sessionmaker(engine, expire_on_commit=False), settings,
+                                uuid.UUID(sys.argv[2]), final_attempt=False))
+        await engine.dispose()
 
     asyncio.run(main())
 """)
@@ -88,17 +87,18 @@ async def test_a_thread_cut_by_a_dead_worker_resumes_without_posting_again(
     network_server.release()
 
     engine = create_async_engine(settings.database_url)
-    try:
-        async with engine.begin() as conn:  # the dead run's lease has run out
-            await conn.execute(text("UPDATE segmint_schedule SET claimed_until = NULL"))
-        status = await run_publish(
-            async_sessionmaker(engine, expire_on_commit=False),
-            settings,
-            uuid.UUID(sid),
-            final_attempt=False,
-        )
-    finally:
-        await engine.dispose()
+    async with engine.begin() as conn:  # the dead run's lease has run out
+        await conn.execute(text("UPDATE segmint_schedule SET claimed_until = NULL"))
+    await engine.dispose()
+    rerun = await asyncio.create_subprocess_exec(  # the retry, in a fresh worker
+        sys.executable,
+        str(tmp_path / "run.py"),
+        str(tmp_path / "settings.json"),
+        sid,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await rerun.communicate()
+    status = out.decode().strip().splitlines()[-1]
     assert status == "published"
 
     tweets = [p for p in network_server.posts if p["network"] == "x"]
