@@ -1,8 +1,9 @@
 """`make bench`: Keel (`keel serve --workers N`) against a bare Litestar app on loopback, on SQLite and on
-PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gym and scribe.
+PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gym, scribe and segmint.
 
 Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_CONNECTIONS (32),
-BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS (core,gym,startup,twins,scribe),
+BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS
+(core,gym,startup,twins,scribe,segmint),
 BENCH_DATABASES (sqlite,postgres), BENCH_POSTGRES_URL (DATABASE_URL when it is PostgreSQL, else
 postgresql+asyncpg://postgres@127.0.0.1:5432/keel_bench), BENCH_PIN (1: server on core 0, load on core 1),
 BENCH_LOG_LEVEL (INFO), REDIS_URL (optional). Uses wrk when installed, else a small asyncio httpx load
@@ -52,7 +53,9 @@ THREADS = _env_int("BENCH_THREADS", 1)
 # BENCH_LOAD=httpx forces the built-in generator (what a machine without wrk uses)
 USE_WRK = bool(shutil.which("wrk")) and os.environ.get("BENCH_LOAD", "wrk") == "wrk"
 GROUPS = [
-    g.strip() for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe").split(",") if g.strip()
+    g.strip()
+    for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe,segmint").split(",")
+    if g.strip()
 ]
 DATABASES = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 LOAD_GROUPS = ("core", "gym")  # groups of wrk scenarios (startup, twins and scribe are their own)
@@ -651,6 +654,10 @@ def main() -> None:
         "scribe": scribe_result,
         "server_errors": errors,
     }
+    if "segmint" in GROUPS:  # its own module: no server, no database (benchmarks/segmint.py)
+        from benchmarks import segmint as segmint_bench
+
+        result["segmint"] = segmint_bench.run()
     path.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {path.relative_to(ROOT)}")
 
