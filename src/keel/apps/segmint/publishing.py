@@ -14,9 +14,9 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from keel.apps.segmint import connections, services
+from keel.apps.segmint import connections, media, services
 from keel.apps.segmint.credentials import cipher, decrypt, encrypt, hint, target_problem
-from keel.apps.segmint.delivery import StillPending, lost_schedules, run_publish, target_of, verify
+from keel.apps.segmint.delivery import lost_schedules, run_publish, target_of, verify
 from keel.apps.segmint.models import (
     APPROVED,
     PENDING,
@@ -40,6 +40,7 @@ from keel.apps.segmint.schemas import (
     ScheduleRead,
 )
 from keel.apps.segmint.services.content import as_seat
+from keel.apps.segmint.settlement import StillPending
 from keel.apps.segmint.teams import Seat
 from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import Conflict, NotFound, Unprocessable, ValidationFailed
@@ -232,13 +233,13 @@ async def check_integration(
     return IntegrationCheck(ok=True, detail=detail)
 
 
-def check_targets(text: str, integrations: list[Integration], *, thread: bool) -> None:
+def check_targets(text: str, integrations: list[Integration], *, thread: bool, images: Any = ()) -> None:
     """422 before scheduling when the text cannot go to one of the networks as asked, naming each."""
     problems: dict[str, str] = {}
     for integration in integrations:
         if integration.provider == "webhook":
             continue
-        checked = validation.check(text, integration.provider, thread=thread)
+        checked = validation.check(text, integration.provider, thread=thread, media=images)
         if not checked.ok:
             problems[integration.provider] = f"{integration.name}: " + "; ".join(checked.problems)
     if problems:
@@ -308,7 +309,8 @@ async def create_schedule(
     missing = sorted(str(i) for i in set(wanted) - {i.id for i in integrations})
     if missing:
         raise NotFound(f"Integration not found: {', '.join(missing)}", details={"integration_ids": missing})
-    check_targets(row.text, list(integrations), thread=data.thread)
+    images = media.descriptors(await media.of_content(db, row.id))
+    check_targets(row.text, list(integrations), thread=data.thread, images=images)
     services.move(
         db,
         row,

@@ -1,5 +1,6 @@
 """segmint: an OAuth authorization in progress records the workspace it was started in (the callback
-creates the integration there); integration names are unique per workspace instead of per person
+creates the integration there); integration names are unique per workspace instead of per person;
+images attached to content (`segmint_media`)
 
 Revision ID: 0019
 Revises: 0018
@@ -9,7 +10,7 @@ Create Date: 2026-12-02
 from __future__ import annotations
 
 import sqlalchemy as sa
-from advanced_alchemy.types import GUID
+from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 revision = "0019"
@@ -47,6 +48,43 @@ def _rename_duplicates(key: str) -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "segmint_media",
+        sa.Column("id", GUID(length=16), nullable=False),
+        sa.Column("workspace_id", GUID(length=16), nullable=False),
+        sa.Column("content_id", GUID(length=16), nullable=False),
+        sa.Column("owner_id", GUID(length=16), nullable=False),
+        sa.Column("storage_key", sa.String(length=300), nullable=False),
+        sa.Column("mime_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("alt_text", sa.String(length=1000), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["content_id"],
+            ["segmint_content.id"],
+            name=op.f("fk_segmint_media_content_id_segmint_content"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["user_account.id"],
+            name=op.f("fk_segmint_media_owner_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["segmint_workspace.id"],
+            name=op.f("fk_segmint_media_workspace_id_segmint_workspace"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_segmint_media")),
+    )
+    with op.batch_alter_table("segmint_media", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_segmint_media_content_id"), ["content_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_segmint_media_workspace_id"), ["workspace_id"], unique=False)
     with op.batch_alter_table("segmint_oauth_state", schema=None) as batch_op:
         batch_op.add_column(sa.Column("workspace_id", GUID(length=16), nullable=True))
     # authorizations in progress (ten minutes at most) were started in the personal workspace
@@ -77,6 +115,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("segmint_media", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_segmint_media_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_segmint_media_content_id"))
+    op.drop_table("segmint_media")
     _rename_duplicates("owner_id")
     with op.batch_alter_table("segmint_integration", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_segmint_integration_workspace_id"), type_="unique")

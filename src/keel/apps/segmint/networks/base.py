@@ -48,6 +48,15 @@ class Published:
     parts: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """An image to upload with a post (the first post of a thread carries them)."""
+
+    data: bytes
+    mime_type: str
+    alt_text: str = ""
+
+
 @dataclass
 class Account:
     """Who an adapter posts as: the network's base URL (API or instance), the decrypted token set and its
