@@ -58,6 +58,7 @@ class WritingController(SegmintController):
     @post(
         "/generate/stream",
         status_code=200,
+        media_type="text/event-stream",
         opt={"rate_limit": "30/minute"},
         summary="Write drafts in your voice and watch them being written (server-sent events)",
         description="The body of /generate. Events: `delta` `{platform, text}` as each draft is written "
