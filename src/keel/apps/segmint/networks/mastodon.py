@@ -110,12 +110,10 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
                 response = await client.get(f"{account.base_url}/api/v1/media/{media_id}", headers=headers)
         except httpx.HTTPError as exc:
             raise unreachable(NAME, exc) from exc
-        if not response.is_success or response.status_code == 206:
-            raise (
-                _error(response)
-                if not response.is_success
-                else PublishFailed(f"{NAME} is still processing an image", transient=True)
-            )
+        if not response.is_success:
+            raise _error(response)
+        if response.status_code in (202, 206):  # a later run tries again
+            raise PublishFailed(f"{NAME} is still processing an image", transient=True)
         if not body(response).get("id"):
             raise PublishFailed(f"{NAME} answered the upload without a media id", transient=False)
         ids.append(str(body(response)["id"]))

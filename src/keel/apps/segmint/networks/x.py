@@ -3,8 +3,8 @@
 `POST /2/oauth2/revoke`), `GET /2/users/me`, and `POST /2/tweets` (threads through
 `reply.in_reply_to_tweet_id`; images through `POST /2/media/upload` (multipart `media`, `media_category`)
 and their alt text through `POST /2/media/metadata`, attached as `media.media_ids`). Errors are
-problem+json (`title`, `detail`, `type`) or `errors: [{message,
-code}]`; 429 carries `x-rate-limit-reset` (epoch seconds)."""
+problem+json (`title`, `detail`, `type`) or `errors: [{message, code}]`; 429 carries
+`x-rate-limit-reset` (epoch seconds)."""
 
 from __future__ import annotations
 
