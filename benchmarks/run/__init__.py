@@ -1,8 +1,9 @@
 """`make bench`: Keel (`keel serve --workers N`) against a bare Litestar app on loopback, on SQLite and on
-PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gym and scribe.
+PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gym, scribe and segmint.
 
 Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_CONNECTIONS (32),
-BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS (core,gym,startup,twins,scribe),
+BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS
+(core,gym,startup,twins,scribe,segmint),
 BENCH_DATABASES (sqlite,postgres), BENCH_POSTGRES_URL (DATABASE_URL when it is PostgreSQL, else
 postgresql+asyncpg://postgres@127.0.0.1:5432/keel_bench), BENCH_PIN (1: server on core 0, load on core 1),
 BENCH_LOG_LEVEL (INFO), REDIS_URL (optional). Uses wrk when installed, else a small asyncio httpx load

@@ -24,7 +24,9 @@ THREADS = _env_int("BENCH_THREADS", 1)
 # BENCH_LOAD=httpx forces the built-in generator (what a machine without wrk uses)
 USE_WRK = bool(shutil.which("wrk")) and os.environ.get("BENCH_LOAD", "wrk") == "wrk"
 GROUPS = [
-    g.strip() for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe").split(",") if g.strip()
+    g.strip()
+    for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe,segmint").split(",")
+    if g.strip()
 ]
 DATABASES = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 LOAD_GROUPS = ("core", "gym")  # groups of wrk scenarios (startup, twins and scribe are their own)

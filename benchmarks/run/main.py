@@ -106,5 +106,9 @@ def main() -> None:
         "scribe": scribe_result,
         "server_errors": errors,
     }
+    if "segmint" in GROUPS:  # its own module: no server, no database (benchmarks/segmint.py)
+        from benchmarks import segmint as segmint_bench
+
+        result["segmint"] = segmint_bench.run()
     path.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {path.relative_to(ROOT)}")

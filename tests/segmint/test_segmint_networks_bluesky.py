@@ -125,7 +125,7 @@ async def test_a_thread_cut_by_a_failure_resumes_without_posting_twice(
         await client.post(
             f"{API}/content/{cid}/schedules",
             headers=owner.headers,
-            json={"publish_at": soon(0.3), "integration_ids": [made.json()["data"]["id"]], "thread": True},
+            json={"publish_at": soon(1.0), "integration_ids": [made.json()["data"]["id"]], "thread": True},
         )
     ).json()["data"]["id"]
     result = await wait_schedule(client, owner.headers, sid)

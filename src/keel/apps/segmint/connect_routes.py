@@ -81,11 +81,12 @@ class NetworkCheck(msgspec.Struct, kw_only=True):
     problems: list[str]
 
 
-async def _read(db: AsyncSession, row: Any) -> IntegrationRead:
+async def _connected(db: AsyncSession, row: Any) -> Envelope[IntegrationRead]:
+    """The integration a connect flow created, with the account it connected."""
     from sqlalchemy import select
 
     link = await db.scalar(select(Connection).where(Connection.integration_id == row.id))
-    return publishing.integration_read(row, link)
+    return ok(publishing.integration_read(row, link))
 
 
 @get(
@@ -126,14 +127,14 @@ async def authorize(
 async def callback(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    principal: Principal,
     seat: Seat,
     network: Annotated[str, Parameter(pattern="^(mastodon|linkedin|x)$")],
     data: CallbackBody,
 ) -> Envelope[IntegrationRead]:
     settings = request.app.state.settings
-    row = await connections.complete(db_session, settings, seat, network, data.code, data.state)
-    return ok(await _read(db_session, row))
+    return await _connected(
+        db_session, await connections.complete(db_session, settings, seat, network, data.code, data.state)
+    )
 
 
 @post(
@@ -144,22 +145,12 @@ async def callback(
     **CONTENT,
 )
 async def connect_bluesky(
-    request: Request[Any, Any, Any],
-    db_session: AsyncSession,
-    principal: Principal,
-    seat: Seat,
-    data: BlueskyConnect,
+    request: Request[Any, Any, Any], db_session: AsyncSession, seat: Seat, data: BlueskyConnect
 ) -> Envelope[IntegrationRead]:
-    row = await connections.connect_bluesky(
-        db_session,
-        request.app.state.settings,
-        seat,
-        name=data.name,
-        identifier=data.identifier,
-        app_password=data.app_password,
-        service=data.service,
-    )
-    return ok(await _read(db_session, row))
+    login = {"identifier": data.identifier, "app_password": data.app_password, "service": data.service}
+    settings = request.app.state.settings
+    row = await connections.connect_bluesky(db_session, settings, seat, name=data.name, **login)
+    return await _connected(db_session, row)
 
 
 @post(

@@ -19,16 +19,13 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from keel.apps.segmint import connections, notifications, services
+from keel.apps.segmint import connections, media
 from keel.apps.segmint.credentials import decrypt, target_problem
 from keel.apps.segmint.models import (
-    APPROVED,
     DELIVERED,
     FAILED,
     PENDING,
-    PUBLISHED,
     SCHEDULE_ACTIVE,
-    SCHEDULED,
     Content,
     Delivery,
     Integration,
@@ -36,7 +33,8 @@ from keel.apps.segmint.models import (
 )
 from keel.apps.segmint.network_models import Connection, OAuthApp
 from keel.apps.segmint.networks import bluesky, linkedin, mastodon, validation, webhook, x
-from keel.apps.segmint.networks.base import Account, Published, PublishFailed
+from keel.apps.segmint.networks.base import Account, Attachment, Progress, Published, PublishFailed
+from keel.apps.segmint.settlement import finish
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,6 +53,7 @@ class Post:
     tone: str
     tags: list[str]
     platforms: list[str]
+    media: tuple[Attachment, ...] = ()  # images: the first post of a thread carries them
 
 
 @dataclass
@@ -118,16 +117,20 @@ async def deliver(
     await connections.renew_if_due(client, settings, account, target.app)
     if target.provider == "linkedin":
         return await linkedin.publish(
-            client, account, parts, post.delivery_id, target.done, version=settings.segmint_linkedin_version
+            client,
+            account,
+            parts,
+            post.delivery_id,
+            target.done,
+            version=settings.segmint_linkedin_version,
+            media=list(post.media),
         )
     adapters = {"mastodon": mastodon.publish, "x": x.publish, "bluesky": bluesky.publish}
     if target.provider not in adapters:
         raise PublishFailed(f"Unknown provider {target.provider!r}", transient=False)
-    return await adapters[target.provider](client, account, parts, post.delivery_id, target.done)
-
-
-class StillPending(Exception):
-    """Some targets failed transiently: the job raises this so procrastinate retries with backoff."""
+    return await adapters[target.provider](
+        client, account, parts, post.delivery_id, target.done, list(post.media)
+    )
 
 
 def _schedules() -> Any:
@@ -187,7 +190,7 @@ async def run_publish(
             try:
                 connection, app = connections.connection_app(links, apps, integration.id)
                 target = target_of(settings, integration, connection, app)
-                target.done = list(d.parts or [])
+                target.done = Progress(d.parts or [], _part_recorder(sessions, d.id))
                 work.append((d.id, target, None, d.retry_at))
             except PublishFailed as exc:
                 work.append((d.id, None, exc.message, None))
@@ -200,6 +203,15 @@ async def run_publish(
             tags=[t.tag for t in content.tags],
             platforms=list(content.platforms or []),
         )
+        images = await media.of_content(db, content.id)
+
+    try:
+        base["media"] = tuple(await media.load(settings, images))
+    except Exception as exc:  # a file gone from storage: nothing can be posted as approved
+        log.warning("segmint_media_missing", schedule_id=str(schedule_id), error=str(exc))
+        work = [
+            (d, None, f"An attached image cannot be read ({type(exc).__name__})", r) for d, _, _, r in work
+        ]
 
     try:
         async with httpx.AsyncClient(
@@ -215,7 +227,22 @@ async def run_publish(
     finally:
         async with sessions() as db, db.begin():  # release the claim: a retry may run now
             await db.execute(update(Schedule).where(Schedule.id == schedule_id).values(claimed_until=None))
-    return await _finish(sessions, settings, schedule_id)
+    return await finish(sessions, settings, schedule_id)
+
+
+def _part_recorder(sessions: async_sessionmaker[AsyncSession], delivery_id: UUID) -> Any:
+    """Commit the parts posted so far as soon as the network answers each one (its own transaction)."""
+
+    async def record(parts: list[dict[str, Any]]) -> None:
+        async with sessions() as db, db.begin():
+            await db.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status == PENDING)
+                .values(parts=parts)
+                .execution_options(synchronize_session=False)
+            )
+
+    return record
 
 
 async def _attempt(
@@ -233,7 +260,8 @@ async def _attempt(
         return PublishFailed(blocked[0], transient=blocked[1])
     parts = [post.text]
     if target.provider in validation.RULES and target.provider != "webhook":
-        checked = validation.check(post.text, target.provider, thread=thread)
+        attached = [validation.Media(m.mime_type, len(m.data)) for m in post.media]
+        checked = validation.check(post.text, target.provider, thread=thread, media=attached)
         if not checked.ok:  # checked when scheduled; the text cannot change after approval, but rules can
             return PublishFailed("; ".join(checked.problems), transient=False)
         parts = checked.parts
@@ -291,91 +319,6 @@ async def _record(
             integration = await db.get(Integration, connection.integration_id) if connection else None
             if connection is not None and integration is not None:
                 connections.store(settings, integration, connection, target.account)
-
-
-async def _finish(sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID) -> str:
-    status, event = await _settle(sessions, settings, schedule_id)
-    if event is not None:
-        await _announce(settings, event)
-    return status
-
-
-async def _announce(settings: Settings, event: dict[str, Any]) -> None:
-    """The owner's `user:<id>:segmint` channel hears how a publication ended; never fails the job."""
-    from keel.core.realtime import notify, user_channel
-
-    try:
-        await notify(user_channel(event.pop("owner_id"), "segmint"), event, settings=settings)
-    except Exception:
-        log.warning("segmint_announce_failed", schedule_id=event.get("id"), exc_info=True)
-
-
-async def _settle(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, schedule_id: UUID
-) -> tuple[str, dict[str, Any] | None]:
-    async with sessions() as db, db.begin():
-        db.info["segmint_settings"] = settings  # the notification mails go out after the commit
-        schedule = await db.scalar(
-            _schedules().where(Schedule.id == schedule_id).with_for_update(of=Schedule)
-        )
-        if schedule is None:
-            return "missing", None
-        states = [d.status for d in schedule.deliveries]
-        if PENDING in states:
-            raise StillPending(f"{states.count(PENDING)} target(s) failed transiently; retrying")
-        content = await db.scalar(
-            select(Content).where(Content.id == schedule.content_id).with_for_update(of=Content)
-        )
-        delivered = states.count(DELIVERED)
-        schedule.finished_at = datetime.now(UTC)
-        schedule.status = "published" if delivered == len(states) else "partial" if delivered else "failed"
-        if content is not None and content.status == SCHEDULED:
-            if delivered:
-                services.move(
-                    db,
-                    content,
-                    PUBLISHED,
-                    action="published",
-                    actor_id=None,
-                    comment=f"delivered to {delivered} of {len(states)} target(s)",
-                )
-                content.published_at = schedule.finished_at
-            else:
-                services.move(
-                    db,
-                    content,
-                    APPROVED,
-                    action="publish_failed",
-                    actor_id=None,
-                    comment="; ".join(sorted({d.error or "" for d in schedule.deliveries}))[:2000],
-                )
-        if content is not None:  # the author and whoever scheduled it hear how it ended
-            notifications.notify(
-                db,
-                [content.owner_id, schedule.owner_id],
-                "published" if delivered else "failed",
-                content,
-                _outcome(schedule),
-            )
-        event = {
-            "type": "segmint.schedule",
-            "id": str(schedule.id),
-            "content_id": str(schedule.content_id),
-            "status": schedule.status,
-            "delivered": delivered,
-            "targets": len(states),
-            "owner_id": str(schedule.owner_id),
-        }
-        return schedule.status, event
-
-
-def _outcome(schedule: Schedule) -> str:
-    """What each target answered, one line per target (what a person checks first)."""
-    lines = []
-    for d in schedule.deliveries:
-        said = (d.external_url or d.external_id) if d.status == DELIVERED else d.error
-        lines.append(f"{d.integration_name}: {d.status}{f' ({said})' if said else ''}")
-    return "\n".join(lines)[:2000]
 
 
 async def lost_schedules(

@@ -239,7 +239,7 @@ class WorkflowApprover(Base):
 
 class Integration(Base):
     __tablename__ = "segmint_integration"
-    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)  # names are unique per workspace
 
     owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
     workspace_id: Mapped[UUID] = workspace_column(default_to_owner=True)

@@ -1,5 +1,6 @@
 """segmint tables for the networks: an integration's connected account (OAuth or AT Protocol session,
-tokens encrypted), the pending OAuth authorizations (`state`), and Mastodon apps registered per instance."""
+tokens encrypted), the pending OAuth authorizations (`state`), Mastodon apps registered per instance,
+and the images attached to a content (uploaded to each network when it is published)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keel.core.db import Base
@@ -43,6 +44,10 @@ class OAuthState(Base):
     owner_id: Mapped[UUID] = mapped_column(
         GUID, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
+    # the workspace the connection was started in: the callback creates the integration there
+    workspace_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("segmint_workspace.id", ondelete="CASCADE"), index=True
+    )
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     network: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100))  # the integration to create
@@ -67,3 +72,22 @@ class OAuthApp(Base):
     scopes: Mapped[str] = mapped_column(String(200))
     client_id: Mapped[str] = mapped_column(String(200))
     client_secret_encrypted: Mapped[str] = mapped_column(Text)
+
+
+class Media(Base):
+    """An image attached to a content, in the order it is shown (`position`); the bytes are in storage."""
+
+    __tablename__ = "segmint_media"
+
+    workspace_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("segmint_workspace.id", ondelete="CASCADE"), index=True
+    )
+    content_id: Mapped[UUID] = mapped_column(
+        GUID, ForeignKey("segmint_content.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="CASCADE"))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    alt_text: Mapped[str] = mapped_column(String(1000), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)

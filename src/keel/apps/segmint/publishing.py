@@ -14,9 +14,9 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from keel.apps.segmint import connections, services
+from keel.apps.segmint import connections, media, services
 from keel.apps.segmint.credentials import cipher, decrypt, encrypt, hint, target_problem
-from keel.apps.segmint.delivery import StillPending, lost_schedules, run_publish, target_of, verify
+from keel.apps.segmint.delivery import lost_schedules, run_publish, target_of, verify
 from keel.apps.segmint.models import (
     APPROVED,
     PENDING,
@@ -40,6 +40,7 @@ from keel.apps.segmint.schemas import (
     ScheduleRead,
 )
 from keel.apps.segmint.services.content import as_seat
+from keel.apps.segmint.settlement import StillPending
 from keel.apps.segmint.teams import Seat
 from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import Conflict, NotFound, Unprocessable, ValidationFailed
@@ -84,13 +85,18 @@ async def connections_of(db: AsyncSession, rows: list[Integration]) -> dict[UUID
     return {c.integration_id: c for c in found}
 
 
-async def _name_taken(db: AsyncSession, owner_id: UUID, name: str, but: UUID | None = None) -> None:
-    # names are unique per person who connected them (the table's constraint), across their workspaces
-    statement = select(Integration.id).where(Integration.owner_id == owner_id, Integration.name == name)
+async def _name_taken(db: AsyncSession, workspace_id: UUID, name: str, but: UUID | None = None) -> None:
+    # names are unique per workspace (the table's constraint): two members may not both add "Blog"
+    statement = select(Integration.id).where(
+        Integration.workspace_id == workspace_id, Integration.name == name
+    )
     if but is not None:
         statement = statement.where(Integration.id != but)
     if await db.scalar(statement):
-        raise Conflict(f"You already have an integration named {name!r}", details={"name": "already used"})
+        raise Conflict(
+            f"This workspace already has an integration named {name!r}",
+            details={"name": "already used in this workspace"},
+        )
 
 
 async def create_integration(
@@ -113,7 +119,7 @@ async def create_integration(
         secret = generated = webhook.new_secret()
     if data.provider == "webhook" and not webhook.valid_secret(secret):
         raise ValidationFailed(details={"secret": "A whsec_ secret carries 24-64 bytes of base64"})
-    await _name_taken(db, owner_id, data.name)
+    await _name_taken(db, seat.workspace_id, data.name)
     await _check_url(settings, data.url)
     row = Integration(
         owner_id=owner_id,
@@ -157,7 +163,7 @@ async def update_integration(
     if row.provider == "webhook" and isinstance(data.secret, str) and not webhook.valid_secret(data.secret):
         raise ValidationFailed(details={"secret": "A whsec_ secret carries 24-64 bytes of base64"})
     if isinstance(data.name, str):
-        await _name_taken(db, row.owner_id, data.name, but=row.id)
+        await _name_taken(db, row.workspace_id, data.name, but=row.id)
         row.name = data.name
     if isinstance(data.url, str):
         await _check_url(settings, data.url)
@@ -227,13 +233,13 @@ async def check_integration(
     return IntegrationCheck(ok=True, detail=detail)
 
 
-def check_targets(text: str, integrations: list[Integration], *, thread: bool) -> None:
+def check_targets(text: str, integrations: list[Integration], *, thread: bool, images: Any = ()) -> None:
     """422 before scheduling when the text cannot go to one of the networks as asked, naming each."""
     problems: dict[str, str] = {}
     for integration in integrations:
         if integration.provider == "webhook":
             continue
-        checked = validation.check(text, integration.provider, thread=thread)
+        checked = validation.check(text, integration.provider, thread=thread, media=images)
         if not checked.ok:
             problems[integration.provider] = f"{integration.name}: " + "; ".join(checked.problems)
     if problems:
@@ -303,7 +309,8 @@ async def create_schedule(
     missing = sorted(str(i) for i in set(wanted) - {i.id for i in integrations})
     if missing:
         raise NotFound(f"Integration not found: {', '.join(missing)}", details={"integration_ids": missing})
-    check_targets(row.text, list(integrations), thread=data.thread)
+    images = media.descriptors(await media.of_content(db, row.id))
+    check_targets(row.text, list(integrations), thread=data.thread, images=images)
     services.move(
         db,
         row,

@@ -16,21 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import select
-
-from keel.apps.segmint import networks, services, style
-from keel.apps.segmint.models import Content
-from keel.apps.segmint.schemas import ContentCreate, ContentUpdate
-from keel.apps.segmint.teams import Seat
-from keel.apps.segmint.teams import roles as team_roles
+from keel.apps.segmint import networks, style
 from keel.core.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from keel.core.llm import LanguageModel
 
-SOURCE_ROWS = 200  # the user's most recent pieces the writer learns from
 SENTENCES_FOR = {"short": 1, "medium": 2, "long": 4}
 WORDS_FOR = {"short": 30, "medium": 60, "long": 150}
 CANDIDATES = 3  # local variants per platform, ranked by the voice score
@@ -322,93 +313,3 @@ class ModelWriter:
 
 def writer_for(llm: LanguageModel | None, user_id: UUID) -> Writer:
     return ModelWriter(llm, user_id) if llm is not None else LocalWriter()  # type: ignore[return-value]
-
-
-# --------------------------------------------------------------------------- services
-
-
-async def material_of(db: AsyncSession, workspace_id: UUID, *, but: UUID | None = None) -> list[style.Piece]:
-    """The workspace's own content, newest first: the voice is the workspace's."""
-    query = (
-        select(Content.title, Content.text, Content.status, Content.tone)
-        .where(Content.workspace_id == workspace_id)
-        .order_by(Content.created_at.desc())
-        .limit(SOURCE_ROWS)
-    )
-    if but is not None:
-        query = query.where(Content.id != but)
-    return [
-        style.Piece(text=t, title=ti, status=s, tone=to) for ti, t, s, to in (await db.execute(query)).all()
-    ]
-
-
-@dataclass
-class Generated:
-    engine: str
-    drafts: list[tuple[Content, Variant, int]]  # content row, its variant, its voice score
-
-
-async def generate(db: AsyncSession, llm: LanguageModel | None, seat: Seat, data: Any) -> Generated:
-    seat.require(team_roles.WRITE, "write content")
-    material = await material_of(db, seat.workspace_id)
-    voice = style.features(material)
-    tone = data.tone or (
-        max({p.tone for p in material}, key=[p.tone for p in material].count) if material else "friendly"
-    )
-    brief = Brief(
-        data.brief.strip(), tone, list(dict.fromkeys(data.platforms)), data.length, data.source_text
-    )
-    examples = style.exemplars(material, f"{brief.brief} {brief.source_text or ''}")
-    writer = writer_for(llm, seat.user_id)
-    variants = await writer.generate(
-        brief, voice, examples, material
-    )  # before any write: a failure stores nothing
-    drafts = []
-    for variant in variants:
-        row = await services.create_content(
-            db,
-            seat,
-            ContentCreate(text=variant.text, tone=tone, platforms=[variant.platform]),  # type: ignore[arg-type]
-            event="generated",
-        )
-        drafts.append((row, variant, style.score(variant.text, voice)[0]))
-    return Generated(engine=writer.name, drafts=drafts)
-
-
-async def rewrite(
-    db: AsyncSession, llm: LanguageModel | None, seat: Seat, content_id: UUID, data: Any
-) -> tuple[Content, str, int]:
-    row = await services.get_content(db, seat, content_id, lock=True)
-    if data.operation == "tone" and data.tone is None:
-        raise ValidationFailed(details={"tone": "required for the tone operation"})
-    if data.operation == "platform" and data.platform is None:
-        raise ValidationFailed(details={"platform": "required for the platform operation"})
-    material = await material_of(db, row.workspace_id, but=row.id)
-    voice = style.features(material)
-    examples = style.exemplars(material, row.text)
-    writer = writer_for(llm, seat.user_id)
-    tone = data.tone or row.tone
-    text = await writer.rewrite(
-        row.text,
-        data.operation,
-        tone=tone,
-        platform=data.platform,
-        voice=voice,
-        examples=examples,
-        material=material,
-    )
-    update: dict[str, Any] = {"text": text[:20_000]}
-    if data.operation == "tone":
-        update["tone"] = tone
-    if data.operation == "platform":
-        update["platforms"] = [data.platform]
-    row = await services.update_content(db, seat, content_id, ContentUpdate(**update))
-    return row, writer.name, style.score(text, voice)[0]
-
-
-async def score_text(
-    db: AsyncSession, workspace_id: UUID, text: str
-) -> tuple[int, list[style.Difference], style.Features]:
-    voice = style.features(await material_of(db, workspace_id))
-    value, differences = style.score(text, voice)
-    return value, differences, voice

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,15 @@ class Published:
     external_url: str | None
     status: int | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An image to upload with a post (the first post of a thread carries them)."""
+
+    data: bytes
+    mime_type: str
+    alt_text: str = ""
 
 
 @dataclass
@@ -129,6 +139,20 @@ def clip(value: Any, size: int = 500) -> str | None:
     return str(value)[:size] if value else None
 
 
+class Progress(list[dict[str, Any]]):
+    """The parts of a thread already posted. With `record` (the delivery run sets it), each part the
+    network accepted is made durable before the next one is posted: a worker that dies mid-thread is
+    resumed after the last recorded part instead of posting the first ones again."""
+
+    def __init__(
+        self,
+        parts: Iterable[dict[str, Any]] = (),
+        record: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(parts)
+        self.record = record
+
+
 async def post_thread(
     parts: list[str],
     done: list[dict[str, Any]],
@@ -138,11 +162,14 @@ async def post_thread(
     run stopped, replying to the last part posted). `post_one(text, index, posted)` posts one part and
     returns what the network answered; a failure carries the parts posted so far."""
     posted = list(done)
+    record = done.record if isinstance(done, Progress) else None
     for index in range(len(posted), len(parts)):
         try:
             posted.append(await post_one(parts[index], index, posted))
         except PublishFailed as exc:
             exc.parts = posted
             raise
+        if record is not None:
+            await record(list(posted))
     head = posted[0]
     return Published(str(head["id"])[:200], clip(head.get("url")), posted[-1].get("status"), posted)

@@ -17,6 +17,7 @@ import httpx
 from keel.apps.segmint.networks.base import (
     USER_AGENT,
     Account,
+    Attachment,
     Published,
     PublishFailed,
     body,
@@ -50,7 +51,7 @@ def _jwt_expiry(token: str) -> datetime | None:
 async def _xrpc(
     client: httpx.AsyncClient, base: str, method: str, nsid: str, token: str | None = None, **kw: Any
 ) -> httpx.Response:
-    headers = {"User-Agent": USER_AGENT}
+    headers = {"User-Agent": USER_AGENT, **kw.pop("headers", {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
@@ -158,8 +159,32 @@ async def _resolve(client: httpx.AsyncClient, account: Account, text: str) -> di
     return dids  # a handle that does not resolve stays plain text, as the Bluesky app does
 
 
+async def upload(client: httpx.AsyncClient, account: Account, media: list[Attachment]) -> dict[str, Any]:
+    """Each image as a blob (`com.atproto.repo.uploadBlob`, the raw bytes), as an images embed."""
+    images = []
+    for item in media:
+        response = await _authed(
+            client,
+            account,
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            content=item.data,
+            headers={"Content-Type": item.mime_type},
+        )
+        blob = body(response).get("blob")
+        if not isinstance(blob, dict):
+            raise PublishFailed(f"{NAME} answered the upload without a blob", transient=False)
+        images.append({"alt": item.alt_text, "image": blob})
+    return {"$type": "app.bsky.embed.images", "images": images}
+
+
 async def publish(
-    client: httpx.AsyncClient, account: Account, parts: list[str], key: str, done: list[dict[str, Any]]
+    client: httpx.AsyncClient,
+    account: Account,
+    parts: list[str],
+    key: str,
+    done: list[dict[str, Any]],
+    media: list[Attachment] | None = None,
 ) -> Published:
     async def one(text: str, index: int, posted: list[dict[str, Any]]) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -170,6 +195,8 @@ async def publish(
         found = facets(text, await _resolve(client, account, text))
         if found:
             record["facets"] = found
+        if index == 0 and media:
+            record["embed"] = await upload(client, account, media)
         if posted:
             root, parent = posted[0], posted[-1]
             record["reply"] = {

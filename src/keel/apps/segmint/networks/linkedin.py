@@ -2,7 +2,9 @@
 `/oauth/v2/accessToken`, `/oauth/v2/revoke`, client credentials in the form body) with the OpenID scopes
 and `w_member_social`; `GET /v2/userinfo` gives the member (`sub`); `POST /rest/posts` with
 `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0` answers 201 and the post's URN in
-`x-restli-id`. Commentary is "little text": its reserved characters are escaped. Errors answer
+`x-restli-id`; images through the Images API (`POST /rest/images?action=initializeUpload`, then `PUT`
+the bytes to the upload URL), one as `content.media`, several as `content.multiImage`. Commentary is
+"little text": its reserved characters are escaped. Errors answer
 `{"status", "serviceErrorCode", "code", "message"}`. No threads."""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import regex
 from keel.apps.segmint.networks.base import (
     USER_AGENT,
     Account,
+    Attachment,
     Published,
     PublishFailed,
     body,
@@ -58,6 +61,39 @@ async def verify(client: httpx.AsyncClient, account: Account) -> str:
     return f"signed in as {name}"
 
 
+async def upload(
+    client: httpx.AsyncClient, account: Account, media: list[Attachment], headers: dict[str, str]
+) -> list[str]:
+    """Images API: `POST /rest/images?action=initializeUpload` for an upload URL and the image URN, then
+    `PUT` the bytes there."""
+    urns = []
+    for item in media:
+        start = {"initializeUploadRequest": {"owner": f"urn:li:person:{account.account_id}"}}
+        try:
+            response = await client.post(
+                f"{account.base_url}/rest/images",
+                params={"action": "initializeUpload"},
+                json=start,
+                headers=headers,
+            )
+            if not response.is_success:
+                raise _error(response)
+            value = body(response).get("value") or {}
+            if not value.get("uploadUrl") or not value.get("image"):
+                raise PublishFailed(f"{NAME} answered without an upload URL and image URN", transient=False)
+            put = await client.put(
+                str(value["uploadUrl"]),
+                content=item.data,
+                headers={"Authorization": headers["Authorization"], "Content-Type": item.mime_type},
+            )
+        except httpx.HTTPError as exc:
+            raise unreachable(NAME, exc) from exc
+        if not put.is_success:
+            raise _error(put)
+        urns.append(str(value["image"]))
+    return urns
+
+
 async def publish(
     client: httpx.AsyncClient,
     account: Account,
@@ -66,6 +102,7 @@ async def publish(
     done: list[dict[str, Any]],
     *,
     version: str,
+    media: list[Attachment] | None = None,
 ) -> Published:
     if done:  # a post that already went out (the caller never retries a delivered one)
         head = done[0]
@@ -88,6 +125,12 @@ async def publish(
         "lifecycleState": "PUBLISHED",
         "isReshareDisabledByAuthor": False,
     }
+    if media:  # one image, or several as a multi-image post (LinkedIn's organic carousel)
+        images = [
+            {"id": urn, "altText": m.alt_text[:4086]}
+            for urn, m in zip(await upload(client, account, media, headers), media, strict=True)
+        ]
+        payload["content"] = {"media": images[0]} if len(images) == 1 else {"multiImage": {"images": images}}
     try:
         response = await client.post(f"{account.base_url}/rest/posts", json=payload, headers=headers)
     except httpx.HTTPError as exc:

@@ -1,11 +1,14 @@
 """Mastodon (docs.joinmastodon.org): per-instance app registration (`POST /api/v1/apps`), OAuth 2.0
 authorization code with PKCE (`/oauth/authorize`, `/oauth/token`, `/oauth/revoke`), statuses
 (`POST /api/v1/statuses`, threads through `in_reply_to_id`, `Idempotency-Key` honoured) and
-`GET /api/v1/accounts/verify_credentials`. Errors answer `{"error": "..."}`; 429 sends X-RateLimit-Reset
+`GET /api/v1/accounts/verify_credentials`; images through `POST /api/v2/media` (multipart `file`,
+`description` the alt text; a 202 is still processing: `GET /api/v1/media/:id` until it has a URL),
+attached as `media_ids`. Errors answer `{"error": "..."}`; 429 sends X-RateLimit-Reset
 (an ISO date) and, behind most proxies, Retry-After."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -13,6 +16,7 @@ import httpx
 from keel.apps.segmint.networks.base import (
     USER_AGENT,
     Account,
+    Attachment,
     Published,
     PublishFailed,
     body,
@@ -87,11 +91,47 @@ async def verify(client: httpx.AsyncClient, account: Account) -> str:
     return f"signed in as {acct}"
 
 
+async def upload(client: httpx.AsyncClient, account: Account, media: list[Attachment]) -> list[str]:
+    headers = {"Authorization": f"Bearer {account.tokens['access_token']}", "User-Agent": USER_AGENT}
+    ids = []
+    for item in media:
+        try:
+            response = await client.post(
+                f"{account.base_url}/api/v2/media",
+                files={"file": ("image", item.data, item.mime_type)},
+                data={"description": item.alt_text[:1500]},
+                headers=headers,
+            )
+            for _ in range(20):  # 202: processed asynchronously; 206 from GET while still processing
+                if response.status_code not in (202, 206):
+                    break
+                await asyncio.sleep(0.5)
+                media_id = body(response).get("id")
+                response = await client.get(f"{account.base_url}/api/v1/media/{media_id}", headers=headers)
+        except httpx.HTTPError as exc:
+            raise unreachable(NAME, exc) from exc
+        if not response.is_success:
+            raise _error(response)
+        if response.status_code in (202, 206):  # a later run tries again
+            raise PublishFailed(f"{NAME} is still processing an image", transient=True)
+        if not body(response).get("id"):
+            raise PublishFailed(f"{NAME} answered the upload without a media id", transient=False)
+        ids.append(str(body(response)["id"]))
+    return ids
+
+
 async def publish(
-    client: httpx.AsyncClient, account: Account, parts: list[str], key: str, done: list[dict[str, Any]]
+    client: httpx.AsyncClient,
+    account: Account,
+    parts: list[str],
+    key: str,
+    done: list[dict[str, Any]],
+    media: list[Attachment] | None = None,
 ) -> Published:
     async def one(text: str, index: int, posted: list[dict[str, Any]]) -> dict[str, Any]:
         payload: dict[str, Any] = {"status": text, "visibility": "public"}
+        if index == 0 and media:
+            payload["media_ids"] = await upload(client, account, media)
         if posted:
             payload["in_reply_to_id"] = posted[-1]["id"]
         headers = {"Authorization": f"Bearer {account.tokens['access_token']}", "User-Agent": USER_AGENT}

@@ -1,8 +1,10 @@
 """X (docs.x.com): OAuth 2.0 authorization code with PKCE (`https://x.com/i/oauth2/authorize`,
 `POST /2/oauth2/token` with HTTP Basic client authentication, `offline.access` for a refresh token,
 `POST /2/oauth2/revoke`), `GET /2/users/me`, and `POST /2/tweets` (threads through
-`reply.in_reply_to_tweet_id`). Errors are problem+json (`title`, `detail`, `type`) or `errors: [{message,
-code}]`; 429 carries `x-rate-limit-reset` (epoch seconds)."""
+`reply.in_reply_to_tweet_id`; images through `POST /2/media/upload` (multipart `media`, `media_category`)
+and their alt text through `POST /2/media/metadata`, attached as `media.media_ids`). Errors are
+problem+json (`title`, `detail`, `type`) or `errors: [{message, code}]`; 429 carries
+`x-rate-limit-reset` (epoch seconds)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import httpx
 from keel.apps.segmint.networks.base import (
     USER_AGENT,
     Account,
+    Attachment,
     Published,
     PublishFailed,
     body,
@@ -55,11 +58,42 @@ async def verify(client: httpx.AsyncClient, account: Account) -> str:
     return f"signed in as {name}"
 
 
+async def upload(client: httpx.AsyncClient, account: Account, media: list[Attachment]) -> list[str]:
+    """Each image uploaded (and its alt text set); the media ids a post attaches."""
+    base, token = account.base_url, account.tokens["access_token"]
+    ids = []
+    for item in media:
+        category = "tweet_gif" if item.mime_type == "image/gif" else "tweet_image"
+        response = await _call(
+            client,
+            "POST",
+            f"{base}/2/media/upload",
+            token,
+            files={"media": ("media", item.data, item.mime_type)},
+            data={"media_category": category, "media_type": item.mime_type},
+        )
+        media_id = str((body(response).get("data") or {}).get("id") or "")
+        if not media_id:
+            raise PublishFailed(f"{NAME} answered the upload without a media id", transient=False)
+        if item.alt_text:
+            alt = {"id": media_id, "metadata": {"alt_text": {"text": item.alt_text[:1000]}}}
+            await _call(client, "POST", f"{base}/2/media/metadata", token, json=alt)
+        ids.append(media_id)
+    return ids
+
+
 async def publish(
-    client: httpx.AsyncClient, account: Account, parts: list[str], key: str, done: list[dict[str, Any]]
+    client: httpx.AsyncClient,
+    account: Account,
+    parts: list[str],
+    key: str,
+    done: list[dict[str, Any]],
+    media: list[Attachment] | None = None,
 ) -> Published:
     async def one(text: str, index: int, posted: list[dict[str, Any]]) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": text}
+        if index == 0 and media:  # the images go with the thread's first post
+            payload["media"] = {"media_ids": await upload(client, account, media)}
         if posted:
             payload["reply"] = {"in_reply_to_tweet_id": posted[-1]["id"]}
         response = await _call(

@@ -8,6 +8,7 @@ from typing import Any
 from keel.apps.segmint.routes.content import ContentController
 from keel.apps.segmint.routes.ideas import IdeaController
 from keel.apps.segmint.routes.integrations import IntegrationController
+from keel.apps.segmint.routes.media import MediaController
 from keel.apps.segmint.routes.notifications import NotificationController
 from keel.apps.segmint.routes.schedules import ScheduleController
 from keel.apps.segmint.routes.voice import VoiceController
@@ -19,6 +20,7 @@ route_handlers: list[Any] = [
     WritingController,
     VoiceController,
     ContentController,
+    MediaController,
     ScheduleController,
     WorkflowController,
     IntegrationController,

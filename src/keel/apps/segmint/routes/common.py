@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request
+from litestar import Controller, Request
 from litestar.di import Provide
 from litestar.params import Parameter
 
@@ -31,3 +31,13 @@ SEAT = {"seat": Provide(provide_seat)}
 # what the seat dependency answers on every route that takes it: an unknown or foreign X-Workspace (404),
 # a malformed one (400), a role without the permission (403)
 SEAT_ERRORS = {"error_responses": error_responses(NotFound, ValidationFailed, Forbidden)}
+
+
+class SegmintController(Controller):
+    """What every segmint controller shares: the tag, bearer security, the X-Workspace seat and the errors
+    it answers. Subclasses set `path`."""
+
+    tags = TAG
+    security = SECURITY
+    dependencies = SEAT
+    opt = SEAT_ERRORS

@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import services
 from keel.apps.segmint.routes.common import (
     READ_ERRORS,
-    SEAT,
-    SEAT_ERRORS,
-    SECURITY,
-    TAG,
     WRITE_ERRORS,
+    SegmintController,
     VersionNumber,
 )
 from keel.apps.segmint.schemas import (
@@ -35,12 +32,8 @@ from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import ValidationFailed, error_responses
 
 
-class ContentController(Controller):
+class ContentController(SegmintController):
     path = "/content"
-    tags = TAG
-    security = SECURITY
-    dependencies = SEAT
-    opt = SEAT_ERRORS
 
     @post(status_code=201, summary="Create content (a draft, version 1)", responses=WRITE_ERRORS)
     async def create_content(

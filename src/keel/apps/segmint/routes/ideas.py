@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import ideas as ideas_service
 from keel.apps.segmint import services
-from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG
+from keel.apps.segmint.routes.common import SegmintController
 from keel.apps.segmint.schemas import ContentRead, IdeaRead, IdeaRequest
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -19,12 +19,8 @@ from keel.core.errors import Conflict, NotFound, ValidationFailed, error_respons
 from keel.core.llm import LanguageModel, ModelBadOutput, ModelUnavailable
 
 
-class IdeaController(Controller):
+class IdeaController(SegmintController):
     path = "/ideas"
-    tags = TAG
-    security = SECURITY
-    dependencies = SEAT
-    opt = SEAT_ERRORS
 
     @post(
         status_code=201,

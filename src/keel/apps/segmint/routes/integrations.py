@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import publishing
 from keel.apps.segmint.routes.common import (
     READ_ERRORS,
-    SEAT,
-    SEAT_ERRORS,
-    SECURITY,
-    TAG,
     WRITE_ERRORS,
+    SegmintController,
     app_settings,
 )
 from keel.apps.segmint.schemas import IntegrationCheck, IntegrationCreate, IntegrationRead, IntegrationUpdate
@@ -27,13 +24,9 @@ from keel.core.errors import Conflict, Forbidden, NotFound, Unprocessable, Valid
 CREATE_ERRORS = error_responses(NotFound, Forbidden, Conflict, ValidationFailed, Unprocessable)
 
 
-class IntegrationController(Controller):
-    path = "/integration"
-    tags = TAG
-    security = SECURITY
+class IntegrationController(SegmintController):
     # integrations belong to the workspace the request acts in (X-Workspace); managing them is a role's right
-    dependencies = SEAT
-    opt = SEAT_ERRORS
+    path = "/integration"
 
     @post(status_code=201, summary="Connect a publishing target", responses=CREATE_ERRORS)
     async def create_integration(

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import publishing, services, tasks
-from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SEAT_ERRORS, SECURITY, TAG, WRITE_ERRORS
+from keel.apps.segmint.routes.common import READ_ERRORS, WRITE_ERRORS, SegmintController
 from keel.apps.segmint.schemas import ScheduleCreate, ScheduleRead
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -42,13 +42,9 @@ async def _jobs_after_commit(request: Request[Any, Any, Any]) -> None:
         )
 
 
-class ScheduleController(Controller):
-    path = "/"
-    tags = TAG
-    security = SECURITY
+class ScheduleController(SegmintController):
     # integrations and schedules stay in the caller's personal workspace for now (see docs/segmint.md)
-    dependencies = SEAT
-    opt = SEAT_ERRORS
+    path = "/"
 
     @post(
         "/content/{content_id:uuid}/schedules",

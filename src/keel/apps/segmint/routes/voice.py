@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.apps.segmint import evolution, networks, style, voice, writer
-from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG
+from keel.apps.segmint import drafting, evolution, networks, style, voice
+from keel.apps.segmint.routes.common import SegmintController
 from keel.apps.segmint.schemas import (
     FeatureDifference,
     ScoreRequest,
@@ -27,17 +27,13 @@ Period = Literal["month", "quarter"]
 ChartFormat = Literal["svg", "png"]
 
 
-class VoiceController(Controller):
+class VoiceController(SegmintController):
     path = "/voice"
-    tags = TAG
-    security = SECURITY
-    dependencies = SEAT
-    opt = SEAT_ERRORS
 
     @get(summary="Your voice profile: tone mix, sentence length, vocabulary, top terms, by month")
     async def get_voice(self, db_session: AsyncSession, seat: Seat) -> Envelope[VoiceProfile]:
         profile = await voice.profile(db_session, seat.workspace_id)
-        features = style.features(await writer.material_of(db_session, seat.workspace_id))
+        features = style.features(await drafting.material_of(db_session, seat.workspace_id))
         fields = {k: v for k, v in features.__dict__.items() if k != "pieces"}
         described = VoiceStyle(**fields, card=style.style_card(features))
         return ok(msgspec.structs.replace(profile, style=described))
@@ -80,7 +76,7 @@ class VoiceController(Controller):
     async def score_voice(
         self, db_session: AsyncSession, seat: Seat, data: ScoreRequest
     ) -> Envelope[ScoreResult]:
-        value, differences, _ = await writer.score_text(db_session, seat.workspace_id, data.text)
+        value, differences, _ = await drafting.score_text(db_session, seat.workspace_id, data.text)
         result = ScoreResult(score=value, differences=[FeatureDifference(**d.__dict__) for d in differences])
         if data.platform:
             result.length = networks.length(data.text, data.platform)

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint import services
-from keel.apps.segmint.routes.common import READ_ERRORS, SEAT, SEAT_ERRORS, SECURITY, TAG, WRITE_ERRORS
+from keel.apps.segmint.routes.common import READ_ERRORS, WRITE_ERRORS, SegmintController
 from keel.apps.segmint.schemas import DecisionBody, ReviewRead, WorkflowCreate, WorkflowRead, WorkflowUpdate
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.identity import Principal
 
 
-class WorkflowController(Controller):
+class WorkflowController(SegmintController):
     path = "/workflow"
-    tags = TAG
-    security = SECURITY
-    dependencies = SEAT
-    opt = SEAT_ERRORS
 
     @post(status_code=201, summary="Define an approval workflow", responses=WRITE_ERRORS)
     async def create_workflow(

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint.models import Workspace
-from keel.apps.segmint.routes.common import SEAT, SEAT_ERRORS, SECURITY, TAG, WRITE_ERRORS, app_settings
+from keel.apps.segmint.routes.common import WRITE_ERRORS, SegmintController, app_settings
 from keel.apps.segmint.teams import Seat, workspaces
 from keel.apps.segmint.teams.roles import ROLE_NAMES
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -24,6 +24,10 @@ RoleName = Annotated[str, msgspec.Meta(pattern="^(" + "|".join(ROLE_NAMES) + ")$
 
 class WorkspaceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class WorkspaceRename(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 
 
 class WorkspaceRead(msgspec.Struct, kw_only=True):
@@ -73,12 +77,8 @@ def _invitation(row: Any) -> InvitationRead:
     )
 
 
-class WorkspaceController(Controller):
+class WorkspaceController(SegmintController):
     path = "/workspaces"
-    tags = TAG
-    security = SECURITY
-    dependencies = SEAT
-    opt = SEAT_ERRORS
 
     @post(status_code=201, summary="Create a workspace (you are its owner)", responses=WRITE_ERRORS)
     async def create_workspace(
@@ -99,6 +99,25 @@ class WorkspaceController(Controller):
         rows, total = await workspaces.mine(db_session, principal.user_id, limit=limit, offset=offset)
         return page([_workspace(w, r) for w, r in rows], total=total, limit=limit, offset=offset)
 
+    @patch(
+        "/current",
+        summary="Rename the X-Workspace workspace (owner)",
+        responses=WRITE_ERRORS,
+    )
+    async def rename_workspace(
+        self, db_session: AsyncSession, seat: Seat, data: WorkspaceRename
+    ) -> Envelope[WorkspaceRead]:
+        return ok(_workspace(await workspaces.rename(db_session, seat, data.name), seat.role))
+
+    @delete(
+        "/current",
+        status_code=204,
+        summary="Delete the X-Workspace workspace and everything in it (owner; not your personal one)",
+        responses=WRITE_ERRORS,
+    )
+    async def delete_workspace(self, db_session: AsyncSession, seat: Seat) -> None:
+        await workspaces.delete_workspace(db_session, seat)
+
     @get("/current/members", summary="Members of the X-Workspace workspace and their roles")
     async def list_members(
         self, db_session: AsyncSession, seat: Seat, limit: Limit = 20, offset: Offset = 0
@@ -113,6 +132,26 @@ class WorkspaceController(Controller):
     ) -> Envelope[MemberRead]:
         m = await workspaces.change_role(db_session, seat, user_id, data.role)
         return ok(MemberRead(user_id=m.user_id, role=m.role, joined_at=m.created_at))
+
+    @delete(
+        "/current/members/{user_id:uuid}",
+        status_code=204,
+        summary="Remove a member (owner/admin), or leave (your own id); a workspace keeps one owner",
+        responses=WRITE_ERRORS,
+    )
+    async def remove_member(self, db_session: AsyncSession, seat: Seat, user_id: UUID) -> None:
+        await workspaces.remove_member(db_session, seat, user_id)
+
+    @get(
+        "/current/invitations",
+        summary="Pending invitations of the X-Workspace workspace (owner/admin), newest first",
+        responses=WRITE_ERRORS,
+    )
+    async def list_invitations(
+        self, db_session: AsyncSession, seat: Seat, limit: Limit = 20, offset: Offset = 0
+    ) -> Page[InvitationRead]:
+        rows, total = await workspaces.invitations(db_session, seat, limit=limit, offset=offset)
+        return page([_invitation(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post(
         "/current/invitations",

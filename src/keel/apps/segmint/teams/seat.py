@@ -7,7 +7,7 @@ A workspace the caller is not a member of answers 404, like any other row they c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 from litestar import Request
@@ -47,6 +47,16 @@ class Seat:
             )
 
 
+class Who(Protocol):
+    """Whoever acts: a request's principal, or a seat already taken (its user in another workspace)."""
+
+    @property
+    def user_id(self) -> UUID: ...
+
+    @property
+    def email(self) -> str: ...
+
+
 def personal_seat(user_id: UUID, email: str = "") -> Seat:
     """The owner's seat in their personal workspace, for code paths acting for a user without a request
     (seed data, jobs, callers that still pass a user id)."""
@@ -75,7 +85,7 @@ async def ensure_personal(db: AsyncSession, user_id: UUID) -> None:
     )
 
 
-async def seat_for(db: AsyncSession, principal: Principal, workspace_id: UUID | None) -> Seat:
+async def seat_for(db: AsyncSession, principal: Who, workspace_id: UUID | None) -> Seat:
     wanted = workspace_id or principal.user_id
     found = (
         await db.execute(

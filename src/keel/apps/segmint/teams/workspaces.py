@@ -1,4 +1,5 @@
-"""Creating workspaces, inviting members by email, accepting, listing members and changing roles."""
+"""Creating, renaming and deleting workspaces; inviting members by email, accepting, listing and revoking
+invitations; listing members, changing their roles and removing them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,3 +166,68 @@ async def change_role(db: AsyncSession, seat: Seat, user_id: UUID, role: str) ->
     row.role = role
     await db.flush()
     return row
+
+
+async def rename(db: AsyncSession, seat: Seat, name: str) -> Workspace:
+    seat.require(roles.MANAGE_WORKSPACE, "rename the workspace")
+    row = await db.get(Workspace, seat.workspace_id)
+    if row is None:
+        raise NotFound("Workspace not found")
+    row.name = name.strip()
+    await db.flush()
+    return row
+
+
+async def delete_workspace(db: AsyncSession, seat: Seat) -> None:
+    """Owners only; everything in it goes too (content, workflows, integrations, schedules, ideas...:
+    the database cascades). The personal workspace stays (409)."""
+    seat.require(roles.MANAGE_WORKSPACE, "delete the workspace")
+    if seat.personal:
+        raise Conflict("Your personal workspace cannot be deleted", details={"workspace": "personal"})
+    await db.execute(sa_delete(Workspace).where(Workspace.id == seat.workspace_id))
+
+
+async def remove_member(db: AsyncSession, seat: Seat, user_id: UUID) -> None:
+    """Owners and admins remove members (an admin not an owner); anyone may leave; one owner stays."""
+    if user_id != seat.user_id:
+        seat.require(roles.MANAGE_MEMBERS, "remove members")
+    row = await db.scalar(
+        select(WorkspaceMember).where(
+            WorkspaceMember.workspace_id == seat.workspace_id, WorkspaceMember.user_id == user_id
+        )
+    )
+    if row is None:
+        raise NotFound("Member not found")
+    if seat.personal:
+        raise Conflict("A personal workspace keeps its owner")
+    if user_id != seat.user_id and roles.rank(row.role) < roles.rank(seat.role):
+        raise Forbidden(f"Your role ({seat.role}) cannot remove an {row.role}")
+    if row.role == roles.OWNER:
+        owners = await db.scalar(
+            select(func.count())
+            .select_from(WorkspaceMember)
+            .where(WorkspaceMember.workspace_id == seat.workspace_id, WorkspaceMember.role == roles.OWNER)
+        )
+        if (owners or 0) <= 1:
+            raise Conflict("A workspace keeps at least one owner; make someone else owner first")
+    await db.delete(row)
+    await db.flush()
+
+
+async def invitations(db: AsyncSession, seat: Seat, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    """Pending invitations that can still be accepted, newest first."""
+    seat.require(roles.MANAGE_MEMBERS, "see invitations")
+    where = (
+        (Invitation.workspace_id == seat.workspace_id)
+        & (Invitation.status == "pending")
+        & (Invitation.expires_at > datetime.now(UTC))
+    )
+    total = await db.scalar(select(func.count()).select_from(Invitation).where(where)) or 0
+    rows = await db.scalars(
+        select(Invitation)
+        .where(where)
+        .order_by(Invitation.created_at.desc(), Invitation.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.all()), total
