@@ -97,6 +97,9 @@ class KeelSchemaRegistry(SchemaRegistry):
                 if name in schemas:  # still ambiguous: the full key, as Litestar would
                     name = "_".join(registered.key)
                 self.set_reference_paths(name, registered)
+                if registered.schema.title and registered.schema.title != name:
+                    # generators name their classes by title: two `MemberRead` titles would collide
+                    registered.schema.title = name
                 schemas[name] = registered.schema
         return dict(sorted(schemas.items()))
 
