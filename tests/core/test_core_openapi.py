@@ -73,6 +73,50 @@ def test_error_responses_have_real_examples(schema: dict[str, Any]) -> None:
     assert {"VALIDATION_ERROR", "UNAUTHORIZED", "NOT_FOUND", "RATE_LIMITED", "CSRF_FAILED"} <= seen
 
 
+BINARY = {"type": "string", "format": "binary"}
+DOWNLOADS = {  # route -> the media types its 200 answers
+    "/api/v1/scribe/export/{transcription_id}": {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "text/plain",
+        "application/x-subrip",
+        "text/vtt",
+        "application/json",
+        "text/csv",
+    },
+    "/api/v1/scribe/files/{file_id}/content": {"audio/*", "video/*"},
+    "/api/v1/gym/exercises/{item_id}/chart": {"image/png", "image/svg+xml"},
+    "/api/v1/gym/exercises/{item_id}/chart.png": {"image/png"},
+    "/api/v1/gym/exercises/{item_id}/chart.svg": {"image/svg+xml"},
+    "/api/v1/segmint/voice/evolution/chart": {"image/png", "image/svg+xml"},
+}
+
+
+def test_binary_downloads_are_typed_as_binary(schema: dict[str, Any]) -> None:
+    for path, media_types in DOWNLOADS.items():
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]
+        assert set(content) == media_types, path
+        assert all(media["schema"] == BINARY for media in content.values()), path
+    # the first media type is one a generator reads as bytes, not text (a pdf decoded as text is garbage)
+    first = next(
+        iter(
+            schema["paths"]["/api/v1/scribe/export/{transcription_id}"]["get"]["responses"]["200"]["content"]
+        )
+    )
+    assert first == "application/pdf"
+
+
+def test_transcript_words_are_a_typed_struct(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    words = components["SegmentRead"]["properties"]["words"]
+    assert words == {"type": "array", "items": {"$ref": "#/components/schemas/WordRead"}}
+    word = components["WordRead"]
+    assert word["type"] == "object" and set(word["required"]) == {"start", "end", "word", "probability"}
+    assert word["properties"]["start"] == word["properties"]["end"] == {"type": "number"}
+    assert word["properties"]["word"] == {"type": "string"}
+    assert word["properties"]["probability"] == {"oneOf": [{"type": "number"}, {"type": "null"}]}
+
+
 def test_readme_lists_every_error_code() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [e.code for e in all_errors() if f"`{e.code}`" not in readme]
