@@ -117,6 +117,22 @@ def test_transcript_words_are_a_typed_struct(schema: dict[str, Any]) -> None:
     assert word["properties"]["probability"] == {"oneOf": [{"type": "number"}, {"type": "null"}]}
 
 
+def test_optional_choices_are_one_enum_or_null(schema: dict[str, Any]) -> None:
+    """`Literal[...] | None` reads like every other optional (generators made three enums of the old form)."""
+
+    def nullable_enums(node: Any) -> list[Any]:
+        if isinstance(node, list):
+            return [hit for item in node for hit in nullable_enums(item)]
+        if not isinstance(node, dict):
+            return []
+        here = [node] if isinstance(node.get("type"), list) and None in (node.get("enum") or []) else []
+        return here + [hit for item in node.values() for hit in nullable_enums(item)]
+
+    assert nullable_enums(schema) == []
+    transport = schema["components"]["schemas"]["SessionCreate"]["properties"]["transport"]
+    assert transport == {"oneOf": [{"type": "string", "enum": ["bearer", "cookie"]}, {"type": "null"}]}
+
+
 def test_readme_lists_every_error_code() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [e.code for e in all_errors() if f"`{e.code}`" not in readme]
