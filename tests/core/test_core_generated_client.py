@@ -1,7 +1,7 @@
 """A Python client generated from the schema a running server serves (openapi-python-client), as a user
 of the API would make one: it generates without a warning, `mypy --strict` accepts it together with a
 script that uses it, and that script's calls work against the real server (register, login,
-`/users/me`, one list per app)."""
+`/users/me`, one list per app, a multipart upload)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ content_type_overrides:
   video/*: application/octet-stream
   application/pdf: application/octet-stream
   application/vnd.openxmlformats-officedocument.wordprocessingml.document: application/octet-stream
+  text/csv: application/octet-stream
 """
 # the generator's own hand-written `client.py` (not made from our schema) passes `*args: object` to
 # httpx's typed `__exit__`; everything generated from the schema is checked with no exception
@@ -42,16 +43,17 @@ warn_unused_ignores = False
 disable_error_code = arg-type
 """
 
-CALLS = '''\
+CALLS = r'''
 """Uses the generated client the way its README shows; prints what it saw as JSON."""
 
+import io
 import json
 import sys
 import uuid
 
 from keel_client import AuthenticatedClient, Client
 from keel_client.api.auth import auth_login, auth_register
-from keel_client.api.gym import gym_list_sessions
+from keel_client.api.gym import gym_import_csv, gym_list_sessions
 from keel_client.api.market import market_list_chats
 from keel_client.api.scribe import scribe_list_transcriptions
 from keel_client.api.segmint import segmint_list_content
@@ -59,13 +61,24 @@ from keel_client.api.users import users_me
 from keel_client.models import (
     AccountCreate,
     EnvelopeTokenRead,
+    EnvelopeImportPreview,
     EnvelopeUserRead,
+    GymImportCsvFilesBody,
+    GymImportCsvUnit,
     GymPageSessionRead,
     PageChatRead,
     PageContentRead,
     PageTranscriptionRead,
     SessionCreate,
 )
+from keel_client.types import File
+
+STRONG_CSV = (
+    "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,"
+    "Workout Notes,RPE\n"
+    "2026-01-05 10:00:00,Push,1h,Bench Press (Barbell),1,100,5,0,0,,,8\n"
+    "2026-01-05 10:00:00,Push,1h,Bench Press (Barbell),2,100,4,0,0,,,9\n"
+).encode()
 
 
 def main(base_url: str) -> None:
@@ -89,11 +102,17 @@ def main(base_url: str) -> None:
     assert isinstance(chats, PageChatRead), chats
     content = segmint_list_content.sync(client=client)
     assert isinstance(content, PageContentRead), content
+    upload = File(payload=io.BytesIO(STRONG_CSV), file_name="strong.csv", mime_type="text/csv")
+    body = GymImportCsvFilesBody(file=upload)
+    preview = gym_import_csv.sync(client=client, body=body, unit=GymImportCsvUnit.KG)
+    assert isinstance(preview, EnvelopeImportPreview), preview
     seen = {
         "email": me.data.email,
         "registered_as": registered.data.user.email,
         "totals": [page.meta.total for page in (sessions, transcriptions, chats, content)],
         "limit": sessions.meta.limit,
+        "previewed_sets": preview.data.sets,
+        "import_errors": len(preview.data.errors),
     }
     print(json.dumps(seen))
 
@@ -153,3 +172,4 @@ async def test_generated_python_client_type_checks_and_calls_the_server(
     seen: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     assert seen["email"] == seen["registered_as"] and seen["email"].startswith("client-")
     assert seen["totals"] == [0, 0, 0, 0] and seen["limit"] == 5
+    assert (seen["previewed_sets"], seen["import_errors"]) == (2, 0)  # a multipart upload the client made

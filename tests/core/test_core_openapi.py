@@ -106,6 +106,31 @@ def test_binary_downloads_are_typed_as_binary(schema: dict[str, Any]) -> None:
     assert first == "application/pdf"
 
 
+UPLOADS = {  # route -> the request media types it documents
+    "/api/v1/scribe/files/upload": {"multipart/form-data"},
+    "/api/v1/scribe/files/upload/raw": {"audio/*", "video/*", "application/octet-stream"},
+    "/api/v1/scribe/transcriptions/upload": {"multipart/form-data"},
+    "/api/v1/scribe/transcriptions/batch": {"multipart/form-data"},
+    "/api/v1/scribe/v1/audio/transcriptions": {"multipart/form-data"},
+    "/api/v1/gym/import": {"multipart/form-data", "text/csv"},
+}
+
+
+def test_uploads_document_their_request_body(schema: dict[str, Any]) -> None:
+    """Routes that stream their upload themselves still say what they take, so a client can send it."""
+    for path, media_types in UPLOADS.items():
+        body = schema["paths"][path]["post"]["requestBody"]
+        assert body["required"] is True and set(body["content"]) == media_types, path
+        form = body["content"].get("multipart/form-data")
+        if form:
+            file = form["schema"]["properties"]["file"]
+            assert "file" in form["schema"]["required"], path
+            assert BINARY in (file, file.get("items")), path
+            assert list(form["schema"]["properties"])[-1] == "file", path  # the fields come first
+    batch = schema["paths"]["/api/v1/scribe/transcriptions/batch"]["post"]["requestBody"]
+    assert batch["content"]["multipart/form-data"]["schema"]["properties"]["file"]["type"] == "array"
+
+
 def test_transcript_words_are_a_typed_struct(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     words = components["SegmentRead"]["properties"]["words"]
