@@ -114,11 +114,19 @@ logging.getLogger("lib").warning("from stdlib")
 """
 
 
-def _run_logging(tty: bool) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "LOG_JSON"}
+# what every `keel` command does first (cli._settings): the format from LOG_JSON, else from the terminal
+LOG_FROM_SETTINGS_SCRIPT = LOG_SCRIPT.replace(
+    'configure_logging("INFO", None)',
+    'from keel.settings import get_settings\nconfigure_logging("INFO", get_settings().log_json)',
+)
+
+
+def _run_logging(tty: bool, script: str = LOG_SCRIPT, **extra: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    env.update(extra)
     if not tty:
         result = subprocess.run(  # noqa: S603
-            [sys.executable, "-c", LOG_SCRIPT],
+            [sys.executable, "-c", script],
             env=env,
             capture_output=True,
             text=True,
@@ -128,7 +136,7 @@ def _run_logging(tty: bool) -> str:
         return result.stdout + result.stderr
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", LOG_SCRIPT], env=env, stdout=terminal, stderr=terminal
+        [sys.executable, "-c", script], env=env, stdout=terminal, stderr=terminal
     )
     os.close(terminal)
     chunks = []
@@ -153,3 +161,13 @@ def test_one_log_format_per_run_console_on_a_terminal_json_otherwise() -> None:
     assert all(not line.lstrip().startswith("{") for line in console)
     assert any("from_structlog" in line and "n=1" in line for line in console)
     assert any("from stdlib" in line and "[warning  ]" in line for line in console)
+
+
+def test_log_json_setting_overrides_the_terminal_guess() -> None:
+    on_terminal = _run_logging(True, LOG_FROM_SETTINGS_SCRIPT, LOG_JSON="true", KEEL_ENV="development")
+    lines = [line for line in on_terminal.splitlines() if line.strip()]
+    assert {json.loads(line)["event"] for line in lines} == {"from_structlog", "from stdlib"}
+    piped = _run_logging(False, LOG_FROM_SETTINGS_SCRIPT, LOG_JSON="false", KEEL_ENV="development")
+    lines = [line for line in piped.splitlines() if line.strip()]
+    assert len(lines) == 2 and all(not line.lstrip().startswith("{") for line in lines)
+    assert any("from stdlib" in line and "[warning  ]" in line for line in lines)

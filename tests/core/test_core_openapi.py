@@ -73,6 +73,91 @@ def test_error_responses_have_real_examples(schema: dict[str, Any]) -> None:
     assert {"VALIDATION_ERROR", "UNAUTHORIZED", "NOT_FOUND", "RATE_LIMITED", "CSRF_FAILED"} <= seen
 
 
+BINARY = {"type": "string", "format": "binary"}
+DOWNLOADS = {  # route -> the media types its 200 answers
+    "/api/v1/scribe/export/{transcription_id}": {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "text/plain",
+        "application/x-subrip",
+        "text/vtt",
+        "application/json",
+        "text/csv",
+    },
+    "/api/v1/scribe/files/{file_id}/content": {"audio/*", "video/*"},
+    "/api/v1/gym/exercises/{item_id}/chart": {"image/png", "image/svg+xml"},
+    "/api/v1/gym/exercises/{item_id}/chart.png": {"image/png"},
+    "/api/v1/gym/exercises/{item_id}/chart.svg": {"image/svg+xml"},
+    "/api/v1/segmint/voice/evolution/chart": {"image/png", "image/svg+xml"},
+}
+
+
+def test_binary_downloads_are_typed_as_binary(schema: dict[str, Any]) -> None:
+    for path, media_types in DOWNLOADS.items():
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]
+        assert set(content) == media_types, path
+        assert all(media["schema"] == BINARY for media in content.values()), path
+    # the first media type is one a generator reads as bytes, not text (a pdf decoded as text is garbage)
+    first = next(
+        iter(
+            schema["paths"]["/api/v1/scribe/export/{transcription_id}"]["get"]["responses"]["200"]["content"]
+        )
+    )
+    assert first == "application/pdf"
+
+
+UPLOADS = {  # route -> the request media types it documents
+    "/api/v1/scribe/files/upload": {"multipart/form-data"},
+    "/api/v1/scribe/files/upload/raw": {"audio/*", "video/*", "application/octet-stream"},
+    "/api/v1/scribe/transcriptions/upload": {"multipart/form-data"},
+    "/api/v1/scribe/transcriptions/batch": {"multipart/form-data"},
+    "/api/v1/scribe/v1/audio/transcriptions": {"multipart/form-data"},
+    "/api/v1/gym/import": {"multipart/form-data", "text/csv"},
+}
+
+
+def test_uploads_document_their_request_body(schema: dict[str, Any]) -> None:
+    """Routes that stream their upload themselves still say what they take, so a client can send it."""
+    for path, media_types in UPLOADS.items():
+        body = schema["paths"][path]["post"]["requestBody"]
+        assert body["required"] is True and set(body["content"]) == media_types, path
+        form = body["content"].get("multipart/form-data")
+        if form:
+            file = form["schema"]["properties"]["file"]
+            assert "file" in form["schema"]["required"], path
+            assert BINARY in (file, file.get("items")), path
+            assert list(form["schema"]["properties"])[-1] == "file", path  # the fields come first
+    batch = schema["paths"]["/api/v1/scribe/transcriptions/batch"]["post"]["requestBody"]
+    assert batch["content"]["multipart/form-data"]["schema"]["properties"]["file"]["type"] == "array"
+
+
+def test_transcript_words_are_a_typed_struct(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    words = components["SegmentRead"]["properties"]["words"]
+    assert words == {"type": "array", "items": {"$ref": "#/components/schemas/WordRead"}}
+    word = components["WordRead"]
+    assert word["type"] == "object" and set(word["required"]) == {"start", "end", "word", "probability"}
+    assert word["properties"]["start"] == word["properties"]["end"] == {"type": "number"}
+    assert word["properties"]["word"] == {"type": "string"}
+    assert word["properties"]["probability"] == {"oneOf": [{"type": "number"}, {"type": "null"}]}
+
+
+def test_optional_choices_are_one_enum_or_null(schema: dict[str, Any]) -> None:
+    """`Literal[...] | None` reads like every other optional (generators made three enums of the old form)."""
+
+    def nullable_enums(node: Any) -> list[Any]:
+        if isinstance(node, list):
+            return [hit for item in node for hit in nullable_enums(item)]
+        if not isinstance(node, dict):
+            return []
+        here = [node] if isinstance(node.get("type"), list) and None in (node.get("enum") or []) else []
+        return here + [hit for item in node.values() for hit in nullable_enums(item)]
+
+    assert nullable_enums(schema) == []
+    transport = schema["components"]["schemas"]["SessionCreate"]["properties"]["transport"]
+    assert transport == {"oneOf": [{"type": "string", "enum": ["bearer", "cookie"]}, {"type": "null"}]}
+
+
 def test_readme_lists_every_error_code() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [e.code for e in all_errors() if f"`{e.code}`" not in readme]

@@ -108,8 +108,8 @@ def check_transcript(data: dict[str, Any], duration: float) -> None:
     for seg in segments:
         assert previous - 0.01 <= seg["start"] < seg["end"] <= duration + 0.1, seg
         previous = seg["start"]
-        for start, end, _word, _p in seg["words"]:
-            assert seg["start"] - 0.01 <= start < end <= seg["end"] + 0.01
+        for word in seg["words"]:
+            assert seg["start"] - 0.01 <= word["start"] < word["end"] <= seg["end"] + 0.01
     assert segments[0]["start"] >= 0.1  # the clip starts with 0.5 s of silence (VAD pads speech 0.4 s)
 
 
@@ -646,7 +646,7 @@ async def test_remote_engine_end_to_end(make_settings: Any, fake_openai: Any, sp
         data = await wait_final(client, h, job["id"])
         assert data["status"] == "completed", data
         assert data["text"] == "chunk 1" and data["detected_language"] == "en"
-        assert data["segments"][0]["words"][0][2] == "chunk"
+        assert data["segments"][0]["words"][0]["word"] == "chunk"
         assert server.requests[0]["auth"] == "Bearer sk-test" and server.requests[0]["fields"][
             "language"
         ] == ["de"]

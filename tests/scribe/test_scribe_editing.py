@@ -26,11 +26,16 @@ async def transcript(client: Any, h: dict[str, str], tid: str) -> dict[str, Any]
 def assert_words_sane(segment: dict[str, Any]) -> None:
     """Every word inside its segment, ordered, one timed word per token of the text."""
     words = segment["words"]
-    assert [w[2] for w in words] == segment["text"].split(), segment
+    assert [w["word"] for w in words] == segment["text"].split(), segment
     cursor = segment["start"]
-    for start, end, _word, _p in words:
-        assert cursor - 1e-6 <= start <= end <= segment["end"] + 1e-6, segment
-        cursor = end
+    for word in words:
+        assert set(word) == {"start", "end", "word", "probability"}, word  # a typed word, not a row
+        assert cursor - 1e-6 <= word["start"] <= word["end"] <= segment["end"] + 1e-6, segment
+        cursor = word["end"]
+
+
+def span(word: dict[str, Any]) -> tuple[float, float]:
+    return word["start"], word["end"]
 
 
 async def test_a_text_edit_keeps_the_timings_of_unchanged_words(
@@ -39,7 +44,7 @@ async def test_a_text_edit_keeps_the_timings_of_unchanged_words(
     user = await user_factory()
     tid = await seed_transcript(settings, user.id, MEETING)
     before = (await transcript(client, user.headers, tid))["segments"][0]
-    kept = {w[2]: w for w in before["words"]}
+    kept = {w["word"]: w for w in before["words"]}
 
     resp = await client.put(
         f"{API}/transcriptions/{tid}",
@@ -51,17 +56,19 @@ async def test_a_text_edit_keeps_the_timings_of_unchanged_words(
     seg = data["segments"][0]
     assert seg["text"] == "Hello world, this was a test today" and data["revision"] == 1
     assert_words_sane(seg)
-    by_word = {w[2]: w for w in seg["words"]}
+    by_word = {w["word"]: w for w in seg["words"]}
     for word in ("this", "a"):  # unchanged: same timing and the model's probability
         assert by_word[word] == kept[word]
-    assert by_word["Hello"][:2] == kept["hello"][:2] and by_word["Hello"][3] is None  # re-cased: timing kept
-    assert by_word["world,"][:2] == kept["world"][:2]
     assert (
-        kept["is"][0] <= by_word["was"][0] < by_word["was"][1] <= kept["is"][1]
+        span(by_word["Hello"]) == span(kept["hello"]) and by_word["Hello"]["probability"] is None
+    )  # re-cased: timing kept
+    assert span(by_word["world,"]) == span(kept["world"])
+    assert (
+        kept["is"]["start"] <= by_word["was"]["start"] < by_word["was"]["end"] <= kept["is"]["end"]
     )  # in the replaced word's time
     # a new last word where the segment had no time left: it shares the time of the word before it
-    assert by_word["test"][0] == kept["test"][0] and by_word["test"][3] == 0.9
-    assert by_word["test"][1] <= by_word["today"][0] < by_word["today"][1] == seg["end"]
+    assert by_word["test"]["start"] == kept["test"]["start"] and by_word["test"]["probability"] == 0.9
+    assert by_word["test"]["end"] <= by_word["today"]["start"] < by_word["today"]["end"] == seg["end"]
     assert data["text"].startswith("Hello world, this was a test today the budget")
 
     # an edit made on an older revision is refused and changes nothing
@@ -104,7 +111,7 @@ async def test_segment_times_are_validated_and_words_follow(
     seg = resp.json()["data"]["segments"][1]
     assert (seg["start"], seg["end"], seg["speaker"]) == (4.5, 6.5, "S2")
     assert_words_sane(seg)
-    assert seg["words"][0][0] == 4.5 and seg["words"][-1][1] == 6.5
+    assert seg["words"][0]["start"] == 4.5 and seg["words"][-1]["end"] == 6.5
     # widening it up to the neighbours: the words keep their times
     resp = await client.patch(url, headers=h, json={"start": 3.5, "end": 7.5, "revision": 1})
     assert resp.status_code == 200, resp.text
@@ -127,12 +134,14 @@ async def test_split_at_a_word_and_at_a_time_then_merge(
     segs = resp.json()["data"]["segments"]
     assert [s["index"] for s in segs] == [0, 1, 2, 3]
     assert [s["text"] for s in segs[:2]] == ["hello world", "this is a test"]
-    assert segs[0]["end"] == segs[1]["start"] == words[2][0]
+    assert segs[0]["end"] == segs[1]["start"] == words[2]["start"]
     assert segs[0]["words"] + segs[1]["words"] == words  # every word kept, with its timing
     for seg in segs:
         assert_words_sane(seg)
 
-    at = (words[4][0] + words[4][1]) / 2 + 0.01  # just past the middle of "a": "a" stays in the first part
+    at = (
+        words[4]["start"] + words[4]["end"]
+    ) / 2 + 0.01  # just past the middle of "a": "a" stays in the first part
     resp = await client.post(f"{API}/transcriptions/{tid}/segments/1/split", headers=h, json={"time": at})
     assert resp.status_code == 200, resp.text
     segs = resp.json()["data"]["segments"]
@@ -149,7 +158,11 @@ async def test_split_at_a_word_and_at_a_time_then_merge(
     assert resp.status_code == 200, resp.text
     merged = resp.json()["data"]
     assert [s["text"] for s in merged["segments"]] == [t for _, _, t in MEETING]
-    assert [w[:1] + w[2:] for w in merged["segments"][0]["words"]] == [w[:1] + w[2:] for w in words]
+
+    def without_end(ws: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(w["start"], w["word"], w["probability"]) for w in ws]
+
+    assert without_end(merged["segments"][0]["words"]) == without_end(words)
     assert_words_sane(merged["segments"][0])
     assert merged["revision"] == 4
     last = await client.post(f"{API}/transcriptions/{tid}/segments/2/merge", headers=h, json={})

@@ -185,6 +185,8 @@ def _wire_names(request: Request[Any, Any, Any] | None) -> dict[str, str]:
         alias = (
             getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None)
         )
+        if not alias and getattr(kwarg, "param_type", None) is not None:  # QueryParameter(name="from")
+            alias = getattr(kwarg, "name", None)
         if alias and alias != name:
             names[name] = alias
     return names

@@ -4,12 +4,16 @@
   segment under the API prefix (the app or router), the handler is the function's name.
 - Component names without module paths (`ExerciseRead`, `EnvelopeExerciseRead`); two classes of one
   name in different packages get their package in front (`GymSessionRead`).
+- An optional choice (`Literal["a", "b"] | None`) is `oneOf: [{enum: [a, b]}, {type: null}]` like every
+  other optional value, not `type: [null, string], enum: [a, b, null]` (which generators turn into three
+  enum classes).
 - Interactive docs (Swagger UI at `/schema` and `/schema/swagger`) served from the assets the
   `swagger-ui-py` package ships: no CDN, so they work offline under a CSP that allows only self.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -97,8 +101,39 @@ class KeelSchemaRegistry(SchemaRegistry):
                 if name in schemas:  # still ambiguous: the full key, as Litestar would
                     name = "_".join(registered.key)
                 self.set_reference_paths(name, registered)
+                if registered.schema.title and registered.schema.title != name:
+                    # generators name their classes by title: two `MemberRead` titles would collide
+                    registered.schema.title = name
                 schemas[name] = registered.schema
         return dict(sorted(schemas.items()))
+
+
+def _split_nullable_enums(node: Any) -> None:
+    """Rewrite every nullable enum under `node` (the OpenAPI object, walked through its dataclasses, lists
+    and dicts) into a oneOf of the non-null enum and null."""
+    from litestar.openapi.spec import OpenAPIType, Schema
+
+    if isinstance(node, list | tuple):
+        for item in node:
+            _split_nullable_enums(item)
+        return
+    if isinstance(node, dict):
+        for item in node.values():
+            _split_nullable_enums(item)
+        return
+    if not dataclasses.is_dataclass(node) or isinstance(node, type):
+        return
+    if isinstance(node, Schema) and isinstance(node.type, list | tuple) and node.enum and None in node.enum:
+        types = [t for t in node.type if t != OpenAPIType.NULL]
+        if OpenAPIType.NULL in node.type and types:
+            values = [v for v in node.enum if v is not None]
+            node.one_of = [
+                Schema(type=types[0] if len(types) == 1 else types, enum=values),
+                Schema(type=OpenAPIType.NULL),
+            ]
+            node.type = node.enum = None
+    for field in dataclasses.fields(node):
+        _split_nullable_enums(getattr(node, field.name))
 
 
 class KeelOpenAPIPlugin(OpenAPIPlugin):
@@ -120,6 +155,7 @@ class KeelOpenAPIPlugin(OpenAPIPlugin):
             path_items[path] = path_item
         openapi.paths = path_items
         openapi.components.schemas = context.schema_registry.generate_components_schemas()
+        _split_nullable_enums(openapi)
         return openapi
 
 

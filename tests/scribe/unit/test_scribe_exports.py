@@ -14,6 +14,7 @@ import webvtt
 from keel.apps.scribe.engines import Segment, TranscriptResult, Word
 from keel.apps.scribe.exports import (
     EXPORT_FORMATS,
+    EXPORT_MEDIA_TYPES,
     ExportOptions,
     Transcript,
     format_timestamp,
@@ -169,3 +170,9 @@ def test_empty_transcript_renders() -> None:
         data, _, _ = render(t, fmt)
         assert isinstance(data, bytes)
     assert pysrt.from_string(render(t, "srt").data.decode()) == []
+
+
+def test_every_format_answers_a_media_type_the_download_route_documents() -> None:
+    """The export route's OpenAPI response lists `EXPORT_MEDIA_TYPES`: each renderer answers one of them."""
+    answered = {render(_transcript(), fmt).content_type.split(";")[0] for fmt in EXPORT_FORMATS}
+    assert answered == set(EXPORT_MEDIA_TYPES)

@@ -33,6 +33,7 @@ from keel.core.errors import (
     to_keel_error,
 )
 from keel.core.storage import read_multipart
+from keel.core.uploads import upload_operation
 from keel.identity import Principal
 
 TAG = ["scribe (OpenAI-compatible)"]
@@ -92,9 +93,21 @@ def openai_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
 def _transcription_operation() -> type[Operation]:
     """The 200 of the transcription route in each `response_format`'s media type."""
 
+    form = upload_operation(
+        fields={
+            "model": "string",
+            "language": "string",
+            "prompt": "string",
+            "response_format": "string",
+            "temperature": "number",
+            "timestamp_granularities[]": "string",
+        }
+    )
+
     @dataclass
-    class TranscriptionOperation(Operation):
+    class TranscriptionOperation(form):  # type: ignore[valid-type,misc]
         def __post_init__(self) -> None:
+            super().__post_init__()
             success = (self.responses or {}).get("200")
             if isinstance(success, OpenAPIResponse):
                 text = Schema(type=OpenAPIType.STRING)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -44,6 +44,16 @@ class TranscriptionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     temperature: Annotated[float, Meta(ge=0, le=1)] | None = None  # None: Whisper's fallback ladder
 
 
+class WordRead(msgspec.Struct, kw_only=True):
+    """One word's timing in seconds from the start of the audio, and the engine's confidence (0-1, None
+    when the engine gives none or the word was edited in)."""
+
+    start: float
+    end: float
+    word: str
+    probability: float | None
+
+
 class SegmentRead(msgspec.Struct, kw_only=True):
     index: int
     start: float
@@ -52,7 +62,7 @@ class SegmentRead(msgspec.Struct, kw_only=True):
     speaker: str | None
     speaker_name: str | None
     confidence: float | None
-    words: list[Any]  # [start, end, word, probability]
+    words: list[WordRead]
 
 
 class TranscriptionRead(msgspec.Struct, kw_only=True):

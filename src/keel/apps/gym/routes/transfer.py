@@ -22,6 +22,7 @@ from keel.core.errors import (
     ValidationFailed,
     error_responses,
 )
+from keel.core.uploads import upload_operation
 from keel.identity import Principal
 
 
@@ -59,6 +60,7 @@ class TransferController(Controller):
         status_code=200,
         request_max_body_size=None,
         responses=error_responses(Unauthorized, Unprocessable, PayloadTooLarge, UnsupportedMediaType),
+        operation_class=upload_operation(raw=("text/csv",)),
         summary="Import a Strong or Hevy CSV: preview (dry_run=true) or commit all-or-nothing",
     )
     async def import_csv(

@@ -18,6 +18,7 @@ from keel.apps.scribe.exports.text import render_csv, render_json, render_srt, r
 
 __all__ = [
     "EXPORT_FORMATS",
+    "EXPORT_MEDIA_TYPES",
     "ExportOptions",
     "RenderedExport",
     "Transcript",
@@ -42,6 +43,17 @@ _RENDERERS: dict[str, Callable[[Transcript, ExportOptions | None], RenderedExpor
     "pdf": render_pdf,
 }
 EXPORT_FORMATS: tuple[str, ...] = tuple(_RENDERERS)
+# what the download route documents (each renderer's content type, charset aside); the binary documents
+# first, so a client generated from the schema reads every download as bytes
+EXPORT_MEDIA_TYPES: tuple[str, ...] = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "text/plain",
+    "application/x-subrip",
+    "text/vtt",
+    "application/json",
+    "text/csv",
+)
 
 
 def render(t: Transcript, fmt: str, opts: ExportOptions | None = None) -> RenderedExport:

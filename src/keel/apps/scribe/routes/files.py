@@ -24,6 +24,7 @@ from keel.apps.scribe.schemas import FileRead
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, NotFound, error_responses
 from keel.core.storage import binary_operation, stream_request_body
+from keel.core.uploads import upload_operation
 from keel.identity import Principal
 
 
@@ -34,6 +35,7 @@ from keel.identity import Principal
     status_code=201,
     request_max_body_size=None,
     responses=UPLOAD_ERRORS,
+    operation_class=upload_operation(),
     summary="Upload audio or video (multipart field `file`), streamed",
 )
 async def upload_file(
@@ -50,6 +52,7 @@ async def upload_file(
     status_code=201,
     request_max_body_size=None,
     responses=UPLOAD_ERRORS,
+    operation_class=upload_operation(raw=("audio/*", "video/*", "application/octet-stream"), multipart=False),
     summary="Upload audio or video as the raw request body (?filename=)",
 )
 async def upload_file_raw(

@@ -12,7 +12,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.scribe import services
-from keel.apps.scribe.exports import EXPORT_FORMATS
+from keel.apps.scribe.exports import EXPORT_FORMATS, EXPORT_MEDIA_TYPES
 from keel.apps.scribe.routes.common import SECURITY, TAG, settings_of
 from keel.apps.scribe.schemas import EngineRead, SummaryRead, TranslationCreate, TranslationRead
 from keel.apps.scribe.services import insights
@@ -25,7 +25,7 @@ from keel.core.llm import (
     ModelUnavailable,
     TokenQuotaExceeded,
 )
-from keel.core.storage import content_disposition
+from keel.core.storage import binary_operation, content_disposition
 from keel.identity import Principal
 
 MODEL_ERRORS = error_responses(
@@ -117,6 +117,7 @@ ExportFormat = Annotated[str, QueryParameter(name="format", pattern="^(" + "|".j
     tags=TAG,
     security=SECURITY,
     responses=error_responses(NotFound, Conflict),
+    operation_class=binary_operation(*EXPORT_MEDIA_TYPES),
     summary="Download the (edited) transcript as txt, srt, vtt, json, csv, docx or pdf; the stored summary "
     "comes first (txt, docx, pdf, json); `translation=<language>` exports a stored translation",
 )

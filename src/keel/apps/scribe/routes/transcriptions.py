@@ -37,9 +37,19 @@ from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unprocessable, error_responses
 from keel.core.realtime import sse_comment
 from keel.core.storage import iter_multipart_files
+from keel.core.uploads import FieldType, upload_operation
 from keel.identity import Principal
 
 BATCH_FIELDS = tuple(f for f in OPTION_FIELDS if f != "title")  # each file is titled with its name
+# the form fields of the upload routes, as their OpenAPI request body shows them
+UPLOAD_OPTIONS: dict[str, FieldType] = {
+    "language": "string",
+    "engine": "string",
+    "word_timestamps": "boolean",
+    "diarize": "boolean",
+    "prompt": "string",
+    "temperature": "number",
+}
 
 
 @post(
@@ -67,6 +77,7 @@ async def create_transcription(
     request_max_body_size=None,
     after_response=enqueue_after_commit,
     responses={**UPLOAD_ERRORS, **error_responses(TooManyRequests)},
+    operation_class=upload_operation(fields={**UPLOAD_OPTIONS, "title": "string"}),
     summary="Upload and transcribe in one request (multipart: `file` plus language, engine, "
     "word_timestamps, diarize, title fields)",
 )
@@ -95,6 +106,7 @@ async def upload_and_transcribe(
     request_max_body_size=None,
     after_response=enqueue_after_commit,
     responses={**UPLOAD_ERRORS, **error_responses(BadRequest, TooManyRequests)},
+    operation_class=upload_operation(fields=UPLOAD_OPTIONS, many=True),
     summary="Upload several files (repeated multipart field `file`, up to SCRIBE_MAX_BATCH_FILES) and queue "
     "one transcription each, with the same options; all or nothing",
 )

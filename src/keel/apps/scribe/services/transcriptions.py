@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from keel.apps.scribe.models import ACTIVE_STATES, CANCELLED, QUEUED, MediaFile, Segment, Transcription
-from keel.apps.scribe.schemas import SegmentRead, TranscriptionCreate, TranscriptionRead
+from keel.apps.scribe.schemas import SegmentRead, TranscriptionCreate, TranscriptionRead, WordRead
 from keel.apps.scribe.services.engine_choice import choose_engine, language_note
 from keel.apps.scribe.services.files import get_file
 from keel.apps.scribe.services.usage import check_limits
@@ -60,11 +60,21 @@ def transcription_read(row: Transcription, *, detail: bool = False) -> Transcrip
                 speaker=s.speaker,
                 speaker_name=(speakers.get(s.speaker) or s.speaker) if s.speaker else None,
                 confidence=s.confidence,
-                words=list(s.words or []),
+                words=word_reads(s.words),
             )
             for s in row.segments
         ]
     return out
+
+
+def word_reads(stored: list[Any] | None) -> list[WordRead]:
+    """The stored `[start, end, word, probability]` rows as typed words (a row without its probability, from
+    an older engine, has none)."""
+    return [
+        WordRead(start=w[0], end=w[1], word=w[2], probability=w[3] if len(w) > 3 else None)
+        for w in stored or []
+        if isinstance(w, list) and len(w) >= 3
+    ]
 
 
 async def create_transcription(
