@@ -7,6 +7,7 @@
 - An optional choice (`Literal["a", "b"] | None`) is `oneOf: [{enum: [a, b]}, {type: null}]` like every
   other optional value, not `type: [null, string], enum: [a, b, null]` (which generators turn into three
   enum classes).
+- Request bodies show the example their struct declares (`keel.core.examples.example`).
 - Interactive docs (Swagger UI at `/schema` and `/schema/swagger`) served from the assets the
   `swagger-ui-py` package ships: no CDN, so they work offline under a CSP that allows only self.
 """
@@ -26,6 +27,8 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types.internal_types import PathParameterDefinition
+
+from keel.core.examples import example_of
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
@@ -101,6 +104,8 @@ class KeelSchemaRegistry(SchemaRegistry):
                 if name in schemas:  # still ambiguous: the full key, as Litestar would
                     name = "_".join(registered.key)
                 self.set_reference_paths(name, registered)
+                if (value := example_of(self._component_type_map[registered.key].annotation)) is not None:
+                    registered.schema.examples = [value]
                 if registered.schema.title and registered.schema.title != name:
                     # generators name their classes by title: two `MemberRead` titles would collide
                     registered.schema.title = name
