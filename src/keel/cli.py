@@ -115,6 +115,8 @@ def main() -> None:
 def serve(host: str | None, port: int | None, workers: int | None, reload: bool) -> None:
     import uvicorn
 
+    from keel.core.protocol import http_protocol
+
     settings = _settings()
     processes = 1 if reload else (workers or settings.workers)
     if processes > 1 and not settings.redis_url:
@@ -138,6 +140,7 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
         port=port or settings.port,
         workers=None if reload else processes,
         reload=reload,
+        http=http_protocol(),  # uvicorn's own 400s (an unreadable request) in the error envelope
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         proxy_headers=False,  # the edge takes the client IP from TRUSTED_PROXIES only
         server_header=False,
