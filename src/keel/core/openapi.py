@@ -20,13 +20,22 @@ from litestar._openapi.datastructures import OpenAPIContext, SchemaRegistry
 from litestar._openapi.path_item import create_path_item_for_route, merge_path_item_operations
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    PathItem,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.static_files import create_static_files_router
 from litestar.types.internal_types import PathParameterDefinition
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
     from litestar.handlers import HTTPRouteHandler
-    from litestar.openapi.spec import OpenAPI, Schema
+    from litestar.openapi.spec import OpenAPI
     from litestar.types import Method
 
 ASSETS_PATH = "/assets"  # under the schema path: /schema/assets/swagger-ui-bundle.js
@@ -115,12 +124,53 @@ class KeelOpenAPIPlugin(OpenAPIPlugin):
         for route in self.included_routes.values():
             path = route.path_format or "/"
             path_item = create_path_item_for_route(context, route)
+            _document_streamed_bodies(route, path_item)
             if existing := path_items.get(path):
                 path_item = merge_path_item_operations(existing, path_item, for_path=path)
             path_items[path] = path_item
         openapi.paths = path_items
         openapi.components.schemas = context.schema_registry.generate_components_schemas()
         return openapi
+
+
+def raw_body(*media_types: str, description: str) -> RequestBody:
+    """`opt={"request_body": raw_body(...)}` documents a body a handler streams itself (no `data`)."""
+    binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+    content = {media_type: OpenAPIMediaType(schema=binary) for media_type in media_types}
+    return RequestBody(content=content, description=description, required=True)
+
+
+def multipart_body(
+    *,
+    fields: dict[str, str],
+    files: tuple[str, ...] = ("file",),
+    repeated: bool = False,
+    required: tuple[str, ...] = (),
+    description: str,
+) -> RequestBody:
+    """A `multipart/form-data` body read by the handler: text `fields` (name -> description; `required`
+    ones named) first, then the file parts `files` (an array when `repeated`)."""
+    binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+    file_schema = Schema(type=OpenAPIType.ARRAY, items=binary, min_items=1) if repeated else binary
+    properties: dict[str, Schema | Reference] = {
+        name: Schema(type=OpenAPIType.STRING, description=text) for name, text in fields.items()
+    }
+    properties |= dict.fromkeys(files, file_schema)
+    form = Schema(type=OpenAPIType.OBJECT, properties=properties, required=[*required, *files])
+    return RequestBody(
+        content={"multipart/form-data": OpenAPIMediaType(schema=form)}, description=description, required=True
+    )
+
+
+def _document_streamed_bodies(route: Any, path_item: PathItem) -> None:
+    for handler in getattr(route, "route_handlers", ()):
+        body = handler.opt.get("request_body")
+        if body is None:
+            continue
+        for method in handler.http_methods:
+            operation = getattr(path_item, method.lower(), None)
+            if operation is not None and operation.request_body is None:
+                operation.request_body = body
 
 
 def use_keel_openapi(app: Litestar) -> None:

@@ -32,6 +32,7 @@ from keel.core.errors import (
     ValidationFailed,
     to_keel_error,
 )
+from keel.core.openapi import multipart_body
 from keel.core.storage import read_multipart
 from keel.identity import Principal
 
@@ -246,6 +247,19 @@ def _logprob(confidence: float | None) -> float:
     exception_handlers=OPENAI_ERRORS,
     responses=openai_error_responses(400, 401, 403, 404, 413, 415, 422, 429, 500),
     operation_class=_transcription_operation(),
+    opt={
+        "request_body": multipart_body(
+            fields={
+                "model": "the model name (whisper-1 is accepted)",
+                "language": "ISO 639-1 code",
+                "prompt": "words to expect",
+                "response_format": "json, text, srt, verbose_json or vtt",
+                "temperature": "0 to 1",
+                "timestamp_granularities[]": "word or segment",
+            },
+            description="The audio file and OpenAI's transcription fields",
+        )
+    },
     summary="OpenAI-compatible transcription (multipart: file, model, language, prompt, response_format, "
     "temperature, timestamp_granularities[]); answers when done, stored as a transcription",
 )

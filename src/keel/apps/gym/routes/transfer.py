@@ -22,6 +22,7 @@ from keel.core.errors import (
     ValidationFailed,
     error_responses,
 )
+from keel.core.openapi import multipart_body, raw_body
 from keel.identity import Principal
 
 
@@ -49,6 +50,10 @@ async def _read_csv(request: Request[Any, Any, Any], limit: int) -> bytes:
     raise UnsupportedMediaType("Send the CSV as text/csv or as a multipart/form-data file")
 
 
+IMPORT_BODY = raw_body("text/csv", description="A Strong or Hevy CSV, as the body or a multipart file")
+IMPORT_BODY.content |= multipart_body(fields={}, description="").content
+
+
 class TransferController(Controller):
     path = "/"
     tags = TAG
@@ -58,6 +63,7 @@ class TransferController(Controller):
         "/import",
         status_code=200,
         request_max_body_size=None,
+        opt={"request_body": IMPORT_BODY},
         responses=error_responses(Unauthorized, Unprocessable, PayloadTooLarge, UnsupportedMediaType),
         summary="Import a Strong or Hevy CSV: preview (dry_run=true) or commit all-or-nothing",
     )

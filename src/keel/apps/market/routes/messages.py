@@ -32,6 +32,7 @@ from keel.core.errors import (
     ValidationFailed,
     error_responses,
 )
+from keel.core.openapi import multipart_body
 from keel.core.storage import Storage, read_multipart
 from keel.identity import Principal
 
@@ -91,7 +92,18 @@ class MessageController(Controller):
         "/media",
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,
-        opt={"rate_limit": MEDIA_RATE},
+        opt={
+            "rate_limit": MEDIA_RATE,
+            "request_body": multipart_body(
+                fields={
+                    "client_id": "a UUID the client picks: a retry with it sends nothing twice",
+                    "body": "an optional caption",
+                    "product_id": "an optional product of the chat's seller",
+                },
+                required=("client_id",),
+                description="The media file and its message fields (fields first)",
+            ),
+        },
         responses=error_responses(NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyRequests),
         summary="Send an image, audio, video or PDF (multipart: `client_id`, optional `body` and "
         "`product_id` fields first, then `file`)",

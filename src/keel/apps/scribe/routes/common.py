@@ -30,6 +30,15 @@ UPLOAD_ERRORS = error_responses(PayloadTooLarge, UnsupportedMediaType, Unprocess
 FORM_OVERHEAD = 256 * 1024  # multipart framing and option fields on top of the file itself
 TAG = ["scribe"]
 OPTION_FIELDS = ("language", "engine", "title", "word_timestamps", "diarize", "prompt", "temperature")
+OPTION_DOCS = {  # the multipart option fields, as the OpenAPI document shows them
+    "language": "ISO 639-1 code, or auto",
+    "engine": "transcription engine",
+    "title": "a title for the transcription",
+    "word_timestamps": "true or false",
+    "diarize": "true or false: speaker turns",
+    "prompt": "words to expect",
+    "temperature": "sampling temperature, 0 to 1",
+}
 
 
 def settings_of(request: Request[Any, Any, Any]) -> Any:

@@ -23,6 +23,7 @@ from keel.apps.scribe.routes.common import (
 from keel.apps.scribe.schemas import FileRead
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, NotFound, error_responses
+from keel.core.openapi import multipart_body, raw_body
 from keel.core.storage import binary_operation, stream_request_body
 from keel.identity import Principal
 
@@ -34,6 +35,7 @@ from keel.identity import Principal
     status_code=201,
     request_max_body_size=None,
     responses=UPLOAD_ERRORS,
+    opt={"request_body": multipart_body(fields={}, description="The audio or video file")},
     summary="Upload audio or video (multipart field `file`), streamed",
 )
 async def upload_file(
@@ -50,6 +52,7 @@ async def upload_file(
     status_code=201,
     request_max_body_size=None,
     responses=UPLOAD_ERRORS,
+    opt={"request_body": raw_body("application/octet-stream", description="The audio or video file's bytes")},
     summary="Upload audio or video as the raw request body (?filename=)",
 )
 async def upload_file_raw(

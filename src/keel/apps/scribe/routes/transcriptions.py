@@ -20,6 +20,7 @@ from keel.apps.scribe import services, tasks
 from keel.apps.scribe.models import FINAL_STATES, Transcription
 from keel.apps.scribe.routes.common import (
     FORM_OVERHEAD,
+    OPTION_DOCS,
     OPTION_FIELDS,
     SECURITY,
     TAG,
@@ -35,6 +36,7 @@ from keel.apps.scribe.schemas import TranscriptionCreate, TranscriptionRead, Usa
 from keel.apps.scribe.services.batch import create_batch
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unprocessable, error_responses
+from keel.core.openapi import multipart_body
 from keel.core.realtime import sse_comment
 from keel.core.storage import iter_multipart_files
 from keel.identity import Principal
@@ -67,6 +69,7 @@ async def create_transcription(
     request_max_body_size=None,
     after_response=enqueue_after_commit,
     responses={**UPLOAD_ERRORS, **error_responses(TooManyRequests)},
+    opt={"request_body": multipart_body(fields=OPTION_DOCS, description="The file and its options")},
     summary="Upload and transcribe in one request (multipart: `file` plus language, engine, "
     "word_timestamps, diarize, title fields)",
 )
@@ -95,6 +98,11 @@ async def upload_and_transcribe(
     request_max_body_size=None,
     after_response=enqueue_after_commit,
     responses={**UPLOAD_ERRORS, **error_responses(BadRequest, TooManyRequests)},
+    opt={
+        "request_body": multipart_body(
+            fields=OPTION_DOCS, repeated=True, description="The files and their transcription options"
+        )
+    },
     summary="Upload several files (repeated multipart field `file`, up to SCRIBE_MAX_BATCH_FILES) and queue "
     "one transcription each, with the same options; all or nothing",
 )
