@@ -81,7 +81,8 @@ def base_env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]
         "REDIS_URL": redis_url,
         "STORAGE_URL": f"file://{workdir}/storage",
         "KEEL_ENV": "test",
-        "KEEL_APPS": "gym",
+        "KEEL_APPS": "gym,segmint",
+        "SEGMINT_ALLOW_PRIVATE_TARGETS": "true",  # its webhook is a local server
         "JWT_SECRET": JWT_SECRET,
         "LOG_LEVEL": "WARNING",
         "LOG_JSON": "true",

@@ -2,7 +2,7 @@
 (`keel serve`, uvicorn subprocesses of the real app) and two `keel worker`s under a bounded HTTP load, while
 Redis is killed and restarted, PostgreSQL restarts, a worker is killed with SIGKILL mid-job (with a child
 in the transcription pool), a large import runs and a table is locked, and finally the instances get
-SIGTERM with event streams open.
+SIGTERM with event streams open, and both start again at once over a scheduled post whose job was lost.
 
 It asserts: no 5xx except documented 503s with Retry-After, every acknowledged write present afterwards,
 every job finished exactly once, streams resumed within 5 s, and prints the figures.
@@ -14,7 +14,6 @@ one test stays on one pytest-xdist worker); each phase records what broke and al
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import shutil
 import signal
@@ -29,7 +28,6 @@ import httpx
 import pytest
 
 from faults.cluster import (
-    JWT_SECRET,
     KEEL,
     STALLED,
     SWEEP,
@@ -41,127 +39,24 @@ from faults.cluster import (
     base_env,
     instance,
     send_sigterm,
+    wait_healthy,
     worker,
 )
-
-pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(330)]
-TASK = "faults.fault_tasks:marker"
-STRONG_HEADER = (
-    "Date,Workout Name,Duration,Exercise Name,Set Order,Weight,Reps,Distance,Seconds,Notes,Workout Notes,RPE"
+from faults.support import (
+    SEGMINT,
+    TASK,
+    Jobs,
+    Phases,
+    migrate_and_seed,
+    pg_query,
+    ready,
+    schedule_webhook_post,
+    strong_csv,
+    wait_until,
 )
+from segmint.helpers import FakeServer
 
-
-def strong_csv(sets: int) -> str:
-    lines = [STRONG_HEADER]
-    for i in range(sets):
-        day = i // 20
-        lines.append(
-            f"2021-{1 + day // 28 % 12:02d}-{1 + day % 28:02d} 07:00:00,W{day},1h,"
-            f"Bench Press (Barbell),{i % 20 + 1},{60 + i % 40},5,0,0,,,"
-        )
-    return "\n".join(lines) + "\n"
-
-
-class Jobs:
-    """Defers the workers' marker jobs through the cluster's own procrastinate tables."""
-
-    def __init__(self, database_url: str, workdir: Path) -> None:
-        import procrastinate
-
-        from keel.core.jobs import conninfo
-
-        self.app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
-        )
-        self.workdir = workdir
-        self.keys: list[str] = []
-
-    async def defer(self, key: str, **kwargs: Any) -> None:
-        deadline = time.monotonic() + 30
-        while True:  # the database may be restarting
-            try:
-                async with self.app.open_async():
-                    await self.app.configure_task(TASK).defer_async(
-                        workdir=str(self.workdir), key=key, **kwargs
-                    )
-                break
-            except Exception:
-                assert time.monotonic() < deadline, f"could not defer {key}"
-                await asyncio.sleep(0.3)
-        self.keys.append(key)
-
-    def executions(self, key: str | None = None) -> list[tuple[int, str]]:
-        path = self.workdir / "executions.log"
-        rows = [line.split() for line in path.read_text().splitlines()] if path.exists() else []
-        return [(int(pid), k) for pid, k in rows if key is None or k == key]
-
-    def completions(self) -> list[str]:
-        path = self.workdir / "completions.log"
-        return path.read_text().split() if path.exists() else []
-
-    async def wait_completed(self, within: float) -> None:
-        deadline = time.monotonic() + within
-        while not set(self.keys) <= set(self.completions()):
-            missing = sorted(set(self.keys) - set(self.completions()))
-            assert time.monotonic() < deadline, f"jobs not completed within {within} s: {missing}"
-            await asyncio.sleep(0.2)
-
-
-async def pg_query(url: str, sql: str, *args: Any) -> list[Any]:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    conn = await asyncpg.connect(host=u.host, port=u.port, user=u.username, database=u.database)
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
-
-
-async def wait_until(check: Any, within: float, what: str, step: float = 0.2) -> float:
-    started = time.monotonic()
-    while not await check():
-        assert time.monotonic() - started < within, f"{what} not within {within} s"
-        await asyncio.sleep(step)
-    return time.monotonic() - started
-
-
-async def migrate_and_seed(database_url: str) -> None:
-    """`keel migrate` (the schema, procrastinate's tables, the seed data) in this process."""
-    from keel.app import app_seeders, enabled_apps
-    from keel.core import migrate
-    from keel.core.seed import run_seeders
-    from keel.settings import load_settings
-
-    settings = load_settings(None, database_url=database_url, keel_apps="gym", jwt_secret=JWT_SECRET)
-    await asyncio.to_thread(migrate.upgrade, settings)
-    await run_seeders(settings, app_seeders(enabled_apps(settings)))
-
-
-async def ready(client: httpx.AsyncClient) -> dict[str, Any]:
-    response = await client.get("/ready", timeout=5)
-    body: dict[str, Any] = response.json()["data"]
-    body["status_code"] = response.status_code
-    return body
-
-
-class Phases:
-    """Runs each fault's checks, keeping the first failure of each so one broken fault hides no other."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, str] = {}
-        self.seconds: dict[str, float] = {}
-
-    @contextlib.asynccontextmanager
-    async def phase(self, name: str) -> Any:
-        started = time.monotonic()
-        try:
-            yield
-        except AssertionError as exc:
-            self.failures[name] = str(exc)[:1500]
-        finally:
-            self.seconds[name] = round(time.monotonic() - started, 1)
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(420)]
 
 
 async def test_faults_under_load(record_property: Any) -> None:
@@ -189,11 +84,10 @@ async def test_faults_under_load(record_property: Any) -> None:
         procs += [a, b, w1, w2]
         for p in procs:
             p.start()
-        from faults.cluster import wait_healthy
-
         await wait_healthy([a, b])
         figures["start-up s"] = round(time.monotonic() - began, 1)
         jobs = Jobs(pg.url, workdir)
+        hooks = FakeServer()  # the webhook a segmint schedule posts to (fault 7)
         async with (
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{a.port}", timeout=15) as ca,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{b.port}", timeout=15) as cb,
@@ -343,6 +237,19 @@ async def test_faults_under_load(record_property: Any) -> None:
                         await conn.close()
                     await asyncio.sleep(1)
 
+            sid = None
+            async with phases.phase("7 (set-up) a scheduled post whose job is lost"):
+                sid = await schedule_webhook_post(load, ca, load.users[0], load.users[1], f"{hooks.url}/hook")
+                job_of = (
+                    "FROM procrastinate_jobs WHERE task_name = 'segmint:publish' AND args->>'schedule_id'=$1"
+                )
+
+                async def queued() -> bool:
+                    return bool(await pg_query(pg.url, f"SELECT id {job_of}", sid))
+
+                await wait_until(queued, 15, "the schedule's job")
+                await pg_query(pg.url, f"DELETE {job_of}", sid)
+
             async with phases.phase("9 SIGTERM with streams open: they end at once, clean exit"):
                 await streams.delivered_within(10)
                 offsets = {p.name: len(p.stderr()) for p in (a, b)}
@@ -363,6 +270,29 @@ async def test_faults_under_load(record_property: Any) -> None:
                     assert "timeout graceful shutdown exceeded" not in tail, tail[-2000:]
                     assert "Traceback" not in tail and '"level": "error"' not in tail.lower(), tail[-2000:]
             await streams.close()
+
+            async with phases.phase("7 both instances restart at once: the lost schedule is delivered once"):
+                assert sid is not None, "no schedule was made"
+                for p in (a, b):
+                    p.start()  # both re-queue the schedule whose job is gone
+                await wait_healthy([a, b])
+                owner = load.users[0]
+
+                async def published() -> bool:
+                    r = await load.request(ca, "GET", f"{SEGMINT}/schedules/{sid}", headers=owner.headers)
+                    return (
+                        r is not None and r.status_code == 200 and r.json()["data"]["status"] == "published"
+                    )
+
+                await wait_until(published, 60, "the lost schedule published", 0.5)
+                await asyncio.sleep(3)  # a second delivery would arrive meanwhile
+                posts = [r for r in hooks.requests if r["path"] == "/hook"]
+                requeued = await pg_query(pg.url, f"SELECT id {job_of}", sid)
+                figures["schedule re-queued by the restart: jobs / webhook posts"] = (
+                    len(requeued),
+                    len(posts),
+                )
+                assert len(posts) == 1, posts
 
         async with phases.phase("data: every acknowledged write present, every job done once"):
             rows = await pg_query(pg.url, "SELECT id::text FROM gym_session")
@@ -400,6 +330,8 @@ async def test_faults_under_load(record_property: Any) -> None:
             refusal.kill()
         for p in procs:
             p.stop()
+        if "hooks" in locals():
+            hooks.close()
         redis.kill()
         pg.destroy()
         if passed:
