@@ -74,7 +74,8 @@ async def test_a_lost_database_answers_503_with_retry_after(make_settings, setti
         app = create_app(make_settings(database_url=proxied, keel_apps="", jobs_in_server=False))
         async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
             body = {"email": "someone@example.com", "password": "a long enough password"}
-            assert (await client.post("/api/v1/auth/login", json=body)).status_code == 401  # through the proxy
+            # through the proxy first: the database answers
+            assert (await client.post("/api/v1/auth/login", json=body)).status_code == 401
             proxy.cut()  # pooled connections die mid-use, new ones are refused
             for _ in range(3):
                 response = await client.post("/api/v1/auth/login", json=body)
