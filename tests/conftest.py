@@ -84,13 +84,28 @@ def installed_apps() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`services` tests need real PostgreSQL and Redis; the embedded lane deselects (and reports) them."""
+    """`services` tests need real PostgreSQL and Redis, and the `faults` suite runs in that lane too (it
+    starts its own cluster and Redis to break them); the embedded lane deselects (and reports) them."""
     if os.environ.get("DATABASE_URL", "").startswith("postgresql") and os.environ.get("REDIS_URL"):
         return
-    deselected = [i for i in items if i.get_closest_marker("services")]
+
+    def lane_only(item: pytest.Item) -> bool:
+        return bool(item.get_closest_marker("services") or item.get_closest_marker("faults"))
+
+    deselected = [i for i in items if lane_only(i)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [i for i in items if not i.get_closest_marker("services")]
+        items[:] = [i for i in items if not lane_only(i)]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault suite's figures (requests, errors by status, recovery seconds, writes lost), also when
+    it ran on a pytest-xdist worker (they travel in the report's user_properties)."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "fault_figures" and report.when == "call":
+                terminalreporter.write_sep("-", f"fault suite figures ({report.outcome})")
+                terminalreporter.write_line(str(value))
 
 
 @pytest.fixture(scope="session")

@@ -111,3 +111,58 @@ async def test_nul_in_a_query_parameter_is_a_field_error(client, auth_headers, p
     response = await client.get(path, params={"q": "squat\u0000", "limit": "5"}, headers=auth_headers)
     assert_envelope(response, 400, "VALIDATION_ERROR")
     assert response.json()["error"]["details"] == {"q": "must not contain NUL characters"}
+
+
+async def test_nul_in_a_multipart_text_field_is_a_field_error(client, auth_headers) -> None:
+    files = {"file": ("a.wav", b"RIFF0000WAVEfmt " + b"\0" * 64, "audio/wav")}
+    response = await client.post(
+        "/api/v1/scribe/transcriptions/upload",
+        data={"language": "e\u0000n"},
+        files=files,
+        headers=auth_headers,
+    )
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert response.json()["error"]["details"] == {"language": "must not contain NUL characters"}
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+async def test_an_absurd_content_length_gets_the_envelope_under_uvicorn(settings, parser) -> None:
+    """uvicorn refuses a request its parser cannot read before the app sees it; `keel serve`'s protocol
+    answers that 400 in the envelope too. A raw socket, since HTTP clients refuse to send such a header."""
+    import asyncio
+    import json
+
+    import uvicorn
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from core_platform_helpers import free_port
+    from keel.core.protocol import KeelH11Protocol, http_protocol
+
+    protocol = http_protocol() if parser == "httptools" else KeelH11Protocol
+    assert parser == "h11" or (protocol is not KeelH11Protocol and not issubclass(protocol, H11Protocol))
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), port=port, http=protocol, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not task.done(), "uvicorn did not start"
+            await asyncio.sleep(0.02)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 99999999999999999999999999999999\r\n\r\n{}"
+        )
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), raw
+    assert b"content-type: application/json" in head.lower(), head
+    envelope = json.loads(body)
+    assert envelope["status"] == "error" and envelope["error"]["code"] == "BAD_REQUEST", envelope

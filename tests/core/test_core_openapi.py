@@ -113,6 +113,7 @@ UPLOADS = {  # route -> the request media types it documents
     "/api/v1/scribe/transcriptions/batch": {"multipart/form-data"},
     "/api/v1/scribe/v1/audio/transcriptions": {"multipart/form-data"},
     "/api/v1/gym/import": {"multipart/form-data", "text/csv"},
+    "/api/v1/market/chats/{chat_id}/media": {"multipart/form-data"},
 }
 
 

@@ -98,21 +98,24 @@ def test_sigterm_ends_open_sse_streams_at_once(settings, tmp_path: Path) -> None
     try:
         wait_for_health(port, proc)
         ended: dict[str, float] = {}
+        users = [str(uuid.uuid4()) for _ in range(3)]
+        opened = {u: threading.Event() for u in users}
 
         def listen(user: str) -> None:
             with httpx.stream(
                 "GET", f"http://127.0.0.1:{port}/api/v1/events", headers={"X-Test-User": user}, timeout=30
             ) as response:
                 assert response.status_code == 200
+                opened[user].set()
                 for _ in response.iter_lines():
                     pass
             ended[user] = time.monotonic()
 
-        users = [str(uuid.uuid4()) for _ in range(3)]
         threads = [threading.Thread(target=listen, args=(u,)) for u in users]
         for thread in threads:
             thread.start()
-        time.sleep(1.5)  # the streams are open
+        for user in users:  # every stream is open (a fixed sleep was too short on a loaded machine)
+            assert opened[user].wait(60), "a stream did not open"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         for thread in threads:

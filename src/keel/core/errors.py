@@ -20,6 +20,7 @@ from litestar.openapi.spec import Example
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy import exc as sa_exc
 
+from keel.core.db_errors import database_unreachable
 from keel.core.envelope import ErrorBody, ErrorEnvelope
 
 log = structlog.get_logger("keel.errors")
@@ -292,6 +293,8 @@ def to_keel_error(exc: Exception, request: Request[Any, Any, Any] | None = None)
         cause = cause.__cause__
     if isinstance(cause, sa_exc.OperationalError) and _sqlite_busy(cause):
         return ServiceUnavailable("The database is busy, retry shortly", headers={"Retry-After": "2"})
+    if database_unreachable(exc):  # restarting, failing over, or every pooled connection taken
+        return ServiceUnavailable("The database is unavailable, retry shortly", headers={"Retry-After": "2"})
     if isinstance(exc, ls_exc.HTTPException):
         return _from_litestar(exc, request)
     if isinstance(exc, aa_exc.AdvancedAlchemyError):

@@ -34,7 +34,7 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.response import Stream
 
 from keel.core.components import AppBuilder
-from keel.core.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from keel.core.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
@@ -385,6 +385,8 @@ async def _multipart_events(
         kind, name = state["part"]
         if kind == "file":
             pending.append(("file_end",))
+        elif b"\0" in state["buf"]:  # refused like NUL in a JSON text field (PostgreSQL cannot store it)
+            raise ValidationFailed(details={name: "must not contain NUL characters"})
         else:
             pending.append(("field", name, state["buf"].decode("utf-8", "replace")))
         state["part"] = None
@@ -404,7 +406,7 @@ async def _multipart_events(
     async for chunk in stream_request_body(request, max_size):
         try:
             parser.write(chunk)
-        except (BadRequest, PayloadTooLarge):
+        except (BadRequest, PayloadTooLarge, ValidationFailed):
             raise
         except Exception as exc:
             raise BadRequest("Malformed multipart body") from exc

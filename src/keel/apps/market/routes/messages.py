@@ -33,6 +33,7 @@ from keel.core.errors import (
     error_responses,
 )
 from keel.core.storage import Storage, read_multipart
+from keel.core.uploads import upload_operation
 from keel.identity import Principal
 
 # messages per user and route: a chat is conversational, a flood is not
@@ -92,6 +93,9 @@ class MessageController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,
         opt={"rate_limit": MEDIA_RATE},
+        operation_class=upload_operation(
+            fields={"client_id": "string", "body": "string", "product_id": "string"}, required=("client_id",)
+        ),
         responses=error_responses(NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyRequests),
         summary="Send an image, audio, video or PDF (multipart: `client_id`, optional `body` and "
         "`product_id` fields first, then `file`)",
