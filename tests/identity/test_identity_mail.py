@@ -106,7 +106,6 @@ async def test_registering_a_taken_address_answers_alike_and_mails_its_owner(
 
     from fixtures.identity import DEFAULT_PASSWORD
     from keel.identity.models import AuditEvent, User
-
     from keel.identity.passwords import Passwords
 
     # count the real argon2 hashes each answer spends (timing the two is too noisy under load)

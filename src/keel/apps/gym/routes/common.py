@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Request
+from litestar import Controller, Request, get
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Parameter
 
 from keel.apps.gym.schemas import SetIn
@@ -26,3 +27,15 @@ SetPatch = partial_struct(SetIn)
 
 def app_settings(request: Request[Any, Any, Any]) -> Any:
     return request.app.state.settings
+
+
+class GymController(Controller):
+    """Every gym Controller: the gym tag and bearer security, stated once."""
+
+    tags = TAG
+    security = SECURITY
+
+
+def list_route(summary: str, **kwargs: Any) -> HTTPRouteHandler:
+    """`GET` on the Controller's path: a paginated list (401 without a caller, 400 for bad parameters)."""
+    return get(responses=error_responses(Unauthorized), summary=summary, **kwargs)

@@ -6,11 +6,11 @@ import email.parser
 import email.policy
 from typing import Any, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import services
-from keel.apps.gym.routes.common import SECURITY, TAG, TimeZone, app_settings
+from keel.apps.gym.routes.common import GymController, TimeZone, app_settings
 from keel.apps.gym.schemas import ImportPreview
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, ok
@@ -49,10 +49,8 @@ async def _read_csv(request: Request[Any, Any, Any], limit: int) -> bytes:
     raise UnsupportedMediaType("Send the CSV as text/csv or as a multipart/form-data file")
 
 
-class TransferController(Controller):
+class TransferController(GymController):
     path = "/"
-    tags = TAG
-    security = SECURITY
 
     @post(
         "/import",

@@ -17,9 +17,9 @@ from keel.apps.gym.schemas import (
     PlanRead,
     PlanWrite,
 )
-from keel.apps.gym.services.common import MANAGE_PLANS, PLANS_NS
+from keel.apps.gym.services.common import MANAGE_PLANS, PLANS_NS, load_fields
 from keel.apps.gym.services.library import name_lookup
-from keel.apps.gym.units import db_decimal, from_kg, to_decimal, to_kg
+from keel.apps.gym.units import to_decimal, to_kg
 from keel.core.errors import Forbidden, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ PLAN_LOAD = (selectinload(Plan.days).selectinload(PlanDay.exercises).selectinloa
 
 
 def _plan_exercise_read(pe: PlanExercise) -> PlanExerciseRead:
-    weight_kg = db_decimal(pe.weight_kg)
     exact = pe.reps_min if pe.reps_min is not None and pe.reps_min == pe.reps_max else None
     return PlanExerciseRead(
         id=pe.id,
@@ -48,11 +47,7 @@ def _plan_exercise_read(pe: PlanExercise) -> PlanExerciseRead:
         reps_max=pe.reps_max,
         amrap=pe.amrap,
         duration_s=pe.duration_s,
-        weight=from_kg(weight_kg, pe.weight_unit) if weight_kg is not None else None,
-        weight_kg=weight_kg,
-        unit=pe.weight_unit,
-        rpe=db_decimal(pe.rpe),
-        rir=db_decimal(pe.rir),
+        **load_fields(pe),
         rest_s=pe.rest_s,
         superset=pe.superset,
         notes=pe.notes,

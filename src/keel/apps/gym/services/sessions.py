@@ -25,8 +25,8 @@ from keel.apps.gym.schemas import (
     SessionStart,
     SetRead,
 )
-from keel.apps.gym.services.common import ZERO
-from keel.apps.gym.units import db_decimal, from_kg, from_metres
+from keel.apps.gym.services.common import ZERO, load_fields
+from keel.apps.gym.units import db_decimal, from_metres
 from keel.core.errors import NotFound, ValidationFailed
 from keel.core.mapping import to_read
 
@@ -157,7 +157,6 @@ SET_READ_COLUMNS = tuple(
 
 
 def set_read(row: WorkoutSet | Any, exercise_name: str) -> SetRead:
-    weight_kg = db_decimal(row.weight_kg)
     distance_m = db_decimal(row.distance_m)
     return SetRead(
         id=row.id,
@@ -168,11 +167,7 @@ def set_read(row: WorkoutSet | Any, exercise_name: str) -> SetRead:
         position=row.position,
         set_type=row.set_type,
         reps=row.reps,
-        weight=from_kg(weight_kg, row.weight_unit) if weight_kg is not None else None,
-        weight_kg=weight_kg,
-        unit=row.weight_unit,
-        rpe=db_decimal(row.rpe),
-        rir=db_decimal(row.rir),
+        **load_fields(row),
         duration_s=row.duration_s,
         distance=from_metres(distance_m, row.distance_unit) if distance_m is not None else None,
         distance_m=distance_m,

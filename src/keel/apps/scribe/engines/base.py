@@ -106,7 +106,6 @@ class TranscriptionEngine(ABC):
     def is_ready(self) -> tuple[bool, str]:
         """Return ``(True, "")`` or ``(False, reason)``. Cheap: no network, no model load."""
 
-    @abstractmethod
     def transcribe(
         self,
         path: str | Path,
@@ -122,6 +121,23 @@ class TranscriptionEngine(ABC):
         Raises ``media.MediaError`` (bad file), ``EngineNotReady``, ``TranscriptionCancelled``
         or another ``EngineError``.
         """
+        self._require_ready()
+        lang = None if not language or language == "auto" else language
+        progress, cancel = on_progress or noop_progress, should_cancel or never_cancel
+        return self._transcribe(path, lang, word_timestamps, progress, cancel, prompt, temperature)
+
+    @abstractmethod
+    def _transcribe(
+        self,
+        path: str | Path,
+        lang: str | None,
+        word_timestamps: bool,
+        on_progress: ProgressFn,
+        should_cancel: CancelFn,
+        prompt: str | None,
+        temperature: float | None,
+    ) -> TranscriptResult:
+        """`transcribe` once the engine is ready: `lang` is None for "detect it", the callbacks are set."""
 
     def supports(self, language: str | None) -> bool:
         if not language or language == "auto":

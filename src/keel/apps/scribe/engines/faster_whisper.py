@@ -22,8 +22,6 @@ from keel.apps.scribe.engines.base import (
     TranscriptionEngine,
     TranscriptResult,
     Word,
-    never_cancel,
-    noop_progress,
     stitch,
 )
 
@@ -188,22 +186,18 @@ class FasterWhisperEngine(TranscriptionEngine):
                 _WHISPER_MODELS[key] = model
             return model
 
-    def transcribe(
+    def _transcribe(
         self,
         path: str | Path,
-        language: str | None = None,
-        word_timestamps: bool = True,
-        on_progress: ProgressFn | None = None,
-        should_cancel: CancelFn | None = None,
-        prompt: str | None = None,
-        temperature: float | None = None,
+        lang: str | None,
+        word_timestamps: bool,
+        on_progress: ProgressFn,
+        should_cancel: CancelFn,
+        prompt: str | None,
+        temperature: float | None,
     ) -> TranscriptResult:
         import numpy as np
 
-        self._require_ready()
-        on_progress = on_progress or noop_progress
-        should_cancel = should_cancel or never_cancel
-        lang = None if not language or language == "auto" else language
         if lang is not None and not self.supports(lang):
             raise EngineError(self.refusal(lang) or "Unsupported language.")
         if lang is None and not self.multilingual:
