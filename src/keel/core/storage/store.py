@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
@@ -21,9 +21,6 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.response import Stream
 
 from keel.core.errors import BadRequest, NotFound, PayloadTooLarge
-
-if TYPE_CHECKING:
-    pass
 
 CHUNK_SIZE = 256 * 1024  # read size for downloads and local copies
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum multipart part size
