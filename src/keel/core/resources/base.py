@@ -89,8 +89,9 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def partial_struct(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
-    """A copy of `struct` with every field optional (default `msgspec.UNSET`), for PATCH bodies."""
+def partial_struct(struct: type[msgspec.Struct], name: str | None = None) -> type[msgspec.Struct]:
+    """A copy of `struct` with every field optional (default `msgspec.UNSET`), for PATCH bodies; named
+    `name` (default `<struct>Patch`)."""
     config = struct.__struct_config__
     fields: list[tuple[str, Any, Any]] = []
     rename: dict[str, str] = {}
@@ -103,7 +104,7 @@ def partial_struct(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
         if info.encode_name != info.name:
             rename[info.name] = info.encode_name
     return msgspec.defstruct(
-        f"{struct.__name__}Patch",
+        name or f"{struct.__name__}Patch",
         fields,
         kw_only=True,
         forbid_unknown_fields=config.forbid_unknown_fields,

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import Parameter
 
-from keel.apps.gym.schemas import SetIn
+from keel.apps.gym.schemas import SetCreate
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from keel.core.resources import partial_struct
 
@@ -22,7 +22,7 @@ TimeZone = Annotated[
 RepCap = Annotated[int, Parameter(ge=1, le=30, description="Sets above this many reps give no e1RM")]
 READ_ERRORS = error_responses(Unauthorized, NotFound)
 WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, ValidationFailed, Conflict)
-SetPatch = partial_struct(SetIn)
+SetUpdate = partial_struct(SetCreate, "SetUpdate")
 
 
 def app_settings(request: Request[Any, Any, Any]) -> Any:

@@ -18,8 +18,8 @@ from keel.apps.gym.schemas import (
     ExerciseCreate,
     ExerciseRead,
     ExerciseRecordsRead,
-    HistoryEntry,
-    ProgressPoint,
+    HistoryEntryRead,
+    ProgressPointRead,
 )
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -138,7 +138,7 @@ class ExerciseController(GymController):
         item_id: UUID,
         limit: Limit = 20,
         offset: Offset = 0,
-    ) -> Page[HistoryEntry]:
+    ) -> Page[HistoryEntryRead]:
         items, total = await services.exercise_history(
             db_session, principal, item_id, limit=limit, offset=offset
         )
@@ -173,7 +173,7 @@ class ExerciseController(GymController):
         item_id: UUID,
         formula: Formula = "epley",
         rep_cap: RepCap = 12,
-    ) -> Envelope[list[ProgressPoint]]:
+    ) -> Envelope[list[ProgressPointRead]]:
         return ok(
             await services.exercise_progress(db_session, principal, item_id, formula=formula, rep_cap=rep_cap)
         )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import services
 from keel.apps.gym.routes.common import READ_ERRORS, WRITE_ERRORS, GymController, list_route
-from keel.apps.gym.schemas import PlanCopy, PlanRead, PlanWrite
+from keel.apps.gym.schemas import PlanCopy, PlanCreate, PlanRead
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.identity import Principal
@@ -46,7 +46,7 @@ class PlanController(GymController):
         summary="Create a plan: days of ordered exercises, or a flat exercises list (one day)",
     )
     async def create_plan(
-        self, db_session: AsyncSession, cache: Cache, principal: Principal, data: PlanWrite
+        self, db_session: AsyncSession, cache: Cache, principal: Principal, data: PlanCreate
     ) -> Envelope[PlanRead]:
         return ok(await services.create_plan(db_session, cache, principal, data))
 
@@ -62,7 +62,7 @@ class PlanController(GymController):
         summary="Replace a plan (predefined plans: gym.plans.manage)",
     )
     async def replace_plan(
-        self, db_session: AsyncSession, cache: Cache, principal: Principal, plan_id: UUID, data: PlanWrite
+        self, db_session: AsyncSession, cache: Cache, principal: Principal, plan_id: UUID, data: PlanCreate
     ) -> Envelope[PlanRead]:
         return ok(await services.replace_plan(db_session, cache, principal, plan_id, data))
 

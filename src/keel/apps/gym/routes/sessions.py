@@ -18,17 +18,17 @@ from keel.apps.gym.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
     GymController,
-    SetPatch,
+    SetUpdate,
     app_settings,
     list_route,
 )
 from keel.apps.gym.schemas import (
-    LoggedSet,
-    SessionDetail,
+    LoggedSetRead,
+    SessionDetailRead,
     SessionFinish,
     SessionRead,
     SessionStart,
-    SetIn,
+    SetCreate,
     SetRead,
 )
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -114,7 +114,7 @@ class SessionController(GymController):
     )
     async def start_session(
         self, db_session: AsyncSession, principal: Principal, data: SessionStart
-    ) -> Envelope[SessionDetail]:
+    ) -> Envelope[SessionDetailRead]:
         return ok(await services.start_session(db_session, principal, data))
 
     @get(
@@ -124,7 +124,7 @@ class SessionController(GymController):
     )
     async def get_session(
         self, db_session: AsyncSession, principal: Principal, session_id: UUID
-    ) -> Envelope[SessionDetail]:
+    ) -> Envelope[SessionDetailRead]:
         return ok(await services.session_detail(db_session, principal, session_id))
 
     @delete(
@@ -148,7 +148,7 @@ class SessionController(GymController):
         principal: Principal,
         session_id: UUID,
         data: SessionFinish | None = None,
-    ) -> Envelope[SessionDetail]:
+    ) -> Envelope[SessionDetailRead]:
         return ok(await services.finish_session(db_session, principal, session_id, data or SessionFinish()))
 
     @post(
@@ -157,7 +157,7 @@ class SessionController(GymController):
         responses={
             **WRITE_ERRORS,
             200: ResponseSpec(
-                data_container=Envelope[LoggedSet], description="A retry: the set logged before"
+                data_container=Envelope[LoggedSetRead], description="A retry: the set logged before"
             ),
         },
         summary="Log a set (idempotent on client_id or Idempotency-Key: a retry answers 200, the same set)",
@@ -168,8 +168,8 @@ class SessionController(GymController):
         db_session: AsyncSession,
         principal: Principal,
         session_id: UUID,
-        data: SetIn,
-    ) -> Response[Envelope[LoggedSet]]:
+        data: SetCreate,
+    ) -> Response[Envelope[LoggedSetRead]]:
         key = request.headers.get("idempotency-key")
         if key is not None and not (1 <= len(key) <= 100):
             raise ValidationFailed(details={"Idempotency-Key": "must be 1-100 characters"})
@@ -184,11 +184,11 @@ class SessionController(GymController):
         return Response(content=ok(logged), status_code=201 if created else 200)
 
     @patch(SET, dependencies=SET_TARGET, responses=WRITE_ERRORS, summary="Change some fields of a set")
-    async def patch_set(self, target: SetTarget, data: SetPatch) -> Envelope[SetRead]:  # type: ignore[valid-type]
+    async def patch_set(self, target: SetTarget, data: SetUpdate) -> Envelope[SetRead]:  # type: ignore[valid-type]
         return await target.update(struct_values(data))
 
     @put(SET, dependencies=SET_TARGET, responses=WRITE_ERRORS, summary="Replace a set")
-    async def put_set(self, target: SetTarget, data: SetIn) -> Envelope[SetRead]:
+    async def put_set(self, target: SetTarget, data: SetCreate) -> Envelope[SetRead]:
         return await target.update({f: getattr(data, f) for f in data.__struct_fields__})
 
     @delete(SET, dependencies=SET_TARGET, status_code=204, responses=WRITE_ERRORS, summary="Delete a set")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import services
 from keel.apps.gym.routes.common import GymController, TimeZone, app_settings
-from keel.apps.gym.schemas import ImportPreview
+from keel.apps.gym.schemas import ImportPreviewRead
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import (
@@ -69,7 +69,7 @@ class TransferController(GymController):
         unit: Literal["kg", "lb"] = "kg",
         dry_run: bool = True,
         timezone: TimeZone = "UTC",
-    ) -> Response[Envelope[ImportPreview]]:
+    ) -> Response[Envelope[ImportPreviewRead]]:
         settings = app_settings(request)
         tz = services.time_zone(timezone)
         body = await _read_csv(request, settings.gym_import_max_size)

@@ -11,11 +11,11 @@ from sqlalchemy.orm import selectinload
 
 from keel.apps.gym.models import Plan, PlanDay, PlanExercise
 from keel.apps.gym.schemas import (
+    PlanCreate,
     PlanDayRead,
-    PlanExerciseIn,
+    PlanExerciseCreate,
     PlanExerciseRead,
     PlanRead,
-    PlanWrite,
 )
 from keel.apps.gym.services.common import MANAGE_PLANS, PLANS_NS, load_fields
 from keel.apps.gym.services.library import name_lookup
@@ -137,7 +137,7 @@ def _check_plan_write(principal: Principal, plan: Plan) -> None:
 
 
 async def _resolve(
-    db: AsyncSession, cache: Cache, user_id: uuid.UUID, items: Sequence[tuple[str, PlanExerciseIn]]
+    db: AsyncSession, cache: Cache, user_id: uuid.UUID, items: Sequence[tuple[str, PlanExerciseCreate]]
 ) -> dict[str, uuid.UUID]:
     """Exercise id per field path; ValidationFailed naming every unknown exercise."""
     index, by_id = await name_lookup(db, cache, user_id)
@@ -169,7 +169,7 @@ async def _resolve(
     return found
 
 
-def _day_inputs(data: PlanWrite) -> list[tuple[str, str, list[PlanExerciseIn]]]:
+def _day_inputs(data: PlanCreate) -> list[tuple[str, str, list[PlanExerciseCreate]]]:
     if data.days is not None and data.exercises is not None:
         raise ValidationFailed(details={"days": "give either days or exercises, not both"})
     if data.days is not None:
@@ -177,7 +177,7 @@ def _day_inputs(data: PlanWrite) -> list[tuple[str, str, list[PlanExerciseIn]]]:
     return [("", "Day 1", data.exercises or [])]
 
 
-def _build_days(data: PlanWrite, resolved: dict[str, uuid.UUID]) -> list[PlanDay]:
+def _build_days(data: PlanCreate, resolved: dict[str, uuid.UUID]) -> list[PlanDay]:
     days: list[PlanDay] = []
     for day_pos, (prefix, name, items) in enumerate(_day_inputs(data), start=1):
         day = PlanDay(position=day_pos, name=name, exercises=[])
@@ -209,7 +209,7 @@ def _build_days(data: PlanWrite, resolved: dict[str, uuid.UUID]) -> list[PlanDay
 
 
 async def _resolve_plan(
-    db: AsyncSession, cache: Cache, user_id: uuid.UUID, data: PlanWrite
+    db: AsyncSession, cache: Cache, user_id: uuid.UUID, data: PlanCreate
 ) -> dict[str, uuid.UUID]:
     items = [
         (f"{prefix}.exercises[{i}]".lstrip("."), item)
@@ -219,7 +219,7 @@ async def _resolve_plan(
     return await _resolve(db, cache, user_id, items)
 
 
-async def create_plan(db: AsyncSession, cache: Cache, principal: Principal, data: PlanWrite) -> PlanRead:
+async def create_plan(db: AsyncSession, cache: Cache, principal: Principal, data: PlanCreate) -> PlanRead:
     resolved = await _resolve_plan(db, cache, principal.user_id, data)
     plan = Plan(
         owner_id=principal.user_id,
@@ -235,7 +235,7 @@ async def create_plan(db: AsyncSession, cache: Cache, principal: Principal, data
 
 
 async def replace_plan(
-    db: AsyncSession, cache: Cache, principal: Principal, plan_id: uuid.UUID, data: PlanWrite
+    db: AsyncSession, cache: Cache, principal: Principal, plan_id: uuid.UUID, data: PlanCreate
 ) -> PlanRead:
     plan = await load_plan(db, principal, plan_id)
     _check_plan_write(principal, plan)

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.apps.scribe import services
 from keel.apps.scribe.routes.common import SECURITY, TAG
 from keel.apps.scribe.schemas import (
-    SearchHit,
+    SearchHitRead,
     SegmentMerge,
-    SegmentPatch,
     SegmentSplit,
-    TranscriptionEdit,
+    SegmentUpdate,
     TranscriptionRead,
+    TranscriptionUpdate,
 )
 from keel.apps.scribe.services.search import search_segments
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -50,7 +50,7 @@ async def _edited(
     "of unchanged words are kept",
 )
 async def edit_transcription(
-    db_session: AsyncSession, principal: Principal, transcription_id: UUID, data: TranscriptionEdit
+    db_session: AsyncSession, principal: Principal, transcription_id: UUID, data: TranscriptionUpdate
 ) -> Envelope[TranscriptionRead]:
     return await _edited(services.edit_transcription, db_session, principal, transcription_id, data)
 
@@ -62,7 +62,7 @@ async def edit_transcription(
     "of order or past the audio)",
 )
 async def patch_segment(
-    db_session: AsyncSession, principal: Principal, transcription_id: UUID, index: int, data: SegmentPatch
+    db_session: AsyncSession, principal: Principal, transcription_id: UUID, index: int, data: SegmentUpdate
 ) -> Envelope[TranscriptionRead]:
     return await _edited(services.patch_segment, db_session, principal, transcription_id, index, data)
 
@@ -99,7 +99,7 @@ async def search(
     q: Annotated[str, Parameter(min_length=1, max_length=200)],
     limit: Limit = 20,
     offset: Offset = 0,
-) -> Page[SearchHit]:
+) -> Page[SearchHitRead]:
     hits, total = await search_segments(db_session, principal.user_id, q, limit, offset)
     return page(hits, total=total, limit=limit, offset=offset)
 
