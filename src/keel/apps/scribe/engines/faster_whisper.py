@@ -14,10 +14,9 @@ from typing import Any
 
 from keel.apps.scribe import media
 from keel.apps.scribe.engines.base import (
-    CancelFn,
     EngineError,
-    ProgressFn,
     Segment,
+    TranscribeJob,
     TranscriptionCancelled,
     TranscriptionEngine,
     TranscriptResult,
@@ -186,18 +185,16 @@ class FasterWhisperEngine(TranscriptionEngine):
                 _WHISPER_MODELS[key] = model
             return model
 
-    def _transcribe(
-        self,
-        path: str | Path,
-        lang: str | None,
-        word_timestamps: bool,
-        on_progress: ProgressFn,
-        should_cancel: CancelFn,
-        prompt: str | None,
-        temperature: float | None,
-    ) -> TranscriptResult:
+    def _transcribe(self, path: str | Path, job: TranscribeJob) -> TranscriptResult:
         import numpy as np
 
+        lang, word_timestamps, prompt, temperature = (
+            job.language,
+            job.word_timestamps,
+            job.prompt,
+            job.temperature,
+        )
+        on_progress, should_cancel = job.on_progress, job.should_cancel
         if lang is not None and not self.supports(lang):
             raise EngineError(self.refusal(lang) or "Unsupported language.")
         if lang is None and not self.multilingual:

@@ -14,9 +14,9 @@ from keel.apps.scribe import media
 from keel.apps.scribe.engines.base import (
     CancelFn,
     EngineError,
-    ProgressFn,
     RemoteEngineError,
     Segment,
+    TranscribeJob,
     TranscriptionCancelled,
     TranscriptionEngine,
     TranscriptResult,
@@ -290,16 +290,14 @@ class RemoteWhisperEngine(TranscriptionEngine):
             text=text,
         )
 
-    def _transcribe(
-        self,
-        path: str | Path,
-        lang: str | None,
-        word_timestamps: bool,
-        on_progress: ProgressFn,
-        should_cancel: CancelFn,
-        prompt: str | None,
-        temperature: float | None,
-    ) -> TranscriptResult:
+    def _transcribe(self, path: str | Path, job: TranscribeJob) -> TranscriptResult:
+        lang, word_timestamps, on_progress, should_cancel = (
+            job.language,
+            job.word_timestamps,
+            job.on_progress,
+            job.should_cancel,
+        )
+        prompt, temperature = job.prompt, job.temperature
         extra = {"prompt": prompt, "temperature": None if temperature is None else str(temperature)}
         info = media.probe(path)
         duration = max(info.duration, 0.001)
