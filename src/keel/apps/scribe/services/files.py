@@ -15,6 +15,7 @@ from keel.apps.scribe import media
 from keel.apps.scribe.models import ACTIVE_STATES, MediaFile, Transcription
 from keel.apps.scribe.schemas import FileRead
 from keel.core.errors import Conflict, NotFound, Unprocessable
+from keel.core.mapping import to_read
 from keel.core.uploads import SniffedUpload, clean_filename
 
 if TYPE_CHECKING:
@@ -38,20 +39,7 @@ def get_storage(app: Any, settings: Settings) -> Storage:
 
 
 def file_read(row: MediaFile) -> FileRead:
-    return FileRead(
-        id=row.id,
-        filename=row.filename,
-        content_type=row.content_type,
-        size=row.size,
-        duration=row.duration,
-        container=row.container,
-        audio_codec=row.audio_codec,
-        sample_rate=row.sample_rate,
-        channels=row.channels,
-        has_video=row.has_video,
-        video_codec=row.video_codec,
-        created_at=row.created_at,
-    )
+    return to_read(row, FileRead)
 
 
 async def store_upload(
