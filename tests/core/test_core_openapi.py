@@ -5,22 +5,20 @@ generated client can live with, a real example for every error code, and Swagger
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
-import uvicorn
 
+from core_platform_helpers import serve
 from keel.app import create_app
 from keel.core.errors import all_errors
 from keel.settings import Settings
@@ -181,24 +179,6 @@ def test_keel_openapi_writes_the_schema(tmp_path: Path) -> None:
     written = json.loads((tmp_path / "openapi.json").read_text())
     assert written["openapi"].startswith("3.") and "/api/v1/auth/login" in written["paths"]
     assert f"wrote {tmp_path / 'openapi.json'}" in result.stdout
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    from core_platform_helpers import free_port
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
 
 
 async def rendered_dom(url: str, profile: Path) -> str:

@@ -3,11 +3,8 @@ OpenAI-compatible idea service, and content creation through the API."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -95,24 +92,3 @@ class QueryCounter:
         from sqlalchemy import event
 
         event.remove(self.engine, "before_cursor_execute", self)
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """The app on a real uvicorn server on this event loop (event streams need a real HTTP server)."""
-    import uvicorn
-
-    from core_platform_helpers import free_port
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)

@@ -402,8 +402,8 @@ async def test_the_owner_hears_when_a_publication_ends(make_settings: Any, fake_
     """`user:<id>:segmint` over SSE gets the outcome, on a real server (its own app)."""
     import httpx
 
+    from core_platform_helpers import serve
     from fixtures.identity import DEFAULT_PASSWORD
-    from segmint.helpers import serve
 
     settings = make_settings(
         keel_apps="gym,scribe,segmint", jobs_poll_interval=0.2, segmint_allow_private_targets=True

@@ -148,21 +148,3 @@ class ApiKeySecretRead(ApiKeyRead, kw_only=True):
     """Only in the answer to the creation: the secret is not stored and never shown again."""
 
     secret: str
-
-
-# the names before the XCreate/XUpdate/XRead convention, kept for callers that import them
-RegisterIn = AccountCreate
-LoginIn = SessionCreate
-RefreshIn = TokenRefresh
-PasswordChangeIn = PasswordChange
-PasswordResetConfirmIn = PasswordResetConfirm
-PasswordResetIn = PasswordResetRequest
-TokenIn = EmailLinkConfirm
-DeleteAccountIn = AccountDelete
-MeUpdateIn = ProfileUpdate
-AdminUserUpdateIn = UserUpdate
-RolesIn = RolesUpdate
-UserOut = UserRead
-TokenOut = TokenRead
-SessionOut = SessionRead
-AuditOut = AuditEventRead

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import anyio.to_thread
 
-from keel.apps.gym.schemas import ProgressPoint
+from keel.apps.gym.schemas import ProgressPointRead
 
 METRICS = {
     "e1rm": ("best_e1rm", "Estimated 1RM (kg)"),
@@ -17,7 +17,7 @@ METRICS = {
 CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
-def render(points: Sequence[ProgressPoint], *, title: str, metric: str, fmt: str) -> bytes:
+def render(points: Sequence[ProgressPointRead], *, title: str, metric: str, fmt: str) -> bytes:
     """The chart as PNG or SVG bytes. A Figure (not pyplot) keeps no global state: thread-safe.
     matplotlib is imported on first use, so servers start without paying for it."""
     import matplotlib
@@ -42,5 +42,5 @@ def render(points: Sequence[ProgressPoint], *, title: str, metric: str, fmt: str
     return buffer.getvalue()
 
 
-async def render_async(points: Sequence[ProgressPoint], *, title: str, metric: str, fmt: str) -> bytes:
+async def render_async(points: Sequence[ProgressPointRead], *, title: str, metric: str, fmt: str) -> bytes:
     return await anyio.to_thread.run_sync(lambda: render(points, title=title, metric=metric, fmt=fmt))

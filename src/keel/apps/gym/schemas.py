@@ -63,7 +63,7 @@ class ExerciseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 # --------------------------------------------------------------------------- plans
 
 
-class PlanExerciseIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PlanExerciseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One prescribed exercise: by `exercise_id` or by `name` (a name or alias from the library)."""
 
     exercise_id: UUID | None = None
@@ -83,20 +83,20 @@ class PlanExerciseIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     notes: Notes | None = None
 
 
-class PlanDayIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PlanDayCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name = "Day 1"
-    exercises: Annotated[list[PlanExerciseIn], Meta(max_length=50)] = []
+    exercises: Annotated[list[PlanExerciseCreate], Meta(max_length=50)] = []
 
 
-class PlanWrite(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PlanCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Either `days` (each with ordered exercises) or a flat `exercises` list (= one day)."""
 
     name: Name
     description: Notes | None = None
     level: Literal["beginner", "intermediate", "advanced"] | None = None
     days_per_week: Annotated[int, Meta(ge=1, le=7)] | None = None
-    days: Annotated[list[PlanDayIn], Meta(max_length=14)] | None = None
-    exercises: Annotated[list[PlanExerciseIn], Meta(max_length=50)] | None = None
+    days: Annotated[list[PlanDayCreate], Meta(max_length=14)] | None = None
+    exercises: Annotated[list[PlanExerciseCreate], Meta(max_length=50)] | None = None
 
 
 class PlanExerciseRead(msgspec.Struct, kw_only=True):
@@ -169,7 +169,7 @@ class SessionFinish(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     notes: Notes | None = None
 
 
-class SetIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SetCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     exercise_id: UUID
     client_id: UUID | None = None
     position: Annotated[int, Meta(ge=1, le=1000)] | None = None
@@ -219,12 +219,12 @@ class RecordRead(msgspec.Struct, kw_only=True):
     previous_value: Decimal | None = None
 
 
-class LoggedSet(msgspec.Struct, kw_only=True):
+class LoggedSetRead(msgspec.Struct, kw_only=True):
     set: SetRead
     records: list[RecordRead]  # records this set broke (empty on a retry of the same client id)
 
 
-class PlannedExercise(msgspec.Struct, kw_only=True):
+class PlannedExerciseRead(msgspec.Struct, kw_only=True):
     exercise_id: UUID
     name: str
     sets: int
@@ -249,9 +249,9 @@ class SessionRead(msgspec.Struct, kw_only=True):
     volume_kg: Decimal
 
 
-class SessionDetail(SessionRead, kw_only=True):
+class SessionDetailRead(SessionRead, kw_only=True):
     sets: list[SetRead]
-    planned: list[PlannedExercise]
+    planned: list[PlannedExerciseRead]
 
 
 # --------------------------------------------------------------------------- progress
@@ -271,7 +271,7 @@ class ExerciseRecordsRead(msgspec.Struct, kw_only=True):
     most_reps_at_weight: list[RecordRead]
 
 
-class ProgressPoint(msgspec.Struct, kw_only=True):
+class ProgressPointRead(msgspec.Struct, kw_only=True):
     session_id: UUID
     date: datetime
     best_e1rm: Decimal | None
@@ -280,7 +280,7 @@ class ProgressPoint(msgspec.Struct, kw_only=True):
     sets: int
 
 
-class HistoryEntry(msgspec.Struct, kw_only=True):
+class HistoryEntryRead(msgspec.Struct, kw_only=True):
     session_id: UUID
     session_name: str
     started_at: datetime
@@ -314,7 +314,7 @@ class ImportWorkoutRead(msgspec.Struct, kw_only=True):
     duplicate: bool
 
 
-class ImportPreview(msgspec.Struct, kw_only=True):
+class ImportPreviewRead(msgspec.Struct, kw_only=True):
     format: str | None
     dry_run: bool
     rows_read: int

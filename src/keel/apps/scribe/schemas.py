@@ -92,7 +92,7 @@ Seconds = Annotated[float, Meta(ge=0, le=1_000_000)]
 Revision = Annotated[int, Meta(ge=0)]
 
 
-class SegmentEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TranscriptionSegmentUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     index: Annotated[int, Meta(ge=0)]
     text: Annotated[str, Meta(max_length=20_000)] | msgspec.UnsetType = msgspec.UNSET
     speaker: SpeakerId | msgspec.UnsetType | None = msgspec.UNSET
@@ -100,17 +100,19 @@ class SegmentEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     end: Seconds | msgspec.UnsetType = msgspec.UNSET
 
 
-class TranscriptionEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TranscriptionUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Every field optional: title, segments by index (text, speaker, start/end), speaker names. A text
     edit keeps the timings of the words that did not change and re-times the changed ones."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
-    segments: Annotated[list[SegmentEdit], Meta(max_length=100_000)] | msgspec.UnsetType = msgspec.UNSET
+    segments: Annotated[list[TranscriptionSegmentUpdate], Meta(max_length=100_000)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
     speakers: dict[SpeakerId, SpeakerName] | msgspec.UnsetType = msgspec.UNSET
     revision: Revision | None = None  # the revision this edit was made on; another one is a 409
 
 
-class SegmentPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SegmentUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One segment: any of text, speaker, start, end (seconds; ordered, inside the audio, not
     overlapping the neighbours)."""
 
@@ -135,7 +137,7 @@ class SegmentMerge(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     revision: Revision | None = None
 
 
-class SearchHit(msgspec.Struct, kw_only=True):
+class SearchHitRead(msgspec.Struct, kw_only=True):
     transcription_id: UUID
     title: str
     created_at: datetime

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from procrastinate import Blueprint, RetryStrategy
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from keel.apps.segmint import publishing
 from keel.apps.segmint.models import Schedule
+from keel.core.jobs_context import TaskContextSlot
+from keel.core.jobs_context import requeue_lost as requeue_lost_jobs
 
 if TYPE_CHECKING:
     from litestar import Litestar
     from procrastinate.job_context import JobContext
+    from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from keel.settings import Settings
 
@@ -35,24 +37,17 @@ QUEUE = "segmint"
 # 5 runs: the first, then retries 2, 4, 8 and 16 s apart
 PUBLISH_RETRY = RetryStrategy(max_attempts=4, exponential_wait=2, retry_exceptions={publishing.StillPending})
 
-_bound: tuple[Settings, AsyncEngine] | None = None
+_context = TaskContextSlot()
 
 
 def bind(app: Litestar) -> None:
     """Jobs run by this process use this app's settings and database engine."""
-    global _bound
-    _bound = (app.state.settings, app.state.sa_config.get_engine())
+    _context.bind(app)
 
 
 def _runtime() -> tuple[Settings, async_sessionmaker[Any]]:
-    global _bound
-    if _bound is None:  # `keel worker`: no Litestar app in this process
-        from keel.settings import get_settings
-
-        settings = get_settings()
-        _bound = (settings, create_async_engine(settings.database_url, pool_pre_ping=True))
-    settings, engine = _bound
-    return settings, async_sessionmaker(engine, expire_on_commit=False)
+    context = _context.get()  # `keel worker` (no Litestar app in this process) builds its own
+    return context.settings, context.sessions
 
 
 @tasks.task(name="publish", queue=QUEUE, retry=PUBLISH_RETRY, pass_context=True)
@@ -92,29 +87,20 @@ async def cancel_job(job_id: int | None) -> None:
 async def requeue_lost(app: Litestar) -> int:
     """Start-up: schedules still waiting or publishing whose job is gone (the in-process queue died with
     the old process, or the job was deleted) are deferred again."""
-    from keel.core.jobs import queue
-
     bind(app)
-    jobs = getattr(app.state, "jobs", None)
-    if jobs is not None:
-        await jobs.connector.open_async()
-    live: set[int] = set()
-    for status in ("todo", "doing"):
-        with contextlib.suppress(Exception):
-            live.update(
-                j.id
-                for j in await queue.job_manager.list_jobs_async(task=TASK, status=status)
-                if j.id is not None
-            )
     _, sessions = _runtime()
-    count = 0
-    for schedule_id, publish_at in await publishing.lost_schedules(sessions, live):
+
+    async def requeue(item: tuple[uuid.UUID, datetime]) -> bool:
         try:
-            await enqueue(schedule_id, publish_at)
+            await enqueue(*item)
         except Exception:
-            log.warning("segmint_requeue_failed", schedule_id=str(schedule_id), exc_info=True)
-            continue
-        count += 1
+            log.warning("segmint_requeue_failed", schedule_id=str(item[0]), exc_info=True)
+            return False
+        return True
+
+    count = await requeue_lost_jobs(
+        app, TASK, lambda live: publishing.lost_schedules(sessions, live), requeue
+    )
     if count:
         log.info("segmint_requeued", count=count)
     return count

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.core.envelope import Envelope, ok
+from keel.core.envelope import Envelope
 from keel.core.errors import CsrfFailed, NotFound, Unauthorized, ValidationFailed, error_responses
 from keel.identity import services as svc
 from keel.identity.guards import Principal
@@ -16,13 +16,17 @@ from keel.identity.routes.common import (
     AUTH_RATE,
     SECURITY,
     TOKEN_ERRORS,
-    accepted,
-    clear_cookies,
     client_info,
     cookie_names_of,
     durable,
     identity_of,
+    link_confirm_route,
+    link_confirmed,
+    logged_out,
+    mail_link,
+    mail_link_route,
     mail_task,
+    session_route,
     token_response,
     transport_of,
 )
@@ -117,67 +121,40 @@ class AuthController(Controller):
         )
         return token_response(request, issued, transport)
 
-    @post(
-        "/logout",
-        status_code=200,
-        security=SECURITY,
-        responses=error_responses(Unauthorized),
-        summary="End this session",
-    )
+    @session_route("/logout", "End this session")
     async def logout(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal
     ) -> Response[Envelope[Done]]:
         await svc.logout(
             identity_of(request), db_session, principal.user_id, principal.session_id, client_info(request)
         )
-        return clear_cookies(request, Response(ok(Done(detail="logged out"))))
+        return logged_out(request, "logged out")
 
-    @post(
-        "/logout-all",
-        status_code=200,
-        security=SECURITY,
-        responses=error_responses(Unauthorized),
-        summary="End every session",
-    )
+    @session_route("/logout-all", "End every session")
     async def logout_all(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal
     ) -> Response[Envelope[Done]]:
         count = await svc.logout_all(
             identity_of(request), db_session, principal.user_id, client_info(request)
         )
-        return clear_cookies(request, Response(ok(Done(detail=f"{count} sessions ended"))))
+        return logged_out(request, f"{count} sessions ended")
 
-    @post(
-        "/verify-email",
-        status_code=202,
-        opt=AUTH_RATE,
-        security=SECURITY,
-        responses=error_responses(Unauthorized),
-        summary="Mail me a verification link",
-    )
+    @mail_link_route("/verify-email", "Mail me a verification link", Unauthorized, security=SECURITY)
     async def verify_email(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal
     ) -> Response[Envelope[Done]]:
-        identity = identity_of(request)
-        mail = await svc.request_verification(
-            identity, db_session, user_id=principal.user_id, client=client_info(request)
+        detail = "If the address is not verified yet, a link is on its way"
+        return await mail_link(
+            request, db_session, svc.request_verification, detail, user_id=principal.user_id
         )
-        return accepted(identity, "If the address is not verified yet, a link is on its way", mail)
 
-    @post(
-        "/verify-email/confirm",
-        status_code=200,
-        opt=AUTH_RATE,
-        responses=error_responses(ValidationFailed),
-        summary="Confirm an email address with a verification link's token",
-    )
+    @link_confirm_route("/verify-email/confirm", "Confirm an email address with a verification link's token")
     async def verify_email_confirm(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, data: EmailLinkConfirm
     ) -> Envelope[Done]:
-        await svc.confirm_verification(
-            identity_of(request), db_session, token=data.token, client=client_info(request)
+        return await link_confirmed(
+            request, db_session, svc.confirm_verification, "email verified", token=data.token
         )
-        return ok(Done(detail="email verified"))
 
     @get(
         "/.well-known/jwks.json",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from litestar import Request, Response
+from litestar import Request, Response, post
 from litestar.background_tasks import BackgroundTask
+from litestar.handlers import HTTPRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, ok
-from keel.core.errors import Unauthorized, ValidationFailed, error_responses
+from keel.core.errors import KeelError, Unauthorized, ValidationFailed, error_responses
 from keel.core.mapping import to_read
 from keel.identity.guards import CookieNames
 from keel.identity.models import User
@@ -120,3 +121,52 @@ def accepted(identity: Identity, detail: str, mail: tuple[str, str, str] | None)
     if mail:
         response.background = mail_task(identity, *mail)
     return response
+
+
+def mail_link_route(path: str, summary: str, *errors: type[KeelError], **kwargs: Any) -> HTTPRouteHandler:
+    """`POST path` answering 202 whether or not a link is mailed (rate-limited like every auth route)."""
+    responses = error_responses(*(errors or (ValidationFailed,)))
+    return post(path, status_code=202, opt=AUTH_RATE, responses=responses, summary=summary, **kwargs)
+
+
+def link_confirm_route(path: str, summary: str) -> HTTPRouteHandler:
+    """`POST path` taking a mailed link's token: 200, or 400 for a bad or spent token."""
+    return post(
+        path, status_code=200, opt=AUTH_RATE, responses=error_responses(ValidationFailed), summary=summary
+    )
+
+
+def session_route(path: str, summary: str) -> HTTPRouteHandler:
+    """`POST path` acting on the caller's login sessions (bearer or cookie)."""
+    return post(
+        path, status_code=200, security=SECURITY, responses=error_responses(Unauthorized), summary=summary
+    )
+
+
+async def mail_link(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    start: Callable[..., Awaitable[tuple[str, str, str] | None]],
+    detail: str,
+    **kwargs: Any,
+) -> Response[Envelope[Done]]:
+    """Run `start(identity, db, client=..., **kwargs)`, which may give a mail, and answer 202 `detail`."""
+    identity = identity_of(request)
+    return accepted(identity, detail, await start(identity, db, client=client_info(request), **kwargs))
+
+
+async def link_confirmed(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    confirm: Callable[..., Awaitable[Any]],
+    detail: str,
+    **kwargs: Any,
+) -> Envelope[Done]:
+    """Run `confirm(identity, db, client=..., **kwargs)` with a link's token and answer `detail`."""
+    await confirm(identity_of(request), db, client=client_info(request), **kwargs)
+    return ok(Done(detail=detail))
+
+
+def logged_out(request: Request[Any, Any, Any], detail: str) -> Response[Envelope[Done]]:
+    """`detail`, with this client's auth cookies cleared."""
+    return clear_cookies(request, Response(ok(Done(detail=detail))))

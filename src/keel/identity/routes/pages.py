@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+from string import Template
 
 from litestar import Controller, Response, get
 from litestar.exceptions import NotFoundException
@@ -23,8 +24,16 @@ def _read(name: str) -> bytes:
     return (_PAGES / name).read_bytes()
 
 
-def _page(name: str) -> Response[bytes]:
-    return Response(_read(name), media_type="text/html; charset=utf-8", headers=_NO_STORE)
+@cache
+def _render(name: str, title: str) -> bytes:
+    """`page.html` (the head and frame every page shares) around the form in `<name>.form.html`."""
+    layout = Template(_read("page.html").decode())
+    form = _read(f"{name}.form.html").decode().rstrip("\n")
+    return layout.substitute(title=title, form=form).encode()
+
+
+def _page(name: str, title: str) -> Response[bytes]:
+    return Response(_render(name, title), media_type="text/html; charset=utf-8", headers=_NO_STORE)
 
 
 class AccountPagesController(Controller):
@@ -33,11 +42,11 @@ class AccountPagesController(Controller):
 
     @get("/verify-email")
     async def verify_email_page(self) -> Response[bytes]:
-        return _page("verify-email.html")
+        return _page("verify-email", "Confirm your email address")
 
     @get("/reset-password")
     async def reset_password_page(self) -> Response[bytes]:
-        return _page("reset-password.html")
+        return _page("reset-password", "Choose a new password")
 
     @get("/account/assets/{name:str}")
     async def account_asset(self, name: str) -> Response[bytes]:

@@ -11,7 +11,16 @@ from keel.core.envelope import Envelope, ok
 from keel.core.errors import Unauthorized, ValidationFailed, error_responses
 from keel.identity import services as svc
 from keel.identity.guards import Principal
-from keel.identity.routes.common import AUTH_RATE, SECURITY, accepted, client_info, durable, identity_of
+from keel.identity.routes.common import (
+    SECURITY,
+    client_info,
+    durable,
+    identity_of,
+    link_confirm_route,
+    link_confirmed,
+    mail_link,
+    mail_link_route,
+)
 from keel.identity.schemas import Done, PasswordChange, PasswordResetConfirm, PasswordResetRequest
 
 
@@ -47,37 +56,24 @@ class PasswordController(Controller):
         )
         return ok(Done(detail="password changed"))
 
-    @post(
-        "/password-reset",
-        status_code=202,
-        opt=AUTH_RATE,
-        responses=error_responses(ValidationFailed),
-        summary="Mail a reset link (same answer whether or not the account exists)",
-    )
+    @mail_link_route("/password-reset", "Mail a reset link (same answer whether or not the account exists)")
     async def password_reset(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, data: PasswordResetRequest
     ) -> Response[Envelope[Done]]:
-        identity = identity_of(request)
-        mail = await svc.request_password_reset(
-            identity, db_session, email=data.email, client=client_info(request)
-        )
-        return accepted(identity, "If the account exists, a reset link is on its way", mail)
+        detail = "If the account exists, a reset link is on its way"
+        return await mail_link(request, db_session, svc.request_password_reset, detail, email=data.email)
 
-    @post(
-        "/password-reset/confirm",
-        status_code=200,
-        opt=AUTH_RATE,
-        responses=error_responses(ValidationFailed),
-        summary="Set a new password with a reset link's token (ends every session)",
+    @link_confirm_route(
+        "/password-reset/confirm", "Set a new password with a reset link's token (ends every session)"
     )
     async def password_reset_confirm(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, data: PasswordResetConfirm
     ) -> Envelope[Done]:
-        await svc.confirm_password_reset(
-            identity_of(request),
+        return await link_confirmed(
+            request,
             db_session,
+            svc.confirm_password_reset,
+            "password reset",
             token=data.token,
             new_password=data.new_password,
-            client=client_info(request),
         )
-        return ok(Done(detail="password reset"))

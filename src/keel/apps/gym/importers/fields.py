@@ -48,7 +48,7 @@ class RowErrors(list[FieldError]):
             return None
 
 
-# Bounds as in the API (schemas.SetIn): a value past them is a typo or an attack, and would overflow the
+# Bounds as in the API (schemas.SetCreate): a value past them is a typo or an attack, and would overflow the
 # database's numeric columns or Decimal's context (1e400) instead of failing as a field error.
 MAX_WEIGHT = Decimal(10_000)
 MAX_REPS = 10_000

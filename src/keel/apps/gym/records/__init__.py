@@ -1,19 +1,19 @@
 """Personal records, two engines that must agree.
 
 - :mod:`.rules`: the reference engine, pure functions over plain values (e1RM, volume, records, weekly
-  muscle volume). Progress and muscle statistics use it directly; tests hold the SQL engine to it.
+  muscle volume in :mod:`.muscles`). Progress and muscle statistics use it directly; tests hold the SQL
+  engine to it.
 - :mod:`.history`: a user's sets loaded as the engines' input (one query).
 - :mod:`.sql`: the same records computed by the database (a bounded number of statements whatever the
   history's length), used by the records endpoint and the PR flags of a newly logged set.
 """
 
 from keel.apps.gym.records.history import PERFORMED_COLUMNS, performed_history, to_performed
+from keel.apps.gym.records.muscles import HasMuscles, MuscleWeek, weekly_muscle_volume
 from keel.apps.gym.records.rules import (
     DEFAULT_REP_CAP,
     ExerciseRecords,
     Formula,
-    HasMuscles,
-    MuscleWeek,
     PerformedSet,
     Record,
     RecordConfig,
@@ -27,7 +27,6 @@ from keel.apps.gym.records.rules import (
     records_broken_by,
     rpe_to_rir,
     set_volume,
-    weekly_muscle_volume,
 )
 from keel.apps.gym.records.sql import bests_before, records_for
 

@@ -1,4 +1,4 @@
-"""Estimated 1RM, volume, personal records and weekly muscle volume.
+"""Estimated 1RM, volume and personal records (weekly muscle volume: :mod:`.muscles`).
 
 Pure functions over plain values: the API feeds in sets loaded from the database
 (already in canonical kg / metres, see :mod:`keel.apps.gym.units`) and persists
@@ -11,10 +11,10 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Literal
 
 from keel.apps.gym.units import Number, to_decimal
 
@@ -22,8 +22,6 @@ __all__ = [
     "DEFAULT_REP_CAP",
     "ExerciseRecords",
     "Formula",
-    "HasMuscles",
-    "MuscleWeek",
     "PerformedSet",
     "Record",
     "RecordConfig",
@@ -37,13 +35,11 @@ __all__ = [
     "records_broken_by",
     "rpe_to_rir",
     "set_volume",
-    "weekly_muscle_volume",
 ]
 
 DEFAULT_REP_CAP = 12  # beyond ~12 reps both formulas drift badly from tested maxes
 _E1RM_QUANT = Decimal("0.01")
 _KG_QUANT = Decimal("0.001")
-_SECONDARY_SHARE = Decimal("0.5")
 
 Formula = Literal["epley", "brzycki"]
 
@@ -363,70 +359,3 @@ def compute_records(
         session_volume[key] += set_volume(performed.weight_kg, performed.reps)
         records[performed.exercise_id] = current.apply(broken) if broken else current
     return records
-
-
-# --------------------------------------------------------------------------- weekly muscle volume
-
-
-class HasMuscles(Protocol):
-    """Anything with muscle lists, e.g. :class:`keel.apps.gym.catalog.ExerciseDef` or a DB row."""
-
-    @property
-    def primary_muscles(self) -> Iterable[str]: ...
-
-    @property
-    def secondary_muscles(self) -> Iterable[str]: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MuscleWeek:
-    """Hard sets and tonnage a muscle received in one ISO week (secondary work counts half)."""
-
-    iso_year: int
-    iso_week: int
-    week_start: date  # the Monday
-    muscle: str
-    sets: Decimal
-    volume_kg: Decimal
-
-
-def weekly_muscle_volume(
-    sets: Iterable[PerformedSet],
-    exercises: Mapping[Hashable, HasMuscles],
-    *,
-    tz: tzinfo | None = None,
-) -> list[MuscleWeek]:
-    """Per ISO week and muscle: primary muscles get 1 set (and full volume), secondary 0.5.
-
-    Pass ``tz`` (the user's zone) so a Sunday-night session is not counted in
-    Monday's week because it was stored in UTC. Sets of exercises missing from
-    ``exercises`` are skipped. Sorted by week, then muscle.
-    """
-    totals: dict[tuple[int, int, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for performed in sets:
-        exercise = exercises.get(performed.exercise_id)
-        if exercise is None or not performed.counts:
-            continue
-        moment = performed.performed_at
-        if tz is not None and moment.tzinfo is not None:
-            moment = moment.astimezone(tz)
-        iso_year, iso_week, _ = moment.isocalendar()
-        volume = set_volume(performed.weight_kg, performed.reps)
-        shares = {str(m): Decimal(1) for m in exercise.primary_muscles}
-        for muscle in exercise.secondary_muscles:
-            shares.setdefault(str(muscle), _SECONDARY_SHARE)  # primary wins if listed twice
-        for muscle, share in shares.items():
-            bucket = totals[(iso_year, iso_week, muscle)]
-            bucket[0] += share
-            bucket[1] += volume * share
-    return [
-        MuscleWeek(
-            iso_year=iso_year,
-            iso_week=iso_week,
-            week_start=date.fromisocalendar(iso_year, iso_week, 1),
-            muscle=muscle,
-            sets=set_count,
-            volume_kg=volume.quantize(_KG_QUANT),
-        )
-        for (iso_year, iso_week, muscle), (set_count, volume) in sorted(totals.items())
-    ]

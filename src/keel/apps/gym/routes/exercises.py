@@ -5,24 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Controller, Response, get
+from litestar import Response, get
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import charts, services
 from keel.apps.gym.models import Exercise
-from keel.apps.gym.routes.common import READ_ERRORS, SECURITY, TAG, Formula, RepCap
+from keel.apps.gym.routes.common import READ_ERRORS, Formula, GymController, RepCap, list_route
 from keel.apps.gym.schemas import (
     NO_NUL,
     ExerciseCreate,
     ExerciseRead,
     ExerciseRecordsRead,
-    HistoryEntry,
-    ProgressPoint,
+    HistoryEntryRead,
+    ProgressPointRead,
 )
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
-from keel.core.errors import Unauthorized, error_responses
 from keel.core.resources import Resource, ResourceContext, ResourceHooks
 from keel.core.storage import binary_operation
 from keel.identity import Principal
@@ -77,14 +77,21 @@ async def _chart(
 Metric = Literal["e1rm", "top_weight", "volume"]
 
 
-class ExerciseController(Controller):
-    path = "/exercises"
-    tags = TAG
-    security = SECURITY
+def _chart_route(fmt: Literal["png", "svg"]) -> HTTPRouteHandler:
+    """`GET /exercises/{id}/chart.<fmt>`: the progress chart in one format, documented as binary."""
+    return get(
+        f"/{{item_id:uuid}}/chart.{fmt}",
+        operation_class=binary_operation(charts.CONTENT_TYPES[fmt]),
+        responses=READ_ERRORS,
+        summary=f"Progress chart as {fmt.upper()}",
+    )
 
-    @get(
-        responses=error_responses(Unauthorized),
-        summary="Search the exercise library (catalogue + your custom exercises)",
+
+class ExerciseController(GymController):
+    path = "/exercises"
+
+    @list_route(
+        "Search the exercise library (catalogue + your custom exercises)",
     )
     async def list_exercises(
         self,
@@ -131,7 +138,7 @@ class ExerciseController(Controller):
         item_id: UUID,
         limit: Limit = 20,
         offset: Offset = 0,
-    ) -> Page[HistoryEntry]:
+    ) -> Page[HistoryEntryRead]:
         items, total = await services.exercise_history(
             db_session, principal, item_id, limit=limit, offset=offset
         )
@@ -166,7 +173,7 @@ class ExerciseController(Controller):
         item_id: UUID,
         formula: Formula = "epley",
         rep_cap: RepCap = 12,
-    ) -> Envelope[list[ProgressPoint]]:
+    ) -> Envelope[list[ProgressPointRead]]:
         return ok(
             await services.exercise_progress(db_session, principal, item_id, formula=formula, rep_cap=rep_cap)
         )
@@ -187,23 +194,13 @@ class ExerciseController(Controller):
     ) -> Response[bytes]:
         return await _chart(db_session, principal, item_id, format, metric)
 
-    @get(
-        "/{item_id:uuid}/chart.png",
-        operation_class=binary_operation(charts.CONTENT_TYPES["png"]),
-        responses=READ_ERRORS,
-        summary="Progress chart as PNG",
-    )
+    @_chart_route("png")
     async def exercise_chart_png(
         self, db_session: AsyncSession, principal: Principal, item_id: UUID, metric: Metric = "e1rm"
     ) -> Response[bytes]:
         return await _chart(db_session, principal, item_id, "png", metric)
 
-    @get(
-        "/{item_id:uuid}/chart.svg",
-        operation_class=binary_operation(charts.CONTENT_TYPES["svg"]),
-        responses=READ_ERRORS,
-        summary="Progress chart as SVG",
-    )
+    @_chart_route("svg")
     async def exercise_chart_svg(
         self, db_session: AsyncSession, principal: Principal, item_id: UUID, metric: Metric = "e1rm"
     ) -> Response[bytes]:

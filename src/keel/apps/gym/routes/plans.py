@@ -5,27 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, delete, get, post, put
+from litestar import delete, get, post, put
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import services
-from keel.apps.gym.routes.common import READ_ERRORS, SECURITY, TAG, WRITE_ERRORS
-from keel.apps.gym.schemas import PlanCopy, PlanRead, PlanWrite
+from keel.apps.gym.routes.common import READ_ERRORS, WRITE_ERRORS, GymController, list_route
+from keel.apps.gym.schemas import PlanCopy, PlanCreate, PlanRead
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
-from keel.core.errors import Unauthorized, error_responses
 from keel.identity import Principal
 
 
-class PlanController(Controller):
+class PlanController(GymController):
     path = "/workout-plans"
-    tags = TAG
-    security = SECURITY
 
-    @get(
-        responses=error_responses(Unauthorized),
-        summary="Workout plans with days and exercises: predefined then yours (scope=all), or one kind",
+    @list_route(
+        "Workout plans with days and exercises: predefined then yours (scope=all), or one kind",
     )
     async def list_plans(
         self,
@@ -50,7 +46,7 @@ class PlanController(Controller):
         summary="Create a plan: days of ordered exercises, or a flat exercises list (one day)",
     )
     async def create_plan(
-        self, db_session: AsyncSession, cache: Cache, principal: Principal, data: PlanWrite
+        self, db_session: AsyncSession, cache: Cache, principal: Principal, data: PlanCreate
     ) -> Envelope[PlanRead]:
         return ok(await services.create_plan(db_session, cache, principal, data))
 
@@ -66,7 +62,7 @@ class PlanController(Controller):
         summary="Replace a plan (predefined plans: gym.plans.manage)",
     )
     async def replace_plan(
-        self, db_session: AsyncSession, cache: Cache, principal: Principal, plan_id: UUID, data: PlanWrite
+        self, db_session: AsyncSession, cache: Cache, principal: Principal, plan_id: UUID, data: PlanCreate
     ) -> Envelope[PlanRead]:
         return ok(await services.replace_plan(db_session, cache, principal, plan_id, data))
 

@@ -2,52 +2,85 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Request, Response, delete, get, patch, post, put
+from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import services
-from keel.apps.gym.routes.common import READ_ERRORS, SECURITY, TAG, WRITE_ERRORS, SetPatch, app_settings
+from keel.apps.gym.routes.common import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    GymController,
+    SetUpdate,
+    app_settings,
+    list_route,
+)
 from keel.apps.gym.schemas import (
-    LoggedSet,
-    SessionDetail,
+    LoggedSetRead,
+    SessionDetailRead,
     SessionFinish,
     SessionRead,
     SessionStart,
-    SetIn,
+    SetCreate,
     SetRead,
 )
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
-from keel.core.errors import Unauthorized, ValidationFailed, error_responses
+from keel.core.errors import ValidationFailed
 from keel.core.resources import struct_values
 from keel.identity import Principal
 
+SET = "/{session_id:uuid}/sets/{set_id:uuid}"
 
-async def _update_set(
+
+@dataclass
+class SetTarget:
+    """One set of one of the caller's sessions, and how long after the session sets may change."""
+
+    db: AsyncSession
+    principal: Principal
+    session_id: UUID
+    set_id: UUID
+    window_hours: int
+
+    async def update(self, values: dict[str, Any]) -> Envelope[SetRead]:
+        return ok(
+            await services.update_set(
+                self.db, self.principal, self.session_id, self.set_id, values, window_hours=self.window_hours
+            )
+        )
+
+    async def delete(self) -> None:
+        await services.delete_set(
+            self.db, self.principal, self.session_id, self.set_id, window_hours=self.window_hours
+        )
+
+
+async def provide_set_target(
     request: Request[Any, Any, Any],
-    db: AsyncSession,
+    db_session: AsyncSession,
     principal: Principal,
     session_id: UUID,
     set_id: UUID,
-    values: dict[str, Any],
-) -> Envelope[SetRead]:
+) -> SetTarget:
     window = app_settings(request).gym_edit_window_hours
-    return ok(await services.update_set(db, principal, session_id, set_id, values, window_hours=window))
+    return SetTarget(db_session, principal, session_id, set_id, window)
 
 
-class SessionController(Controller):
+SET_TARGET = {"target": Provide(provide_set_target)}
+
+
+class SessionController(GymController):
     path = "/sessions"
-    tags = TAG
-    security = SECURITY
 
-    @get(
-        responses=error_responses(Unauthorized),
-        summary="Your sessions, newest first; filter by date range, plan, exercise",
+    @list_route(
+        "Your sessions, newest first; filter by date range, plan, exercise",
     )
     async def list_sessions(
         self,
@@ -81,7 +114,7 @@ class SessionController(Controller):
     )
     async def start_session(
         self, db_session: AsyncSession, principal: Principal, data: SessionStart
-    ) -> Envelope[SessionDetail]:
+    ) -> Envelope[SessionDetailRead]:
         return ok(await services.start_session(db_session, principal, data))
 
     @get(
@@ -91,7 +124,7 @@ class SessionController(Controller):
     )
     async def get_session(
         self, db_session: AsyncSession, principal: Principal, session_id: UUID
-    ) -> Envelope[SessionDetail]:
+    ) -> Envelope[SessionDetailRead]:
         return ok(await services.session_detail(db_session, principal, session_id))
 
     @delete(
@@ -115,7 +148,7 @@ class SessionController(Controller):
         principal: Principal,
         session_id: UUID,
         data: SessionFinish | None = None,
-    ) -> Envelope[SessionDetail]:
+    ) -> Envelope[SessionDetailRead]:
         return ok(await services.finish_session(db_session, principal, session_id, data or SessionFinish()))
 
     @post(
@@ -124,7 +157,7 @@ class SessionController(Controller):
         responses={
             **WRITE_ERRORS,
             200: ResponseSpec(
-                data_container=Envelope[LoggedSet], description="A retry: the set logged before"
+                data_container=Envelope[LoggedSetRead], description="A retry: the set logged before"
             ),
         },
         summary="Log a set (idempotent on client_id or Idempotency-Key: a retry answers 200, the same set)",
@@ -135,8 +168,8 @@ class SessionController(Controller):
         db_session: AsyncSession,
         principal: Principal,
         session_id: UUID,
-        data: SetIn,
-    ) -> Response[Envelope[LoggedSet]]:
+        data: SetCreate,
+    ) -> Response[Envelope[LoggedSetRead]]:
         key = request.headers.get("idempotency-key")
         if key is not None and not (1 <= len(key) <= 100):
             raise ValidationFailed(details={"Idempotency-Key": "must be 1-100 characters"})
@@ -150,52 +183,14 @@ class SessionController(Controller):
         )
         return Response(content=ok(logged), status_code=201 if created else 200)
 
-    @patch(
-        "/{session_id:uuid}/sets/{set_id:uuid}",
-        responses=WRITE_ERRORS,
-        summary="Change some fields of a set",
-    )
-    async def patch_set(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        session_id: UUID,
-        set_id: UUID,
-        data: SetPatch,  # type: ignore[valid-type]
-    ) -> Envelope[SetRead]:
-        return await _update_set(request, db_session, principal, session_id, set_id, struct_values(data))
+    @patch(SET, dependencies=SET_TARGET, responses=WRITE_ERRORS, summary="Change some fields of a set")
+    async def patch_set(self, target: SetTarget, data: SetUpdate) -> Envelope[SetRead]:  # type: ignore[valid-type]
+        return await target.update(struct_values(data))
 
-    @put(
-        "/{session_id:uuid}/sets/{set_id:uuid}",
-        responses=WRITE_ERRORS,
-        summary="Replace a set",
-    )
-    async def put_set(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        session_id: UUID,
-        set_id: UUID,
-        data: SetIn,
-    ) -> Envelope[SetRead]:
-        values = {f: getattr(data, f) for f in data.__struct_fields__}
-        return await _update_set(request, db_session, principal, session_id, set_id, values)
+    @put(SET, dependencies=SET_TARGET, responses=WRITE_ERRORS, summary="Replace a set")
+    async def put_set(self, target: SetTarget, data: SetCreate) -> Envelope[SetRead]:
+        return await target.update({f: getattr(data, f) for f in data.__struct_fields__})
 
-    @delete(
-        "/{session_id:uuid}/sets/{set_id:uuid}",
-        status_code=204,
-        responses=WRITE_ERRORS,
-        summary="Delete a set",
-    )
-    async def delete_set(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        session_id: UUID,
-        set_id: UUID,
-    ) -> None:
-        window = app_settings(request).gym_edit_window_hours
-        await services.delete_set(db_session, principal, session_id, set_id, window_hours=window)
+    @delete(SET, dependencies=SET_TARGET, status_code=204, responses=WRITE_ERRORS, summary="Delete a set")
+    async def delete_set(self, target: SetTarget) -> None:
+        await target.delete()

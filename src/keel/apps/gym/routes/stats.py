@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import services
-from keel.apps.gym.routes.common import SECURITY, TAG
+from keel.apps.gym.routes.common import GymController
 from keel.apps.gym.schemas import MuscleWeekRead
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import Unauthorized, error_responses
 from keel.identity import Principal
 
 
-class StatsController(Controller):
+class StatsController(GymController):
     path = "/stats"
-    tags = TAG
-    security = SECURITY
 
     @get(
         "/muscles",

@@ -6,12 +6,12 @@ import email.parser
 import email.policy
 from typing import Any, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.gym import services
-from keel.apps.gym.routes.common import SECURITY, TAG, TimeZone, app_settings
-from keel.apps.gym.schemas import ImportPreview
+from keel.apps.gym.routes.common import GymController, TimeZone, app_settings
+from keel.apps.gym.schemas import ImportPreviewRead
 from keel.core.cache import Cache
 from keel.core.envelope import Envelope, ok
 from keel.core.errors import (
@@ -50,10 +50,8 @@ async def _read_csv(request: Request[Any, Any, Any], limit: int) -> bytes:
     raise UnsupportedMediaType("Send the CSV as text/csv or as a multipart/form-data file")
 
 
-class TransferController(Controller):
+class TransferController(GymController):
     path = "/"
-    tags = TAG
-    security = SECURITY
 
     @post(
         "/import",
@@ -73,7 +71,7 @@ class TransferController(Controller):
         unit: Literal["kg", "lb"] = "kg",
         dry_run: bool = True,
         timezone: TimeZone = "UTC",
-    ) -> Response[Envelope[ImportPreview]]:
+    ) -> Response[Envelope[ImportPreviewRead]]:
         settings = app_settings(request)
         tz = services.time_zone(timezone)
         body = await _read_csv(request, settings.gym_import_max_size)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any
 
 from keel.apps.gym.catalog import Measurement
 from keel.apps.gym.records import (
@@ -12,10 +12,8 @@ from keel.apps.gym.records import (
 from keel.apps.gym.schemas import (
     RecordRead,
 )
+from keel.apps.gym.units import db_decimal, from_kg
 from keel.core.mapping import to_read
-
-if TYPE_CHECKING:
-    pass
 
 LIBRARY_NS = "gym:library"
 PLANS_NS = "gym:plans"
@@ -27,3 +25,16 @@ ZERO = Decimal(0)
 
 def record_read(record: Record) -> RecordRead:
     return to_read(record, RecordRead, kind=record.kind.value)
+
+
+def load_fields(row: Any) -> dict[str, Any]:
+    """How heavy and how hard, as a set or a planned exercise reads: `weight` in the row's unit,
+    `weight_kg`, `unit`, `rpe`, `rir`."""
+    weight_kg = db_decimal(row.weight_kg)
+    return {
+        "weight": from_kg(weight_kg, row.weight_unit) if weight_kg is not None else None,
+        "weight_kg": weight_kg,
+        "unit": row.weight_unit,
+        "rpe": db_decimal(row.rpe),
+        "rir": db_decimal(row.rir),
+    }

@@ -11,15 +11,15 @@ from sqlalchemy.orm import selectinload
 
 from keel.apps.gym.models import Plan, PlanDay, PlanExercise
 from keel.apps.gym.schemas import (
+    PlanCreate,
     PlanDayRead,
-    PlanExerciseIn,
+    PlanExerciseCreate,
     PlanExerciseRead,
     PlanRead,
-    PlanWrite,
 )
-from keel.apps.gym.services.common import MANAGE_PLANS, PLANS_NS
+from keel.apps.gym.services.common import MANAGE_PLANS, PLANS_NS, load_fields
 from keel.apps.gym.services.library import name_lookup
-from keel.apps.gym.units import db_decimal, from_kg, to_decimal, to_kg
+from keel.apps.gym.units import to_decimal, to_kg
 from keel.core.errors import Forbidden, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ PLAN_LOAD = (selectinload(Plan.days).selectinload(PlanDay.exercises).selectinloa
 
 
 def _plan_exercise_read(pe: PlanExercise) -> PlanExerciseRead:
-    weight_kg = db_decimal(pe.weight_kg)
     exact = pe.reps_min if pe.reps_min is not None and pe.reps_min == pe.reps_max else None
     return PlanExerciseRead(
         id=pe.id,
@@ -48,11 +47,7 @@ def _plan_exercise_read(pe: PlanExercise) -> PlanExerciseRead:
         reps_max=pe.reps_max,
         amrap=pe.amrap,
         duration_s=pe.duration_s,
-        weight=from_kg(weight_kg, pe.weight_unit) if weight_kg is not None else None,
-        weight_kg=weight_kg,
-        unit=pe.weight_unit,
-        rpe=db_decimal(pe.rpe),
-        rir=db_decimal(pe.rir),
+        **load_fields(pe),
         rest_s=pe.rest_s,
         superset=pe.superset,
         notes=pe.notes,
@@ -142,7 +137,7 @@ def _check_plan_write(principal: Principal, plan: Plan) -> None:
 
 
 async def _resolve(
-    db: AsyncSession, cache: Cache, user_id: uuid.UUID, items: Sequence[tuple[str, PlanExerciseIn]]
+    db: AsyncSession, cache: Cache, user_id: uuid.UUID, items: Sequence[tuple[str, PlanExerciseCreate]]
 ) -> dict[str, uuid.UUID]:
     """Exercise id per field path; ValidationFailed naming every unknown exercise."""
     index, by_id = await name_lookup(db, cache, user_id)
@@ -174,7 +169,7 @@ async def _resolve(
     return found
 
 
-def _day_inputs(data: PlanWrite) -> list[tuple[str, str, list[PlanExerciseIn]]]:
+def _day_inputs(data: PlanCreate) -> list[tuple[str, str, list[PlanExerciseCreate]]]:
     if data.days is not None and data.exercises is not None:
         raise ValidationFailed(details={"days": "give either days or exercises, not both"})
     if data.days is not None:
@@ -182,7 +177,7 @@ def _day_inputs(data: PlanWrite) -> list[tuple[str, str, list[PlanExerciseIn]]]:
     return [("", "Day 1", data.exercises or [])]
 
 
-def _build_days(data: PlanWrite, resolved: dict[str, uuid.UUID]) -> list[PlanDay]:
+def _build_days(data: PlanCreate, resolved: dict[str, uuid.UUID]) -> list[PlanDay]:
     days: list[PlanDay] = []
     for day_pos, (prefix, name, items) in enumerate(_day_inputs(data), start=1):
         day = PlanDay(position=day_pos, name=name, exercises=[])
@@ -214,7 +209,7 @@ def _build_days(data: PlanWrite, resolved: dict[str, uuid.UUID]) -> list[PlanDay
 
 
 async def _resolve_plan(
-    db: AsyncSession, cache: Cache, user_id: uuid.UUID, data: PlanWrite
+    db: AsyncSession, cache: Cache, user_id: uuid.UUID, data: PlanCreate
 ) -> dict[str, uuid.UUID]:
     items = [
         (f"{prefix}.exercises[{i}]".lstrip("."), item)
@@ -224,7 +219,7 @@ async def _resolve_plan(
     return await _resolve(db, cache, user_id, items)
 
 
-async def create_plan(db: AsyncSession, cache: Cache, principal: Principal, data: PlanWrite) -> PlanRead:
+async def create_plan(db: AsyncSession, cache: Cache, principal: Principal, data: PlanCreate) -> PlanRead:
     resolved = await _resolve_plan(db, cache, principal.user_id, data)
     plan = Plan(
         owner_id=principal.user_id,
@@ -240,7 +235,7 @@ async def create_plan(db: AsyncSession, cache: Cache, principal: Principal, data
 
 
 async def replace_plan(
-    db: AsyncSession, cache: Cache, principal: Principal, plan_id: uuid.UUID, data: PlanWrite
+    db: AsyncSession, cache: Cache, principal: Principal, plan_id: uuid.UUID, data: PlanCreate
 ) -> PlanRead:
     plan = await load_plan(db, principal, plan_id)
     _check_plan_write(principal, plan)

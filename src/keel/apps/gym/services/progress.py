@@ -25,9 +25,9 @@ from keel.apps.gym.records import (
 )
 from keel.apps.gym.schemas import (
     ExerciseRecordsRead,
-    HistoryEntry,
+    HistoryEntryRead,
     MuscleWeekRead,
-    ProgressPoint,
+    ProgressPointRead,
     RecordRead,
     SetRead,
 )
@@ -81,7 +81,7 @@ async def exercise_progress(
     *,
     formula: str = "epley",
     rep_cap: int = 12,
-) -> list[ProgressPoint]:
+) -> list[ProgressPointRead]:
     await visible_exercise(db, principal.user_id, exercise_id)
     history = await performed_history(db, principal.user_id, exercise_id)
     points: dict[Any, dict[str, Any]] = {}
@@ -100,7 +100,7 @@ async def exercise_progress(
                 if e1rm is not None and (point["e1rm"] is None or e1rm > point["e1rm"]):
                     point["e1rm"] = e1rm
     return [
-        ProgressPoint(
+        ProgressPointRead(
             session_id=sid,
             date=p["date"],
             best_e1rm=p["e1rm"],
@@ -114,7 +114,7 @@ async def exercise_progress(
 
 async def exercise_history(
     db: AsyncSession, principal: Principal, exercise_id: uuid.UUID, *, limit: int, offset: int
-) -> tuple[list[HistoryEntry], int]:
+) -> tuple[list[HistoryEntryRead], int]:
     exercise = await visible_exercise(db, principal.user_id, exercise_id)
     where = (WorkoutSet.owner_id == principal.user_id, WorkoutSet.exercise_id == exercise_id)
     total = await db.scalar(select(func.count(func.distinct(WorkoutSet.session_id))).where(*where))
@@ -144,7 +144,7 @@ async def exercise_history(
         for row in rows:
             sets[row.session_id].append(set_read(row, exercise.name))
     return [
-        HistoryEntry(session_id=s.id, session_name=s.name, started_at=s.started_at, sets=sets[s.id])
+        HistoryEntryRead(session_id=s.id, session_name=s.name, started_at=s.started_at, sets=sets[s.id])
         for s in sessions
     ], total or 0
 

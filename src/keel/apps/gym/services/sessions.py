@@ -18,15 +18,15 @@ from keel.apps.gym.records import (
     set_volume,
 )
 from keel.apps.gym.schemas import (
-    PlannedExercise,
-    SessionDetail,
+    PlannedExerciseRead,
+    SessionDetailRead,
     SessionFinish,
     SessionRead,
     SessionStart,
     SetRead,
 )
-from keel.apps.gym.services.common import ZERO
-from keel.apps.gym.units import db_decimal, from_kg, from_metres
+from keel.apps.gym.services.common import ZERO, load_fields
+from keel.apps.gym.units import db_decimal, from_metres
 from keel.core.errors import NotFound, ValidationFailed
 from keel.core.mapping import to_read
 
@@ -65,7 +65,7 @@ async def own_session(db: AsyncSession, principal: Principal, session_id: uuid.U
     return row
 
 
-async def start_session(db: AsyncSession, principal: Principal, data: SessionStart) -> SessionDetail:
+async def start_session(db: AsyncSession, principal: Principal, data: SessionStart) -> SessionDetailRead:
     plan_id = data.plan_id
     day_id = data.plan_day_id
     name = data.name
@@ -157,7 +157,6 @@ SET_READ_COLUMNS = tuple(
 
 
 def set_read(row: WorkoutSet | Any, exercise_name: str) -> SetRead:
-    weight_kg = db_decimal(row.weight_kg)
     distance_m = db_decimal(row.distance_m)
     return SetRead(
         id=row.id,
@@ -168,11 +167,7 @@ def set_read(row: WorkoutSet | Any, exercise_name: str) -> SetRead:
         position=row.position,
         set_type=row.set_type,
         reps=row.reps,
-        weight=from_kg(weight_kg, row.weight_unit) if weight_kg is not None else None,
-        weight_kg=weight_kg,
-        unit=row.weight_unit,
-        rpe=db_decimal(row.rpe),
-        rir=db_decimal(row.rir),
+        **load_fields(row),
         duration_s=row.duration_s,
         distance=from_metres(distance_m, row.distance_unit) if distance_m is not None else None,
         distance_m=distance_m,
@@ -189,7 +184,7 @@ async def exercise_names(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uui
     return dict((await db.execute(select(Exercise.id, Exercise.name).where(Exercise.id.in_(wanted)))).all())
 
 
-async def session_detail(db: AsyncSession, principal: Principal, session_id: uuid.UUID) -> SessionDetail:
+async def session_detail(db: AsyncSession, principal: Principal, session_id: uuid.UUID) -> SessionDetailRead:
     row = await db.scalar(
         select(WorkoutSession)
         .where(WorkoutSession.id == session_id, WorkoutSession.owner_id == principal.user_id)
@@ -199,7 +194,7 @@ async def session_detail(db: AsyncSession, principal: Principal, session_id: uui
     if row is None:
         raise NotFound("Session not found")
     names = await exercise_names(db, (s.exercise_id for s in row.sets))
-    planned: list[PlannedExercise] = []
+    planned: list[PlannedExerciseRead] = []
     if row.plan_day_id is not None:
         items = (
             await db.scalars(
@@ -210,7 +205,7 @@ async def session_detail(db: AsyncSession, principal: Principal, session_id: uui
             )
         ).all()
         planned = [
-            PlannedExercise(
+            PlannedExerciseRead(
                 exercise_id=i.exercise_id,
                 name=i.exercise.name,
                 sets=i.sets,
@@ -225,12 +220,12 @@ async def session_detail(db: AsyncSession, principal: Principal, session_id: uui
     sets = [set_read(s, names.get(s.exercise_id, "")) for s in row.sets]
     volume = sum((set_volume(s.weight_kg, s.reps) for s in sets if s.set_type != SetType.WARMUP), ZERO)
     base = session_read(row, len(sets), volume)
-    return SessionDetail(**msgspec.structs.asdict(base), sets=sets, planned=planned)
+    return SessionDetailRead(**msgspec.structs.asdict(base), sets=sets, planned=planned)
 
 
 async def finish_session(
     db: AsyncSession, principal: Principal, session_id: uuid.UUID, data: SessionFinish
-) -> SessionDetail:
+) -> SessionDetailRead:
     row = await own_session(db, principal, session_id)
     finished = aware(data.finished_at) if data.finished_at else utc_now()
     started = aware(row.started_at)

@@ -17,8 +17,8 @@ from keel.apps.gym.records import (
     to_performed,
 )
 from keel.apps.gym.schemas import (
-    LoggedSet,
-    SetIn,
+    LoggedSetRead,
+    SetCreate,
     SetRead,
 )
 from keel.apps.gym.services.common import REPS_MEASUREMENTS, record_read
@@ -60,7 +60,7 @@ def validate_set(values: dict[str, Any], exercise: Exercise) -> None:
         raise ValidationFailed(details=errors)
 
 
-def _set_values(data: SetIn | dict[str, Any]) -> dict[str, Any]:
+def _set_values(data: SetCreate | dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {f: getattr(data, f) for f in data.__struct_fields__}
 
 
@@ -104,11 +104,11 @@ async def log_set(
     db: AsyncSession,
     principal: Principal,
     session_id: uuid.UUID,
-    data: SetIn,
+    data: SetCreate,
     *,
     idempotency_key: str | None,
     window_hours: int,
-) -> tuple[LoggedSet, bool]:
+) -> tuple[LoggedSetRead, bool]:
     """(the logged set with the records it broke, created?). A retry with the same client id answers the
     stored set, not a duplicate."""
     session = await own_session(db, principal, session_id)
@@ -123,7 +123,9 @@ async def log_set(
             if existing.session_id != session_id:
                 raise Conflict("This client id was already used for a set of another session")
             names = await exercise_names(db, [existing.exercise_id])
-            return LoggedSet(set=set_read(existing, names.get(existing.exercise_id, "")), records=[]), False
+            return LoggedSetRead(
+                set=set_read(existing, names.get(existing.exercise_id, "")), records=[]
+            ), False
     check_editable(session, window_hours)
     try:
         exercise = await visible_exercise(db, principal.user_id, data.exercise_id)
@@ -158,7 +160,7 @@ async def log_set(
         await db.flush()
     except IntegrityError as exc:  # the same client id raced in from a second request
         raise Conflict("A set with this client id is being logged") from exc
-    return LoggedSet(set=set_read(row, exercise.name), records=[record_read(r) for r in broken]), True
+    return LoggedSetRead(set=set_read(row, exercise.name), records=[record_read(r) for r in broken]), True
 
 
 async def _own_set(

@@ -24,7 +24,7 @@ from keel.apps.gym.records import (
 )
 from keel.apps.gym.schemas import (
     ImportErrorRead,
-    ImportPreview,
+    ImportPreviewRead,
     ImportWorkoutRead,
 )
 from keel.apps.gym.services.common import ZERO
@@ -85,7 +85,7 @@ async def import_csv(
     dry_run: bool,
     max_rows: int,
     tz: tzinfo = UTC,
-) -> ImportPreview:
+) -> ImportPreviewRead:
     index, by_id = await name_lookup(db, cache, principal.user_id)
     slug_to_id = {r.slug: r.id for r in by_id.values() if r.slug}
     # parsing 50,000 rows is seconds of pure Python: off the event loop, so other requests keep flowing
@@ -112,7 +112,7 @@ async def import_csv(
         )
         for w in result.workouts
     ]
-    preview = ImportPreview(
+    preview = ImportPreviewRead(
         format=result.format.value if result.format else None,
         dry_run=dry_run,
         rows_read=result.rows_read,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -94,6 +95,18 @@ def never_cancel() -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class TranscribeJob:
+    """One `transcribe` call's options, as the engines receive them (`language` None: detect it)."""
+
+    language: str | None
+    word_timestamps: bool
+    on_progress: ProgressFn
+    should_cancel: CancelFn
+    prompt: str | None
+    temperature: float | None
+
+
 class TranscriptionEngine(ABC):
     name: str = ""
     label: str = ""
@@ -106,7 +119,6 @@ class TranscriptionEngine(ABC):
     def is_ready(self) -> tuple[bool, str]:
         """Return ``(True, "")`` or ``(False, reason)``. Cheap: no network, no model load."""
 
-    @abstractmethod
     def transcribe(
         self,
         path: str | Path,
@@ -122,6 +134,16 @@ class TranscriptionEngine(ABC):
         Raises ``media.MediaError`` (bad file), ``EngineNotReady``, ``TranscriptionCancelled``
         or another ``EngineError``.
         """
+        self._require_ready()
+        lang = None if not language or language == "auto" else language
+        progress, cancel = on_progress or noop_progress, should_cancel or never_cancel
+        return self._transcribe(
+            path, TranscribeJob(lang, word_timestamps, progress, cancel, prompt, temperature)
+        )
+
+    @abstractmethod
+    def _transcribe(self, path: str | Path, job: TranscribeJob) -> TranscriptResult:
+        """`transcribe` once the engine is ready, with the call's options in `job`."""
 
     def supports(self, language: str | None) -> bool:
         if not language or language == "auto":

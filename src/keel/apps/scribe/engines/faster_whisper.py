@@ -14,16 +14,13 @@ from typing import Any
 
 from keel.apps.scribe import media
 from keel.apps.scribe.engines.base import (
-    CancelFn,
     EngineError,
-    ProgressFn,
     Segment,
+    TranscribeJob,
     TranscriptionCancelled,
     TranscriptionEngine,
     TranscriptResult,
     Word,
-    never_cancel,
-    noop_progress,
     stitch,
 )
 
@@ -188,22 +185,16 @@ class FasterWhisperEngine(TranscriptionEngine):
                 _WHISPER_MODELS[key] = model
             return model
 
-    def transcribe(
-        self,
-        path: str | Path,
-        language: str | None = None,
-        word_timestamps: bool = True,
-        on_progress: ProgressFn | None = None,
-        should_cancel: CancelFn | None = None,
-        prompt: str | None = None,
-        temperature: float | None = None,
-    ) -> TranscriptResult:
+    def _transcribe(self, path: str | Path, job: TranscribeJob) -> TranscriptResult:
         import numpy as np
 
-        self._require_ready()
-        on_progress = on_progress or noop_progress
-        should_cancel = should_cancel or never_cancel
-        lang = None if not language or language == "auto" else language
+        lang, word_timestamps, prompt, temperature = (
+            job.language,
+            job.word_timestamps,
+            job.prompt,
+            job.temperature,
+        )
+        on_progress, should_cancel = job.on_progress, job.should_cancel
         if lang is not None and not self.supports(lang):
             raise EngineError(self.refusal(lang) or "Unsupported language.")
         if lang is None and not self.multilingual:

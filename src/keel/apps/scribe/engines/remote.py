@@ -14,15 +14,13 @@ from keel.apps.scribe import media
 from keel.apps.scribe.engines.base import (
     CancelFn,
     EngineError,
-    ProgressFn,
     RemoteEngineError,
     Segment,
+    TranscribeJob,
     TranscriptionCancelled,
     TranscriptionEngine,
     TranscriptResult,
     Word,
-    never_cancel,
-    noop_progress,
     stitch,
 )
 from keel.apps.scribe.engines.faster_whisper import WHISPER_LANGUAGES
@@ -292,21 +290,15 @@ class RemoteWhisperEngine(TranscriptionEngine):
             text=text,
         )
 
-    def transcribe(
-        self,
-        path: str | Path,
-        language: str | None = None,
-        word_timestamps: bool = True,
-        on_progress: ProgressFn | None = None,
-        should_cancel: CancelFn | None = None,
-        prompt: str | None = None,
-        temperature: float | None = None,
-    ) -> TranscriptResult:
-        self._require_ready()
+    def _transcribe(self, path: str | Path, job: TranscribeJob) -> TranscriptResult:
+        lang, word_timestamps, on_progress, should_cancel = (
+            job.language,
+            job.word_timestamps,
+            job.on_progress,
+            job.should_cancel,
+        )
+        prompt, temperature = job.prompt, job.temperature
         extra = {"prompt": prompt, "temperature": None if temperature is None else str(temperature)}
-        on_progress = on_progress or noop_progress
-        should_cancel = should_cancel or never_cancel
-        lang = None if not language or language == "auto" else language
         info = media.probe(path)
         duration = max(info.duration, 0.001)
         parts: list[tuple[float, TranscriptResult]] = []

@@ -3,22 +3,24 @@ and full-text search across the caller's transcripts."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import get, patch, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.scribe import services
 from keel.apps.scribe.routes.common import SECURITY, TAG
 from keel.apps.scribe.schemas import (
-    SearchHit,
+    SearchHitRead,
     SegmentMerge,
-    SegmentPatch,
     SegmentSplit,
-    TranscriptionEdit,
+    SegmentUpdate,
     TranscriptionRead,
+    TranscriptionUpdate,
 )
 from keel.apps.scribe.services.search import search_segments
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -29,64 +31,59 @@ EDIT_ERRORS = error_responses(NotFound, Conflict, Unprocessable, ValidationFaile
 SEGMENT = "/transcriptions/{transcription_id:uuid}/segments/{index:int}"
 
 
-@put(
+def _edit_route(method: Callable[..., HTTPRouteHandler], path: str, summary: str, **kwargs: Any) -> Any:
+    return method(path, tags=TAG, security=SECURITY, responses=EDIT_ERRORS, summary=summary, **kwargs)
+
+
+async def _edited(
+    edit: Callable[..., Awaitable[Any]], db: AsyncSession, principal: Principal, *args: Any
+) -> Envelope[TranscriptionRead]:
+    """Run one edit service on the caller's transcription and answer the whole edited transcript."""
+    row = await edit(db, principal.user_id, *args)
+    return ok(services.transcription_read(row, detail=True))
+
+
+@_edit_route(
+    put,
     "/transcriptions/{transcription_id:uuid}",
-    tags=TAG,
-    security=SECURITY,
-    responses=EDIT_ERRORS,
-    summary="Edit the title, segments by index (text, speaker, start/end) and speaker names; word timings "
+    "Edit the title, segments by index (text, speaker, start/end) and speaker names; word timings "
     "of unchanged words are kept",
 )
 async def edit_transcription(
-    db_session: AsyncSession, principal: Principal, transcription_id: UUID, data: TranscriptionEdit
+    db_session: AsyncSession, principal: Principal, transcription_id: UUID, data: TranscriptionUpdate
 ) -> Envelope[TranscriptionRead]:
-    row = await services.edit_transcription(db_session, principal.user_id, transcription_id, data)
-    return ok(services.transcription_read(row, detail=True))
+    return await _edited(services.edit_transcription, db_session, principal, transcription_id, data)
 
 
-@patch(
+@_edit_route(
+    patch,
     SEGMENT,
-    tags=TAG,
-    security=SECURITY,
-    responses=EDIT_ERRORS,
-    summary="Edit one segment: text, speaker, start, end (422 when the times overlap a neighbour, are out "
+    "Edit one segment: text, speaker, start, end (422 when the times overlap a neighbour, are out "
     "of order or past the audio)",
 )
 async def patch_segment(
-    db_session: AsyncSession, principal: Principal, transcription_id: UUID, index: int, data: SegmentPatch
+    db_session: AsyncSession, principal: Principal, transcription_id: UUID, index: int, data: SegmentUpdate
 ) -> Envelope[TranscriptionRead]:
-    row = await services.patch_segment(db_session, principal.user_id, transcription_id, index, data)
-    return ok(services.transcription_read(row, detail=True))
+    return await _edited(services.patch_segment, db_session, principal, transcription_id, index, data)
 
 
-@post(
+@_edit_route(
+    post,
     f"{SEGMENT}/split",
-    tags=TAG,
-    security=SECURITY,
+    "Split a segment before a word (`word_index`) or at a time (`time`, seconds)",
     status_code=200,
-    responses=EDIT_ERRORS,
-    summary="Split a segment before a word (`word_index`) or at a time (`time`, seconds)",
 )
 async def split_segment(
     db_session: AsyncSession, principal: Principal, transcription_id: UUID, index: int, data: SegmentSplit
 ) -> Envelope[TranscriptionRead]:
-    row = await services.split_segment(db_session, principal.user_id, transcription_id, index, data)
-    return ok(services.transcription_read(row, detail=True))
+    return await _edited(services.split_segment, db_session, principal, transcription_id, index, data)
 
 
-@post(
-    f"{SEGMENT}/merge",
-    tags=TAG,
-    security=SECURITY,
-    status_code=200,
-    responses=EDIT_ERRORS,
-    summary="Merge a segment with the next one",
-)
+@_edit_route(post, f"{SEGMENT}/merge", "Merge a segment with the next one", status_code=200)
 async def merge_segments(
     db_session: AsyncSession, principal: Principal, transcription_id: UUID, index: int, data: SegmentMerge
 ) -> Envelope[TranscriptionRead]:
-    row = await services.merge_segments(db_session, principal.user_id, transcription_id, index, data)
-    return ok(services.transcription_read(row, detail=True))
+    return await _edited(services.merge_segments, db_session, principal, transcription_id, index, data)
 
 
 @get(
@@ -102,7 +99,7 @@ async def search(
     q: Annotated[str, Parameter(min_length=1, max_length=200)],
     limit: Limit = 20,
     offset: Offset = 0,
-) -> Page[SearchHit]:
+) -> Page[SearchHitRead]:
     hits, total = await search_segments(db_session, principal.user_id, q, limit, offset)
     return page(hits, total=total, limit=limit, offset=offset)
 

@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from keel.apps.scribe.models import QUEUED, MediaFile, Transcription
+from keel.apps.scribe.models import MediaFile, Transcription
 from keel.apps.scribe.schemas import TranscriptionCreate
-from keel.apps.scribe.services.engine_choice import choose_engine, language_note
+from keel.apps.scribe.services.engine_choice import choose_engine
 from keel.apps.scribe.services.files import store_upload
+from keel.apps.scribe.services.transcriptions import queued_transcription
 from keel.apps.scribe.services.usage import check_limits
 from keel.core.errors import BadRequest, KeelError
 from keel.identity import lock_user
@@ -67,24 +68,8 @@ async def create_batch(
         await lock_user(db, owner_id)  # two batches at once must not both pass the quota check
         await check_limits(db, settings, owner_id, sum(f.duration for f in files), jobs=len(files))
         rows = [
-            Transcription(
-                owner_id=owner_id,
-                file_id=file.id,
-                title=(PurePath(file.filename).stem or file.filename)[:200],
-                language=template.language,
-                language_note=language_note(engine, template.language),
-                prompt=template.prompt,
-                temperature=template.temperature,
-                engine=engine.name,
-                word_timestamps=template.word_timestamps,
-                diarize=template.diarize,
-                status=QUEUED,
-                progress=0.0,
-                duration=file.duration,
-                text="",
-                speakers={},
-                cancel_requested=False,
-                attempts=0,
+            queued_transcription(
+                owner_id, file, template, engine, PurePath(file.filename).stem or file.filename
             )
             for file in files
         ]

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from keel.apps.scribe.models import PROCESSING, QUEUED, Segment, Transcription
-from keel.apps.scribe.schemas import SegmentEdit, SegmentMerge, SegmentPatch, SegmentSplit, TranscriptionEdit
+from keel.apps.scribe.schemas import (
+    SegmentMerge,
+    SegmentSplit,
+    SegmentUpdate,
+    TranscriptionSegmentUpdate,
+    TranscriptionUpdate,
+)
 from keel.apps.scribe.services import words as timing
 from keel.apps.scribe.services.transcriptions import get_transcription
 from keel.core.errors import Conflict, NotFound, Unprocessable, ValidationFailed
@@ -102,7 +108,7 @@ def _changed_bounds(edits: list[Any], by_index: dict[int, Segment]) -> dict[int,
     return changed
 
 
-def _apply(row: Transcription, edits: list[SegmentEdit]) -> None:
+def _apply(row: Transcription, edits: list[TranscriptionSegmentUpdate]) -> None:
     by_index = {s.index: s for s in row.segments}
     missing = sorted({e.index for e in edits} - by_index.keys())
     if missing:
@@ -127,7 +133,7 @@ def _touch(row: Transcription) -> None:
 
 
 async def edit_transcription(
-    db: AsyncSession, owner_id: uuid.UUID, transcription_id: uuid.UUID, data: TranscriptionEdit
+    db: AsyncSession, owner_id: uuid.UUID, transcription_id: uuid.UUID, data: TranscriptionUpdate
 ) -> Transcription:
     if data.segments is not msgspec.UNSET:
         row = await _editable(db, owner_id, transcription_id, data.revision)
@@ -151,11 +157,13 @@ async def edit_transcription(
 
 
 async def patch_segment(
-    db: AsyncSession, owner_id: uuid.UUID, transcription_id: uuid.UUID, index: int, data: SegmentPatch
+    db: AsyncSession, owner_id: uuid.UUID, transcription_id: uuid.UUID, index: int, data: SegmentUpdate
 ) -> Transcription:
     row = await _editable(db, owner_id, transcription_id, data.revision)
     _segment(row, index)
-    edit = SegmentEdit(index=index, text=data.text, speaker=data.speaker, start=data.start, end=data.end)
+    edit = TranscriptionSegmentUpdate(
+        index=index, text=data.text, speaker=data.speaker, start=data.start, end=data.end
+    )
     _apply(row, [edit])
     _touch(row)
     await db.flush()

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
-from pathlib import PurePath
+from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -15,7 +14,9 @@ from sqlalchemy import func, select
 from keel.apps.scribe import media
 from keel.apps.scribe.models import ACTIVE_STATES, MediaFile, Transcription
 from keel.apps.scribe.schemas import FileRead
-from keel.core.errors import Conflict, NotFound, Unprocessable, UnsupportedMediaType
+from keel.core.errors import Conflict, NotFound, Unprocessable
+from keel.core.mapping import to_read
+from keel.core.uploads import SniffedUpload, clean_filename
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,52 +39,7 @@ def get_storage(app: Any, settings: Settings) -> Storage:
 
 
 def file_read(row: MediaFile) -> FileRead:
-    return FileRead(
-        id=row.id,
-        filename=row.filename,
-        content_type=row.content_type,
-        size=row.size,
-        duration=row.duration,
-        container=row.container,
-        audio_codec=row.audio_codec,
-        sample_rate=row.sample_rate,
-        channels=row.channels,
-        has_video=row.has_video,
-        video_codec=row.video_codec,
-        created_at=row.created_at,
-    )
-
-
-def clean_filename(name: str | None, extension: str) -> str:
-    base = PurePath((name or "").replace("\\", "/")).name.strip()
-    base = "".join(c for c in base if c.isprintable() and c not in '<>:"|?*')[:200]
-    return base or f"upload.{extension}"
-
-
-class _Sniffed:
-    """Wraps the incoming chunks: buffers the first bytes, sniffs them (415 unless audio/video), then
-    passes everything through. Nothing is held beyond `media.SNIFF_BYTES`."""
-
-    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
-        self._chunks = chunks
-        self.kind: media.MediaKind | None = None
-
-    async def sniff(self) -> AsyncIterator[bytes]:
-        head = bytearray()
-        iterator = self._chunks.__aiter__()
-        async for chunk in iterator:
-            head += chunk
-            if len(head) >= media.SNIFF_BYTES:
-                break
-        self.kind = media.sniff_media_type(bytes(head[: media.SNIFF_BYTES]))
-        if self.kind is None:
-            raise UnsupportedMediaType(
-                f"This file is not a supported audio or video file. Upload one of: {SUPPORTED_UPLOADS}."
-            )
-        if head:
-            yield bytes(head)
-        async for chunk in iterator:
-            yield chunk
+    return to_read(row, FileRead)
 
 
 async def store_upload(
@@ -98,8 +54,13 @@ async def store_upload(
     upload leaves neither an object nor a row (the request transaction rolls back the row)."""
     file_id = uuid.uuid4()
     key = f"scribe/{owner_id}/{file_id}"
-    sniffed = _Sniffed(chunks)
-    stored = await storage.put_stream(key, sniffed.sniff(), None, max_size=settings.scribe_max_upload_size)
+    sniffed = SniffedUpload(
+        chunks,
+        media.sniff_media_type,
+        head_bytes=media.SNIFF_BYTES,
+        refusal=f"This file is not a supported audio or video file. Upload one of: {SUPPORTED_UPLOADS}.",
+    )
+    stored = await storage.put_stream(key, sniffed.stream(), None, max_size=settings.scribe_max_upload_size)
     try:
         kind = sniffed.kind
         assert kind is not None

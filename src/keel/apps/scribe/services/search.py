@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, literal_column, select, text
 
 from keel.apps.scribe.models import Segment, Transcription
-from keel.apps.scribe.schemas import SearchHit
+from keel.apps.scribe.schemas import SearchHitRead
 from keel.core.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def terms(query: str) -> list[str]:
 
 async def search_segments(
     db: AsyncSession, owner_id: uuid.UUID, query: str, limit: int, offset: int
-) -> tuple[list[SearchHit], int]:
+) -> tuple[list[SearchHitRead], int]:
     words = terms(query)
     if not words:
         raise ValidationFailed(details={"q": "give at least one word to search for"})
@@ -82,7 +82,7 @@ async def search_segments(
         )
     ).all()
     hits = [
-        SearchHit(
+        SearchHitRead(
             transcription_id=t.id,
             title=t.title,
             created_at=t.created_at,

@@ -24,6 +24,7 @@ from keel.identity import lock_user
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from keel.apps.scribe.engines import TranscriptionEngine
     from keel.settings import Settings
 
 
@@ -77,23 +78,15 @@ def word_reads(stored: list[Any] | None) -> list[WordRead]:
     ]
 
 
-async def create_transcription(
-    db: AsyncSession,
-    settings: Settings,
+def queued_transcription(
     owner_id: uuid.UUID,
+    file: MediaFile,
     data: TranscriptionCreate,
-    file: MediaFile | None = None,
-    *,
-    synchronous: bool = False,
+    engine: TranscriptionEngine,
+    title: str,
 ) -> Transcription:
-    """A queued transcription of one of the owner's files. `synchronous` (the OpenAI-compatible call, run
-    within the request) is refused beyond the concurrency limit instead of waiting for a slot."""
-    file = file or await get_file(db, owner_id, data.file_id)
-    engine = choose_engine(settings, data.engine, data.language)
-    await lock_user(db, owner_id)  # two simultaneous requests must not both pass the quota check
-    await check_limits(db, settings, owner_id, file.duration, synchronous=synchronous)
-    title = data.title or PurePath(file.filename).stem or file.filename
-    row = Transcription(
+    """A new queued row for `file` with the options of `data` on `engine` (not added to the session)."""
+    return Transcription(
         owner_id=owner_id,
         file_id=file.id,
         title=title[:200],
@@ -112,6 +105,25 @@ async def create_transcription(
         cancel_requested=False,
         attempts=0,
     )
+
+
+async def create_transcription(
+    db: AsyncSession,
+    settings: Settings,
+    owner_id: uuid.UUID,
+    data: TranscriptionCreate,
+    file: MediaFile | None = None,
+    *,
+    synchronous: bool = False,
+) -> Transcription:
+    """A queued transcription of one of the owner's files. `synchronous` (the OpenAI-compatible call, run
+    within the request) is refused beyond the concurrency limit instead of waiting for a slot."""
+    file = file or await get_file(db, owner_id, data.file_id)
+    engine = choose_engine(settings, data.engine, data.language)
+    await lock_user(db, owner_id)  # two simultaneous requests must not both pass the quota check
+    await check_limits(db, settings, owner_id, file.duration, synchronous=synchronous)
+    title = data.title or PurePath(file.filename).stem or file.filename
+    row = queued_transcription(owner_id, file, data, engine, title)
     db.add(row)
     await db.flush()
     return row

@@ -3,7 +3,6 @@ and re-queue at start-up what a previous process lost."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from sqlalchemy import select, update
 
 from keel.apps.scribe.models import ACTIVE_STATES, QUEUED, Transcription
 from keel.apps.scribe.tasks.runtime import Runtime, bind, blueprint, log, runtime
+from keel.core import jobs_context
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -87,28 +87,19 @@ async def requeue_lost(app: Litestar) -> int:
     """Start-up: rows left queued/processing whose job is gone (in-process queue lost with the old
     process, or a deleted job) are queued again. Jobs still in procrastinate (PostgreSQL) are left alone:
     the stalled-job sweep retries those whose worker died."""
-    from keel.core.jobs import queue
-
     rt = bind(app)
-    jobs = getattr(app.state, "jobs", None)
-    if jobs is not None:
-        await jobs.connector.open_async()
-    live: set[int] = set()
-    for status in ("todo", "doing"):
-        with contextlib.suppress(Exception):
-            live.update(
-                j.id
-                for j in await queue.job_manager.list_jobs_async(task="scribe:transcribe", status=status)
-                if j.id is not None
-            )
-    async with rt.sessions() as db, db.begin():
-        rows = (await db.scalars(select(Transcription).where(Transcription.status.in_(ACTIVE_STATES)))).all()
-        lost = [r for r in rows if r.job_id is None or r.job_id not in live]
-        for row in lost:
-            row.status, row.progress = QUEUED, 0.0
-    count = 0
-    for row in lost:
-        count += await defer_and_record(rt, row.id)
+
+    async def lost(live: set[int]) -> list[uuid.UUID]:
+        async with rt.sessions() as db, db.begin():
+            query = select(Transcription).where(Transcription.status.in_(ACTIVE_STATES))
+            rows = [r for r in (await db.scalars(query)).all() if r.job_id is None or r.job_id not in live]
+            for row in rows:
+                row.status, row.progress = QUEUED, 0.0
+        return [row.id for row in rows]
+
+    count = await jobs_context.requeue_lost(
+        app, "scribe:transcribe", lost, lambda tid: defer_and_record(rt, tid)
+    )
     if count:
         log.info("scribe_requeued", count=count)
     return count

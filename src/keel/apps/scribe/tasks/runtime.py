@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from procrastinate import Blueprint
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from keel.core.jobs_context import TaskContext, TaskContextSlot
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -23,44 +23,16 @@ log = structlog.get_logger("keel.scribe.tasks")
 blueprint = Blueprint()
 
 
-@dataclass
-class Runtime:
-    settings: Settings
-    engine: AsyncEngine
-    storage: Storage
-    app: Litestar | None = None
-
-    @property
-    def sessions(self) -> async_sessionmaker[Any]:
-        return async_sessionmaker(self.engine, expire_on_commit=False)
-
-
-_runtime: Runtime | None = None
-
-
-def bind(app: Litestar) -> Runtime:
-    """Called at app start-up: jobs run by this process use this app's database, storage and channels."""
-    global _runtime
+def _storage(settings: Settings, app: Litestar | None) -> Storage:
     from keel.apps.scribe.services import get_storage
 
-    settings = app.state.settings
-    _runtime = Runtime(settings, app.state.sa_config.get_engine(), get_storage(app, settings), app)
-    return _runtime
+    return get_storage(app, settings)  # scribe's upload limit when the app has no storage of its own
 
 
-def runtime() -> Runtime:
-    global _runtime
-    if _runtime is None:  # `keel worker`: no Litestar app in this process
-        from keel.core.storage import Storage
-        from keel.settings import get_settings
-
-        settings = get_settings()
-        _runtime = Runtime(
-            settings,
-            create_async_engine(settings.database_url, pool_pre_ping=True),
-            Storage(settings.storage_url, max_size=settings.scribe_max_upload_size),
-        )
-    return _runtime
+Runtime = TaskContext  # what a scribe job runs with (keel.core.jobs_context)
+_context = TaskContextSlot(_storage)
+bind = _context.bind  # app start-up: jobs run by this process use this app's database, storage, channels
+runtime = _context.get  # anywhere; `keel worker` builds its own
 
 
 async def publish(rt: Runtime, owner_id: uuid.UUID, event: dict[str, Any]) -> None:
