@@ -130,6 +130,40 @@ def test_uploads_document_their_request_body(schema: dict[str, Any]) -> None:
     assert batch["content"]["multipart/form-data"]["schema"]["properties"]["file"]["type"] == "array"
 
 
+MAIN_BODIES = {  # operation -> the component of its request body, which shows a real example
+    ("/api/v1/auth/register", "post"): "AccountCreate",
+    ("/api/v1/auth/login", "post"): "SessionCreate",
+    ("/api/v1/gym/sessions", "post"): "SessionStart",
+    ("/api/v1/gym/workout-plans", "post"): "PlanCreate",
+    ("/api/v1/gym/sessions/{session_id}/sets", "post"): "SetCreate",
+    ("/api/v1/scribe/transcriptions", "post"): "TranscriptionCreate",
+    ("/api/v1/market/vendors", "post"): "VendorCreate",
+    ("/api/v1/market/chats", "post"): "ChatCreate",
+    ("/api/v1/segmint/content", "post"): "ContentCreate",
+    ("/api/v1/segmint/content/generate", "post"): "GenerateRequest",
+}
+
+
+def test_main_request_bodies_show_an_example(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    for (path, method), name in MAIN_BODIES.items():
+        body = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/{name}"}, path
+        (example,) = components[name]["examples"]
+        required = set(components[name].get("required", []))
+        assert required <= set(example), (name, required - set(example))  # every required field shown
+
+
+async def test_the_register_and_login_examples_work_as_sent(client: Any) -> None:
+    """A reader who pastes the documented bodies gets an account and a session."""
+    components = msgspec.to_builtins(client.app.openapi_schema.to_schema())["components"]["schemas"]
+    (account,) = components["AccountCreate"]["examples"]
+    (login,) = components["SessionCreate"]["examples"]
+    assert (await client.post("/api/v1/auth/register", json=account)).status_code == 201
+    answer = await client.post("/api/v1/auth/login", json=login)
+    assert answer.status_code == 200 and answer.json()["data"]["access_token"]
+
+
 def test_transcript_words_are_a_typed_struct(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     words = components["SegmentRead"]["properties"]["words"]

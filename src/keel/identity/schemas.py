@@ -10,6 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from keel.core.examples import example
+
 Email = Annotated[str, Meta(min_length=3, max_length=320)]
 # the policy (8..256) is enforced with a clear message by the service; this only bounds the body
 Password = Annotated[str, Meta(min_length=1, max_length=1024)]
@@ -18,6 +20,7 @@ Transport = Literal["bearer", "cookie"]
 Token = Annotated[str, Meta(min_length=1, max_length=512)]
 
 
+@example({"email": "ada@example.com", "password": "correct horse battery staple", "name": "Ada Lovelace"})
 class AccountCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     password: Password
@@ -25,6 +28,7 @@ class AccountCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     transport: Transport | None = None
 
 
+@example({"email": "ada@example.com", "password": "correct horse battery staple"})
 class SessionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     password: Password
@@ -127,6 +131,7 @@ class Done(msgspec.Struct, kw_only=True):
 Scope = Annotated[str, Meta(min_length=1, max_length=100)]
 
 
+@example({"name": "transcription client", "scopes": ["*"], "expires_at": "2027-12-31T23:59:59Z"})
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     # permission names the key may use (each one of mine), or ["*"]: whatever I hold at each request

@@ -17,6 +17,7 @@ from msgspec import Meta
 
 from keel.apps.gym.catalog import Category, Equipment, Measurement, Muscle
 from keel.apps.gym.records import SetType
+from keel.core.examples import example
 
 # NUL is refused in every text input: PostgreSQL cannot store it in text (a 500) and SQLite would keep it
 NO_NUL = r"\A[^\x00]*\Z"
@@ -49,6 +50,14 @@ class ExerciseRead(msgspec.Struct, kw_only=True):
     notes: str | None = None
 
 
+@example(
+    {
+        "name": "Landmine press",
+        "primary_muscles": ["front delts"],
+        "secondary_muscles": ["triceps"],
+        "equipment": "barbell",
+    }
+)
 class ExerciseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name
     primary_muscles: Annotated[list[Muscle], Meta(max_length=10)] = []
@@ -88,6 +97,16 @@ class PlanDayCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     exercises: Annotated[list[PlanExerciseCreate], Meta(max_length=50)] = []
 
 
+@example(
+    {
+        "name": "Full body 3x",
+        "days_per_week": 3,
+        "exercises": [
+            {"name": "Squat", "sets": 5, "reps": 5, "weight": 100, "unit": "kg", "rest_s": 180},
+            {"name": "Bench press", "sets": 3, "reps_min": 8, "reps_max": 12},
+        ],
+    }
+)
 class PlanCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Either `days` (each with ordered exercises) or a flat `exercises` list (= one day)."""
 
@@ -152,6 +171,7 @@ class PlanCopy(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 # --------------------------------------------------------------------------- sessions and sets
 
 
+@example({"name": "Monday push", "started_at": "2026-12-01T18:30:00Z"})
 class SessionStart(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Start empty, or from a plan day (`plan_id` and `day` = 1-based position, or `plan_day_id`)."""
 
@@ -169,6 +189,16 @@ class SessionFinish(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     notes: Notes | None = None
 
 
+@example(
+    {
+        "exercise_id": "01938f6e-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+        "client_id": "5f0c8a2e-3b1d-4c6e-9a7f-2d4b6c8e0a1b",
+        "reps": 5,
+        "weight": 100,
+        "unit": "kg",
+        "rpe": 8,
+    }
+)
 class SetCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     exercise_id: UUID
     client_id: UUID | None = None

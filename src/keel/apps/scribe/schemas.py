@@ -9,6 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from keel.core.examples import example
+
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
 Language = Annotated[str, Meta(pattern=r"^(auto|[a-z]{2,3})$", max_length=10)]
 EngineName = Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,30}$")]
@@ -33,6 +35,16 @@ class FileRead(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
+@example(
+    {
+        "file_id": "01938f6e-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+        "language": "en",
+        "word_timestamps": True,
+        "diarize": True,
+        "title": "Team meeting",
+        "prompt": "Keel, Litestar, PostgreSQL",
+    }
+)
 class TranscriptionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     file_id: UUID
     language: Language = "auto"

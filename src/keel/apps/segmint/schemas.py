@@ -9,6 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from keel.core.examples import example
+
 Tone = Literal[
     "friendly", "professional", "witty", "casual", "formal", "inspirational", "informative", "playful"
 ]
@@ -32,6 +34,15 @@ HttpUrl = Annotated[str, Meta(min_length=8, max_length=500, pattern=r"^https?://
 # --------------------------------------------------------------------------- content
 
 
+@example(
+    {
+        "text": "Our sourdough starter turned five today. Here is what five years of feeding it taught us.",
+        "tone": "friendly",
+        "title": "Five years of sourdough",
+        "platforms": ["mastodon", "linkedin"],
+        "tags": ["sourdough", "bakery"],
+    }
+)
 class ContentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: Text
     tone: Tone
@@ -305,6 +316,14 @@ LengthChoice = Literal["short", "medium", "long"]
 RewriteOperation = Literal["shorter", "longer", "tone", "platform", "fix_grammar"]
 
 
+@example(
+    {
+        "brief": "Announce our new rye loaf, out on Saturday",
+        "platforms": ["twitter", "mastodon"],
+        "tone": "friendly",
+        "length": "short",
+    }
+)
 class GenerateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     brief: Brief  # what the post is about
     platforms: Annotated[list[Platform], Meta(min_length=1, max_length=9)]  # one draft per platform
