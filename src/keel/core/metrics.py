@@ -50,6 +50,12 @@ DEGRADED = Gauge(
     ["component"],
     multiprocess_mode="max",
 )
+REALTIME_SUBSCRIBERS = Gauge(
+    "keel_realtime_subscribers",
+    "Open realtime streams of this instance",
+    ["transport"],
+    multiprocess_mode="livesum",
+)
 JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])
 
 
