@@ -199,11 +199,9 @@ async def _announce_handoff(
 async def _mails(
     db: AsyncSession, app: Litestar, chat: Chat, people: list[uuid.UUID], reason: str, text: str
 ) -> list[tuple[str, str, str]]:
-    from sqlalchemy import select
+    from keel.identity import user_summaries
 
-    from keel.identity.models import User
-
-    emails = list(await db.scalars(select(User.email).where(User.id.in_(people), User.is_active.is_(True))))
+    emails = [person.email for person in (await user_summaries(db, people, active_only=True)).values()]
     link = f"{app.state.settings.frontend_url.rstrip('/')}/market/chats/{chat.id}"
     subject = f"[{chat.vendor.name}] A customer needs a person: {chat.title}"
     body = f"The assistant handed a chat over ({reason}).\n\nThe customer wrote:\n\n{text[:1000]}\n\n{link}\n"
