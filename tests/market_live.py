@@ -102,3 +102,60 @@ async def drain(lines: Any, seconds: float) -> list[str]:
             async for line in lines:
                 seen.append(line)
     return seen
+
+
+async def sse_blocks(lines: Any, wait: float = 5.0) -> AsyncIterator[tuple[str | None, dict[str, Any]]]:
+    """(SSE `id:` or None, decoded data) for each event of a stream, as they come."""
+    event_id: str | None = None
+    data: str | None = None
+    while True:
+        line = await asyncio.wait_for(anext(lines), wait)
+        if line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data = line[5:].strip()
+        elif line == "":
+            if data is not None:
+                yield event_id, json.loads(data)
+            event_id, data = None, None
+
+
+class OwnRedis:
+    """A redis-server of the test's own on a free loopback port, which it may kill and start again."""
+
+    def __init__(self) -> None:
+        from core_platform_helpers import free_port
+
+        self.port = free_port()
+        self.proc: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+        import subprocess
+        import time
+
+        import redis
+
+        binary = shutil.which("redis-server")
+        assert binary, "the redis-server binary is needed (apt-get install redis-server)"
+        cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        client.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
