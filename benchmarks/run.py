@@ -2,7 +2,8 @@
 PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gym and scribe.
 
 Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_CONNECTIONS (32),
-BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS (core,gym,startup,twins,scribe),
+BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS (core,gym,startup,twins,scribe,
+market: the assistant's first streamed token, benchmarks/market.py),
 BENCH_DATABASES (sqlite,postgres), BENCH_POSTGRES_URL (DATABASE_URL when it is PostgreSQL, else
 postgresql+asyncpg://postgres@127.0.0.1:5432/keel_bench), BENCH_PIN (1: server on core 0, load on core 1),
 BENCH_LOG_LEVEL (INFO), REDIS_URL (optional). Uses wrk when installed, else a small asyncio httpx load
@@ -52,7 +53,9 @@ THREADS = _env_int("BENCH_THREADS", 1)
 # BENCH_LOAD=httpx forces the built-in generator (what a machine without wrk uses)
 USE_WRK = bool(shutil.which("wrk")) and os.environ.get("BENCH_LOAD", "wrk") == "wrk"
 GROUPS = [
-    g.strip() for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe").split(",") if g.strip()
+    g.strip()
+    for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe,market").split(",")
+    if g.strip()
 ]
 DATABASES = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 LOAD_GROUPS = ("core", "gym")  # groups of wrk scenarios (startup, twins and scribe are their own)
@@ -592,6 +595,7 @@ def main() -> None:
     scribe_result: dict[str, Any] = {}
     startup: dict[str, Any] = {}
     twins: list[dict[str, Any]] = []
+    market_result: dict[str, Any] = {}
     for index, kind in enumerate(DATABASES):
         try:
             env = prepare_database(kind)
@@ -610,6 +614,13 @@ def main() -> None:
             from benchmarks import twins as twin_bench
 
             twins += twin_bench.run(kind, env, user, measure)
+        if "market" in GROUPS and index == 0:
+            from benchmarks import market as market_bench
+
+            print(
+                f"  market: assistant's first token, local engine and model server, on {kind} ...", flush=True
+            )
+            market_result = {"database": kind, **market_bench.run_all(prepare_database(kind))}
 
     if rows or bare:
         print_table(bare, rows + twins)
@@ -621,9 +632,16 @@ def main() -> None:
         print_startup(startup)
     if scribe_result:
         print_scribe(scribe_result)
+    if market_result:
+        from benchmarks import market as market_bench
+
+        market_bench.print_table(market_result)
     errors: dict[str, int] = {}
     for kind in DATABASES:
         errors.update(server_errors(OUT / f"server-{kind}.log"))
+    if market_result:
+        for scenario in ("local", "model"):
+            errors.update(server_errors(OUT / f"server-market-{scenario}.log"))
     if errors:
         print("\nunhandled errors in var/bench/server-*.log:")
         for what, count in errors.items():
@@ -649,6 +667,7 @@ def main() -> None:
         "twins": twins,
         "startup": startup,
         "scribe": scribe_result,
+        "market": market_result,
         "server_errors": errors,
     }
     path.write_text(json.dumps(result, indent=2))
