@@ -78,10 +78,11 @@ def auth(user: dict[str, str]) -> dict[str, str]:
 
 
 async def next_events(lines: Any, count: int, wait: float = 5.0) -> list[dict[str, Any]]:
+    """The next `count` events but presence (who came online; test_market_presence.py checks those)."""
     events: list[dict[str, Any]] = []
     while len(events) < count:
         line = await asyncio.wait_for(anext(lines), wait)
-        if line.startswith("data:"):
+        if line.startswith("data:") and json.loads(line[5:])["event"].get("type") != "presence":
             events.append(json.loads(line[5:]))
     return events
 

@@ -55,15 +55,18 @@ async def test_a_stream_cut_mid_reply_gets_the_final_message_after_reconnecting(
 
         seen: list[tuple[str | None, dict[str, Any]]] = []
         async with front.stream("GET", "/api/v1/events?topics=market", headers=customer.headers) as first:
-            blocks = sse_blocks(first.aiter_lines())
+            blocks = sse_blocks(first.aiter_lines(), 15.0)  # loaded CI
             await asyncio.sleep(0.3)
             body = {"client_id": "0190e0a0-0000-7000-8000-0000000000aa", "body": "a blue bike?"}
             sent = await front.post(f"{API}/chats/{chat['id']}/messages", json=body, headers=customer.headers)
             assert sent.status_code == 201
-            async for event_id, item in blocks:  # until the reply has begun to stream: cut there
-                seen.append((event_id, item))
-                if item["event"]["type"] == "message.delta":
-                    break
+            try:
+                async for event_id, item in blocks:  # until the reply has begun to stream: cut there
+                    seen.append((event_id, item))
+                    if item["event"]["type"] == "message.delta":
+                        break
+            except TimeoutError:
+                raise AssertionError(f"no delta; saw {[e['event']['type'] for _, e in seen]}") from None
             await blocks.aclose()
         mine = [i for i, e in seen if e["event"]["type"] == "message.created"]
         assert mine and mine[-1] is not None  # the customer's own message came with an id
@@ -81,7 +84,7 @@ async def test_a_stream_cut_mid_reply_gets_the_final_message_after_reconnecting(
 
         headers = {**customer.headers, "Last-Event-ID": last_id}
         async with back.stream("GET", "/api/v1/events?topics=market", headers=headers) as second:
-            again = sse_blocks(second.aiter_lines())
+            again = sse_blocks(second.aiter_lines(), 15.0)
             event_id, item = await anext(again)
             await again.aclose()
     assert item["event"]["type"] == "message.created"  # first thing after the reconnect: the reply
