@@ -293,3 +293,44 @@ async def test_typing_and_chat_lifecycle_events(instances) -> None:
         typing = events[1]
         assert typing["user_id"] == customer["id"] and typing["role"] == "customer" and typing["until"]
         assert events[2]["title"] == "Brakes" and events[4]["user_id"] == seller["id"]
+
+
+async def test_the_offline_engine_streams_its_sentence_before_the_stored_reply(instances) -> None:
+    """The retrieval engine's sentence arrives as one `message.delta` first, then `message.created` with
+    the same id and text, then its product card; the stored messages match."""
+    writer, reader = instances
+    owner, customer = await register(writer, "Owner"), await register(writer, "Customer")
+    vendor = (await writer.post(f"{API}/vendors", json={"name": "Delta Bikes"}, headers=auth(owner))).json()[
+        "data"
+    ]
+    product = {
+        "sku": "CITY-BLU",
+        "name": "City bike, blue",
+        "price_minor": 54900,
+        "currency": "EUR",
+        "stock": 2,
+    }
+    created = await writer.post(f"{API}/vendors/{vendor['id']}/products", json=product, headers=auth(owner))
+    assert created.status_code == 201
+    await writer.put(f"{API}/vendors/{vendor['id']}/assistant", json={"enabled": True}, headers=auth(owner))
+    chat = (
+        await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
+    ).json()["data"]
+    async with reader.stream("GET", "/api/v1/events?topics=market", headers=auth(customer)) as stream:
+        lines = stream.aiter_lines()
+        assert (await anext(lines)).startswith(": connected")
+        await asyncio.sleep(0.3)
+        body = {"client_id": str(uuid.uuid4()), "body": "do you have a blue city bike?"}
+        assert (
+            await writer.post(f"{API}/chats/{chat['id']}/messages", json=body, headers=auth(customer))
+        ).status_code == 201
+        mine, delta, sentence, card = [e["event"] for e in await next_events(lines, 4)]
+    assert mine["type"] == "message.created" and mine["message"]["author"] == "user"
+    assert delta["type"] == "message.delta" and delta["engine"] == "retrieval"
+    assert sentence["type"] == "message.created" and sentence["message"]["id"] == delta["message_id"]
+    assert sentence["message"]["body"] == delta["delta"] and sentence["message"]["engine"] == "retrieval"
+    assert (
+        card["type"] == "message.created" and card["message"]["product"]["id"] == created.json()["data"]["id"]
+    )
+    stored = (await writer.get(f"{API}/chats/{chat['id']}/messages", headers=auth(customer))).json()["data"]
+    assert [m["id"] for m in stored["messages"][-2:]] == [sentence["message"]["id"], card["message"]["id"]]
