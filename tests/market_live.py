@@ -83,14 +83,16 @@ async def send(http: httpx.AsyncClient, person: Person, chat_id: str, body: str)
 async def sse_events(
     lines: Any, count: int, wait: float = 5.0, *, types: set[str] | None = None
 ) -> list[dict[str, Any]]:
-    """The next `count` events (of `types`, if given) from an SSE line iterator, as {channel, event}."""
+    """The next `count` events (of `types`, if given) from an SSE line iterator, as {channel, event};
+    keep-alives do not extend the wait past 4 × `wait` in all."""
     events: list[dict[str, Any]] = []
-    while len(events) < count:
-        line = await asyncio.wait_for(anext(lines), wait)
-        if line.startswith("data:"):
-            item = json.loads(line[5:])
-            if types is None or item["event"].get("type") in types:
-                events.append(item)
+    async with asyncio.timeout(wait * 4):
+        while len(events) < count:
+            line = await asyncio.wait_for(anext(lines), wait)
+            if line.startswith("data:"):
+                item = json.loads(line[5:])
+                if types is None or item["event"].get("type") in types:
+                    events.append(item)
     return events
 
 

@@ -61,10 +61,11 @@ async def test_a_stream_cut_mid_reply_gets_the_final_message_after_reconnecting(
             sent = await front.post(f"{API}/chats/{chat['id']}/messages", json=body, headers=customer.headers)
             assert sent.status_code == 201
             try:
-                async for event_id, item in blocks:  # until the reply has begun to stream: cut there
-                    seen.append((event_id, item))
-                    if item["event"]["type"] == "message.delta":
-                        break
+                async with asyncio.timeout(30):
+                    async for event_id, item in blocks:  # until the reply has begun to stream: cut there
+                        seen.append((event_id, item))
+                        if item["event"]["type"] == "message.delta":
+                            break
             except TimeoutError:
                 raise AssertionError(f"no delta; saw {[e['event']['type'] for _, e in seen]}") from None
             await blocks.aclose()
@@ -123,10 +124,12 @@ async def test_last_event_id_replays_only_the_callers_events(settings, openai_se
         async with http.stream("GET", "/api/v1/events?topics=market", headers=headers) as stream:
             blocks = sse_blocks(stream.aiter_lines())
             kinds = []
-            async for _, item in blocks:
-                kinds.append(item["event"]["type"])
-                if item["event"]["type"] == "message.created":
-                    assert item["event"]["message"]["body"] == "hello shop"
-                    break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(15):
+                    async for _, item in blocks:
+                        kinds.append(item["event"]["type"])
+                        if item["event"]["type"] == "message.created":
+                            assert item["event"]["message"]["body"] == "hello shop"
+                            break
             await blocks.aclose()
         assert kinds == ["chat.created", "message.created"]
