@@ -84,7 +84,7 @@ async def sse_events(
     lines: Any, count: int, wait: float = 5.0, *, types: set[str] | None = None
 ) -> list[dict[str, Any]]:
     """The next `count` events (of `types`, if given) from an SSE line iterator, as {channel, event};
-    keep-alives do not extend the wait past 4 × `wait` in all."""
+    keep-alives do not extend the wait past 4 times `wait` in all."""
     events: list[dict[str, Any]] = []
     async with asyncio.timeout(wait * 4):
         while len(events) < count:
