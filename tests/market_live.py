@@ -83,14 +83,16 @@ async def send(http: httpx.AsyncClient, person: Person, chat_id: str, body: str)
 async def sse_events(
     lines: Any, count: int, wait: float = 5.0, *, types: set[str] | None = None
 ) -> list[dict[str, Any]]:
-    """The next `count` events (of `types`, if given) from an SSE line iterator, as {channel, event}."""
+    """The next `count` events (of `types`, if given) from an SSE line iterator, as {channel, event};
+    keep-alives do not extend the wait past 4 times `wait` in all."""
     events: list[dict[str, Any]] = []
-    while len(events) < count:
-        line = await asyncio.wait_for(anext(lines), wait)
-        if line.startswith("data:"):
-            item = json.loads(line[5:])
-            if types is None or item["event"].get("type") in types:
-                events.append(item)
+    async with asyncio.timeout(wait * 4):
+        while len(events) < count:
+            line = await asyncio.wait_for(anext(lines), wait)
+            if line.startswith("data:"):
+                item = json.loads(line[5:])
+                if types is None or item["event"].get("type") in types:
+                    events.append(item)
     return events
 
 
@@ -102,3 +104,60 @@ async def drain(lines: Any, seconds: float) -> list[str]:
             async for line in lines:
                 seen.append(line)
     return seen
+
+
+async def sse_blocks(lines: Any, wait: float = 5.0) -> AsyncIterator[tuple[str | None, dict[str, Any]]]:
+    """(SSE `id:` or None, decoded data) for each event of a stream, as they come."""
+    event_id: str | None = None
+    data: str | None = None
+    while True:
+        line = await asyncio.wait_for(anext(lines), wait)
+        if line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data = line[5:].strip()
+        elif line == "":
+            if data is not None:
+                yield event_id, json.loads(data)
+            event_id, data = None, None
+
+
+class OwnRedis:
+    """A redis-server of the test's own on a free loopback port, which it may kill and start again."""
+
+    def __init__(self) -> None:
+        from core_platform_helpers import free_port
+
+        self.port = free_port()
+        self.proc: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+        import subprocess
+        import time
+
+        import redis
+
+        binary = shutil.which("redis-server")
+        assert binary, "the redis-server binary is needed (apt-get install redis-server)"
+        cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        client.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

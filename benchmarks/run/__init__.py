@@ -3,7 +3,8 @@ PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gy
 
 Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_CONNECTIONS (32),
 BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS
-(core,gym,startup,twins,scribe,segmint),
+(core,gym,startup,twins,scribe,market,segmint; market: the assistant's first streamed token,
+benchmarks/market.py),
 BENCH_DATABASES (sqlite,postgres), BENCH_POSTGRES_URL (DATABASE_URL when it is PostgreSQL, else
 postgresql+asyncpg://postgres@127.0.0.1:5432/keel_bench), BENCH_PIN (1: server on core 0, load on core 1),
 BENCH_LOG_LEVEL (INFO), REDIS_URL (optional). Uses wrk when installed, else a small asyncio httpx load

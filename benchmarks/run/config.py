@@ -25,7 +25,7 @@ THREADS = _env_int("BENCH_THREADS", 1)
 USE_WRK = bool(shutil.which("wrk")) and os.environ.get("BENCH_LOAD", "wrk") == "wrk"
 GROUPS = [
     g.strip()
-    for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe,segmint").split(",")
+    for g in os.environ.get("BENCH_GROUPS", "core,gym,startup,twins,scribe,market,segmint").split(",")
     if g.strip()
 ]
 DATABASES = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(",") if d.strip()]

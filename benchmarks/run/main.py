@@ -45,6 +45,7 @@ def main() -> None:
     )
     rows: list[dict[str, Any]] = []
     scribe_result: dict[str, Any] = {}
+    market_result: dict[str, Any] = {}
     startup: dict[str, Any] = {}
     twins: list[dict[str, Any]] = []
     for index, kind in enumerate(DATABASES):
@@ -65,6 +66,13 @@ def main() -> None:
             from benchmarks import twins as twin_bench
 
             twins += twin_bench.run(kind, env, user, measure)
+        if "market" in GROUPS and index == 0:  # its own servers (benchmarks/market.py)
+            from benchmarks import market as market_bench
+
+            print(
+                f"  market: assistant's first token, local engine and model server, on {kind} ...", flush=True
+            )
+            market_result = {"database": kind, **market_bench.run_all(env)}
 
     if rows or bare:
         print_table(bare, rows + twins)
@@ -76,9 +84,16 @@ def main() -> None:
         print_startup(startup)
     if scribe_result:
         print_scribe(scribe_result)
+    if market_result:
+        from benchmarks import market as market_bench
+
+        market_bench.print_table(market_result)
     errors: dict[str, int] = {}
     for kind in DATABASES:
         errors.update(server_errors(OUT / f"server-{kind}.log"))
+    if market_result:
+        for scenario in ("local", "model"):
+            errors.update(server_errors(OUT / f"server-market-{scenario}.log"))
     if errors:
         print("\nunhandled errors in var/bench/server-*.log:")
         for what, count in errors.items():
@@ -104,6 +119,7 @@ def main() -> None:
         "twins": twins,
         "startup": startup,
         "scribe": scribe_result,
+        "market": market_result,
         "server_errors": errors,
     }
     if "segmint" in GROUPS:  # its own module: no server, no database (benchmarks/segmint.py)

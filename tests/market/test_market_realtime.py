@@ -78,10 +78,11 @@ def auth(user: dict[str, str]) -> dict[str, str]:
 
 
 async def next_events(lines: Any, count: int, wait: float = 5.0) -> list[dict[str, Any]]:
+    """The next `count` events but presence (who came online; test_market_presence.py checks those)."""
     events: list[dict[str, Any]] = []
     while len(events) < count:
         line = await asyncio.wait_for(anext(lines), wait)
-        if line.startswith("data:"):
+        if line.startswith("data:") and json.loads(line[5:])["event"].get("type") != "presence":
             events.append(json.loads(line[5:]))
     return events
 
@@ -154,6 +155,8 @@ async def test_participants_receive_chat_events_and_others_do_not(instances) -> 
         assert events[3]["event"]["message"]["deleted"] is True
 
         first = json.loads(await asyncio.wait_for(seller_ws.recv(), 5))
+        while first["event"]["type"] == "presence":  # the customer's stream came online
+            first = json.loads(await asyncio.wait_for(seller_ws.recv(), 5))
         assert first["channel"] == f"user:{seller['id']}:market"
         assert first["event"]["type"] == "message.created" and first["event"]["message"]["id"] == message_id
 
@@ -263,6 +266,8 @@ async def test_typing_and_chat_lifecycle_events(instances) -> None:
         chat = (
             await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
         ).json()["data"]
+        # events are published after the response: a transient one of the next request could overtake
+        [created] = await next_events(lines, 1)
         url = f"{API}/chats/{chat['id']}"
         assert (await writer.post(f"{url}/typing", headers=auth(customer))).status_code == 204
         assert (await writer.post(f"{url}/typing", headers=auth(stranger))).status_code == 404
@@ -276,7 +281,7 @@ async def test_typing_and_chat_lifecycle_events(instances) -> None:
         assert (await writer.post(f"{url}/close", headers=auth(customer))).status_code == 200
         assert (await writer.post(f"{url}/reopen", headers=auth(owner))).status_code == 200
         assert (await writer.post(f"{url}/archive", headers=auth(owner))).status_code == 200
-        events = [e["event"] for e in await next_events(lines, 8)]
+        events = [created["event"]] + [e["event"] for e in await next_events(lines, 7)]
         assert [e["type"] for e in events] == [
             "chat.created",
             "typing",
@@ -290,3 +295,44 @@ async def test_typing_and_chat_lifecycle_events(instances) -> None:
         typing = events[1]
         assert typing["user_id"] == customer["id"] and typing["role"] == "customer" and typing["until"]
         assert events[2]["title"] == "Brakes" and events[4]["user_id"] == seller["id"]
+
+
+async def test_the_offline_engine_streams_its_sentence_before_the_stored_reply(instances) -> None:
+    """The retrieval engine's sentence arrives as one `message.delta` first, then `message.created` with
+    the same id and text, then its product card; the stored messages match."""
+    writer, reader = instances
+    owner, customer = await register(writer, "Owner"), await register(writer, "Customer")
+    vendor = (await writer.post(f"{API}/vendors", json={"name": "Delta Bikes"}, headers=auth(owner))).json()[
+        "data"
+    ]
+    product = {
+        "sku": "CITY-BLU",
+        "name": "City bike, blue",
+        "price_minor": 54900,
+        "currency": "EUR",
+        "stock": 2,
+    }
+    created = await writer.post(f"{API}/vendors/{vendor['id']}/products", json=product, headers=auth(owner))
+    assert created.status_code == 201
+    await writer.put(f"{API}/vendors/{vendor['id']}/assistant", json={"enabled": True}, headers=auth(owner))
+    chat = (
+        await writer.post(f"{API}/chats", json={"vendor_id": vendor["id"]}, headers=auth(customer))
+    ).json()["data"]
+    async with reader.stream("GET", "/api/v1/events?topics=market", headers=auth(customer)) as stream:
+        lines = stream.aiter_lines()
+        assert (await anext(lines)).startswith(": connected")
+        await asyncio.sleep(0.3)
+        body = {"client_id": str(uuid.uuid4()), "body": "do you have a blue city bike?"}
+        assert (
+            await writer.post(f"{API}/chats/{chat['id']}/messages", json=body, headers=auth(customer))
+        ).status_code == 201
+        mine, delta, sentence, card = [e["event"] for e in await next_events(lines, 4)]
+    assert mine["type"] == "message.created" and mine["message"]["author"] == "user"
+    assert delta["type"] == "message.delta" and delta["engine"] == "retrieval"
+    assert sentence["type"] == "message.created" and sentence["message"]["id"] == delta["message_id"]
+    assert sentence["message"]["body"] == delta["delta"] and sentence["message"]["engine"] == "retrieval"
+    assert (
+        card["type"] == "message.created" and card["message"]["product"]["id"] == created.json()["data"]["id"]
+    )
+    stored = (await writer.get(f"{API}/chats/{chat['id']}/messages", headers=auth(customer))).json()["data"]
+    assert [m["id"] for m in stored["messages"][-2:]] == [sentence["message"]["id"], card["message"]["id"]]

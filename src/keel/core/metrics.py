@@ -51,6 +51,12 @@ DEGRADED = Gauge(
     ["component"],
     multiprocess_mode="max",
 )
+REALTIME_SUBSCRIBERS = Gauge(
+    "keel_realtime_subscribers",
+    "Open realtime streams of this instance",
+    ["transport"],
+    multiprocess_mode="livesum",
+)
 # series that exist from the start (0) rather than after the first failure: a dashboard or an alert on them
 # sees "no failure" instead of "no data", also in the multi-process registry (it lists only written series)
 for _component in ("cache", "ratelimit", "realtime"):

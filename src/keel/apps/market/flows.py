@@ -56,11 +56,18 @@ def message_event(kind: str, message: MessageRead) -> dict[str, Any]:
     return {"type": kind, "chat_id": str(message.chat_id), "message": msgspec.to_builtins(message)}
 
 
+# seen live or not at all: a reconnecting client is not sent these again (the stored message follows deltas)
+TRANSIENT = frozenset({"message.delta", "typing", "presence"})
+
+
 async def publish_all(app: Litestar, outbox: Outbox) -> None:
+    """Each event to each recipient's `user:<id>:market` channel; all but TRANSIENT ones carry an id and
+    are replayed to a stream that reconnects with an earlier Last-Event-ID."""
     for recipients, event in outbox.items:
+        replay = event.get("type") not in TRANSIENT
         for user_id in recipients:
             try:
-                await publish(app, user_channel(user_id, "market"), event)
+                await publish(app, user_channel(user_id, "market"), event, replay=replay)
             except Exception:  # a broken pub/sub must not turn a sent message into an error
                 log.warning("market_publish_failed", event=event.get("type"), exc_info=True)
 

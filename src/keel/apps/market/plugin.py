@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from keel.apps.market.presence import install
 from keel.apps.market.routes import route_handlers
 from keel.apps.market.seed import seed
 from keel.apps.market.services import MANAGE_VENDORS
@@ -13,5 +14,6 @@ spec = AppSpec(
     "(text, media, product cards, read markers, live events)",
     route_handlers=route_handlers,
     seed=seed,
+    install=install,
     permissions={MANAGE_VENDORS: "Change any shop of the marketplace, its sellers and products"},
 )

@@ -173,6 +173,8 @@ class MemberRead(msgspec.Struct, kw_only=True):
     user_id: UUID
     role: Literal["customer", "owner", "seller"]
     last_read_message_id: UUID | None
+    # online: a stream of theirs is open on some instance (in the chat's detail view)
+    presence: Literal["online", "away"] | None = None
 
 
 class ChatRead(msgspec.Struct, kw_only=True):

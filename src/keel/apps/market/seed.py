@@ -1,8 +1,8 @@
 """Demo marketplace: two shops with an owner, sellers and products (idempotent: shops are found by slug,
 accounts by email, products by SKU; nothing that exists is changed). Skipped in production.
 
-The demo accounts get an unusable password hash: sign-in needs a password reset, so seeding never
-creates an account anyone can log into with a published password.
+The demo accounts come from identity's `ensure_user`, without a usable password: sign-in needs a password
+reset, so seeding never creates an account anyone can log into with a published password.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from keel.apps.market.models import Product, Seller, Vendor
-from keel.identity.models import User
+from keel.identity import ensure_user
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,16 +43,6 @@ DEMO_SHOPS = {
         ],
     ),
 }
-UNUSABLE_PASSWORD = "!seeded-no-login"  # noqa: S105 - not a hash any verifier accepts
-
-
-async def _user(session: AsyncSession, email: str, name: str) -> User:
-    user = await session.scalar(select(User).where(User.email == email))
-    if user is None:
-        user = User(email=email, name=name, password_hash=UNUSABLE_PASSWORD)
-        session.add(user)
-        await session.flush()
-    return user
 
 
 async def seed(session: AsyncSession, settings: Settings | None = None) -> None:
@@ -61,9 +51,9 @@ async def seed(session: AsyncSession, settings: Settings | None = None) -> None:
     for slug, (name, description, owner_email, seller_emails, products) in DEMO_SHOPS.items():
         vendor = await session.scalar(select(Vendor).where(Vendor.slug == slug))
         if vendor is None:
-            owner = await _user(session, owner_email, f"{name} owner")
+            owner_id = await ensure_user(session, email=owner_email, name=f"{name} owner", settings=settings)
             vendor = Vendor(
-                owner_id=owner.id,
+                owner_id=owner_id,
                 name=name,
                 name_key=name.lower(),
                 slug=slug,
@@ -74,12 +64,14 @@ async def seed(session: AsyncSession, settings: Settings | None = None) -> None:
             await session.flush()
         sellers: dict[str, Seller] = {}
         for email in seller_emails:
-            user = await _user(session, email, email.split("@")[0].title())
+            user_id = await ensure_user(
+                session, email=email, name=email.split("@")[0].title(), settings=settings
+            )
             seller = await session.scalar(
-                select(Seller).where(Seller.vendor_id == vendor.id, Seller.user_id == user.id)
+                select(Seller).where(Seller.vendor_id == vendor.id, Seller.user_id == user_id)
             )
             if seller is None:
-                seller = Seller(vendor_id=vendor.id, user_id=user.id)
+                seller = Seller(vendor_id=vendor.id, user_id=user_id)
                 session.add(seller)
                 await session.flush()
             sellers[email] = seller

@@ -117,7 +117,10 @@ async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> N
                 answer = retrieval.Answer()
                 reason = "engine_unavailable"
             if answer.matches:
-                replies.append((retrieval.found_sentence(answer), None, None))
+                # its sentence streams at once (one `message.delta`), before the rows are written
+                sentence, reply_id = retrieval.found_sentence(answer), _new_id()
+                await _publish_delta(app, chat, reply_id, sentence, engine)
+                replies.append((sentence, None, reply_id))
                 replies.extend((retrieval.card_text(m.product), m.product.id, None) for m in answer.matches)
             elif reason is None:
                 reason = "not_found"
@@ -140,24 +143,12 @@ async def _model_turn(
 ) -> Any:
     """The model server's answer, streamed as `message.delta` events; None when the server failed (down,
     quota, refusal, bad output): the caller hands the chat to a person instead of leaving it silent."""
-    from advanced_alchemy.mixins.uuid import uuid7
-
     from keel.apps.market.assistant import llm
-    from keel.apps.market.flows import Outbox as Deltas
-    from keel.apps.market.flows import publish_all
 
-    reply_id = uuid.UUID(str(uuid7()))
+    reply_id = _new_id()
 
     async def publish_delta(message_id: uuid.UUID, delta: str, engine: str) -> None:
-        deltas = Deltas()
-        event = {
-            "type": "message.delta",
-            "chat_id": str(chat.id),
-            "message_id": str(message_id),
-            "delta": delta,
-        }
-        deltas.add(chat, {**event, "engine": engine})
-        await publish_all(app, deltas)
+        await _publish_delta(app, chat, message_id, delta, engine)
 
     try:
         async with db.begin_nested():
@@ -167,6 +158,22 @@ async def _model_turn(
         return None
     turn.reply_id = reply_id
     return turn
+
+
+def _new_id() -> uuid.UUID:
+    from advanced_alchemy.mixins.uuid import uuid7
+
+    return uuid.UUID(str(uuid7()))
+
+
+async def _publish_delta(app: Litestar, chat: Chat, message_id: uuid.UUID, delta: str, engine: str) -> None:
+    """A piece of a reply not stored yet, to the chat's participants (transient: never replayed)."""
+    from keel.apps.market.flows import Outbox, publish_all
+
+    deltas = Outbox()
+    event = {"type": "message.delta", "chat_id": str(chat.id), "message_id": str(message_id), "delta": delta}
+    deltas.add(chat, {**event, "engine": engine})
+    await publish_all(app, deltas)
 
 
 async def _announce_handoff(
@@ -199,11 +206,9 @@ async def _announce_handoff(
 async def _mails(
     db: AsyncSession, app: Litestar, chat: Chat, people: list[uuid.UUID], reason: str, text: str
 ) -> list[tuple[str, str, str]]:
-    from sqlalchemy import select
+    from keel.identity import user_summaries
 
-    from keel.identity.models import User
-
-    emails = list(await db.scalars(select(User.email).where(User.id.in_(people), User.is_active.is_(True))))
+    emails = [person.email for person in (await user_summaries(db, people, active_only=True)).values()]
     link = f"{app.state.settings.frontend_url.rstrip('/')}/market/chats/{chat.id}"
     subject = f"[{chat.vendor.name}] A customer needs a person: {chat.title}"
     body = f"The assistant handed a chat over ({reason}).\n\nThe customer wrote:\n\n{text[:1000]}\n\n{link}\n"

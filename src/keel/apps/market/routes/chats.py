@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.market import flows, services
 from keel.apps.market.models import CLOSED, OPEN
-from keel.apps.market.routes.common import SECURITY, TAGS, chat_after, run_flow
+from keel.apps.market.routes.common import SECURITY, TAGS, chat_after, chat_view, run_flow
 from keel.apps.market.schemas import ChatAssign, ChatCreate, ChatRead, ChatUpdate
-from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
+from keel.core.envelope import Envelope, Limit, Offset, Page, page
 from keel.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, error_responses
 from keel.identity import Principal
 
@@ -93,12 +93,16 @@ class ChatController(Controller):
         )
         return page(items, total=total, limit=limit, offset=offset)
 
-    @get("/{chat_id:uuid}", responses=error_responses(NotFound))
+    @get(
+        "/{chat_id:uuid}",
+        responses=error_responses(NotFound),
+        summary="A chat with its members: read markers and presence (online while a stream is open)",
+    )
     async def get_chat(
-        self, db_session: AsyncSession, principal: Principal, chat_id: UUID
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, chat_id: UUID
     ) -> Envelope[ChatRead]:
         chat = await services.participant_chat(db_session, principal, chat_id)
-        return ok(await services.chat_detail(db_session, principal, chat))
+        return await chat_view(request, db_session, principal, chat)
 
     @patch("/{chat_id:uuid}", responses=error_responses(NotFound), summary="Rename a chat")
     async def rename_chat(

@@ -38,4 +38,13 @@ async def chat_after(
 ) -> Envelope[ChatRead]:
     """Run a flow that changes a chat and answer with the chat as the caller now sees it."""
     chat = await run_flow(request, flow)
-    return ok(await services.chat_detail(db, principal, chat))
+    return await chat_view(request, db, principal, chat)
+
+
+async def chat_view(
+    request: Request[Any, Any, Any], db: AsyncSession, principal: Principal, chat: Chat
+) -> Envelope[ChatRead]:
+    """The chat's detail envelope, its members' presence included (core realtime knows who is online)."""
+    presence = request.app.state.get("presence")
+    online = await presence.online(services.participant_ids(chat)) if presence is not None else None
+    return ok(await services.chat_detail(db, principal, chat, online))

@@ -76,6 +76,13 @@ async def participant_chat(
     return chat
 
 
+async def recent_chats_of(db: AsyncSession, user_id: uuid.UUID, limit: int) -> list[Chat]:
+    """The `limit` chats `user_id` takes part in with the latest activity (whom presence concerns)."""
+    activity = func.coalesce(Chat.last_message_at, Chat.created_at)
+    statement = select(Chat).where(participant_filter(user_id)).options(*_chat_load())
+    return list(await db.scalars(statement.order_by(activity.desc(), Chat.id.desc()).limit(limit)))
+
+
 def role_in(chat: Chat, user_id: uuid.UUID) -> str:
     if chat.customer_id == user_id:
         return CUSTOMER
@@ -171,7 +178,10 @@ async def _unread_counts(
     return dict((await db.execute(statement)).all())  # type: ignore[arg-type]
 
 
-async def chat_detail(db: AsyncSession, principal: Principal, chat: Chat) -> ChatRead:
+async def chat_detail(
+    db: AsyncSession, principal: Principal, chat: Chat, presence: dict[str, str] | None = None
+) -> ChatRead:
+    """The chat with its members (their read markers, and `presence` when given: id -> online/away)."""
     read = (await _chat_summaries(db, principal.user_id, [chat]))[0]
     markers = dict(
         (
@@ -183,7 +193,12 @@ async def chat_detail(db: AsyncSession, principal: Principal, chat: Chat) -> Cha
         ).all()
     )
     read.members = [
-        MemberRead(user_id=uid, role=role_in(chat, uid), last_read_message_id=markers.get(uid))  # type: ignore[arg-type]
+        MemberRead(
+            user_id=uid,
+            role=role_in(chat, uid),  # type: ignore[arg-type]
+            last_read_message_id=markers.get(uid),
+            presence=(presence or {}).get(str(uid)),  # type: ignore[arg-type]
+        )
         for uid in participant_ids(chat)
     ]
     return read

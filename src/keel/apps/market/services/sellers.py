@@ -19,7 +19,7 @@ from keel.apps.market.schemas import (
 from keel.apps.market.services.vendors import can_manage_vendor, managed_vendor, visible_vendor
 from keel.apps.market.services.views import seller_read
 from keel.core.errors import Conflict, NotFound, ValidationFailed
-from keel.identity.models import User
+from keel.identity import find_user, user_summaries
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,23 +35,28 @@ async def list_sellers(
     total = (
         await db.scalar(select(func.count()).select_from(Seller).where(Seller.vendor_id == vendor_id)) or 0
     )
-    rows = (
-        await db.execute(
-            select(Seller, User.name, User.email)
-            .join(User, User.id == Seller.user_id)
+    rows = list(
+        await db.scalars(
+            select(Seller)
             .where(Seller.vendor_id == vendor_id)
             .order_by(Seller.created_at, Seller.id)
             .limit(limit)
             .offset(offset)
         )
-    ).all()
-    return [seller_read(seller, name, email if show_email else None) for seller, name, email in rows], total
+    )
+    people = await user_summaries(db, [seller.user_id for seller in rows])
+    items = []
+    for seller in rows:
+        person = people.get(seller.user_id)
+        name, email = (person.name, person.email) if person else ("", "")
+        items.append(seller_read(seller, name, email if show_email else None))
+    return items, total
 
 
 async def add_seller(db: AsyncSession, principal: Principal, vendor_id: uuid.UUID, email: str) -> SellerRead:
     await managed_vendor(db, principal, vendor_id)
-    user = await db.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.is_active:
+    user = await find_user(db, email, active_only=True)
+    if user is None:
         raise ValidationFailed(details={"email": "no active account has this email"})
     exists = await db.scalar(
         select(Seller.id).where(Seller.vendor_id == vendor_id, Seller.user_id == user.id)
