@@ -55,6 +55,7 @@ def test_dashboard_covers_every_area_of_the_issue() -> None:
         "keel_jobs_queue_depth",
         "process_cpu_seconds_total",
         "process_resident_memory_bytes",
+        "keel_realtime_subscribers",
     ):
         assert wanted in names, wanted
 

@@ -61,6 +61,8 @@ REALTIME_SUBSCRIBERS = Gauge(
 # sees "no failure" instead of "no data", also in the multi-process registry (it lists only written series)
 for _component in ("cache", "ratelimit", "realtime"):
     DEGRADED.labels(_component).set(0)
+for _transport in ("sse", "websocket"):
+    REALTIME_SUBSCRIBERS.labels(_transport).inc(0)
 for _op in ("get", "set", "invalidate", "bypass"):
     CACHE_ERRORS.labels(_op)
 JOBS = Counter("keel_jobs_total", "Background jobs finished", ["task", "outcome"])
