@@ -13,7 +13,6 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.scribe import services
-from keel.apps.scribe.routes.common import SECURITY, TAG
 from keel.apps.scribe.schemas import (
     SearchHitRead,
     SegmentMerge,
@@ -32,7 +31,7 @@ SEGMENT = "/transcriptions/{transcription_id:uuid}/segments/{index:int}"
 
 
 def _edit_route(method: Callable[..., HTTPRouteHandler], path: str, summary: str, **kwargs: Any) -> Any:
-    return method(path, tags=TAG, security=SECURITY, responses=EDIT_ERRORS, summary=summary, **kwargs)
+    return method(path, responses=EDIT_ERRORS, summary=summary, **kwargs)
 
 
 async def _edited(
@@ -88,8 +87,6 @@ async def merge_segments(
 
 @get(
     "/search",
-    tags=TAG,
-    security=SECURITY,
     responses=error_responses(ValidationFailed),
     summary="Full-text search across your transcripts: the matching segments with their times",
 )

@@ -13,8 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.scribe import services
 from keel.apps.scribe.routes.common import (
-    SECURITY,
-    TAG,
     UPLOAD_ERRORS,
     settings_of,
     storage_of,
@@ -30,8 +28,6 @@ from keel.identity import Principal
 
 @post(
     "/files/upload",
-    tags=TAG,
-    security=SECURITY,
     status_code=201,
     request_max_body_size=None,
     responses=UPLOAD_ERRORS,
@@ -47,8 +43,6 @@ async def upload_file(
 
 @post(
     "/files/upload/raw",
-    tags=TAG,
-    security=SECURITY,
     status_code=201,
     request_max_body_size=None,
     responses=UPLOAD_ERRORS,
@@ -69,7 +63,7 @@ async def upload_file_raw(
     return ok(services.file_read(row))
 
 
-@get("/files", tags=TAG, security=SECURITY, summary="Your uploaded files, newest first")
+@get("/files", summary="Your uploaded files, newest first")
 async def list_files(
     db_session: AsyncSession, principal: Principal, limit: Limit = 20, offset: Offset = 0
 ) -> Page[FileRead]:
@@ -77,15 +71,13 @@ async def list_files(
     return page([services.file_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-@get("/files/{file_id:uuid}", tags=TAG, security=SECURITY, responses=error_responses(NotFound))
+@get("/files/{file_id:uuid}", responses=error_responses(NotFound))
 async def get_file(db_session: AsyncSession, principal: Principal, file_id: UUID) -> Envelope[FileRead]:
     return ok(services.file_read(await services.get_file(db_session, principal.user_id, file_id)))
 
 
 @get(
     "/files/{file_id:uuid}/content",
-    tags=TAG,
-    security=SECURITY,
     responses=error_responses(NotFound),
     operation_class=binary_operation("audio/*", "video/*"),  # what uploads accept
     summary="Download the original file (streamed)",
@@ -99,8 +91,6 @@ async def download_file(
 
 @delete(
     "/files/{file_id:uuid}",
-    tags=TAG,
-    security=SECURITY,
     status_code=HTTP_204_NO_CONTENT,
     responses=error_responses(NotFound, Conflict),
     summary="Delete a file and its stored object",

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.scribe import services
 from keel.apps.scribe.exports import EXPORT_FORMATS, EXPORT_MEDIA_TYPES
-from keel.apps.scribe.routes.common import SECURITY, TAG, settings_of
+from keel.apps.scribe.routes.common import settings_of
 from keel.apps.scribe.schemas import EngineRead, SummaryRead, TranslationCreate, TranslationRead
 from keel.apps.scribe.services import insights
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
@@ -37,8 +37,6 @@ TranslationLanguage = Annotated[str, Parameter(pattern=r"^[a-z]{2,3}$")]
 
 @post(
     f"{BASE}/summary",
-    tags=TAG,
-    security=SECURITY,
     status_code=201,
     responses=MODEL_ERRORS,
     summary="Summarise the transcript (the language model; without one, its key sentences, engine "
@@ -51,9 +49,7 @@ async def create_summary(
     return ok(insights.summary_read(summary, row))
 
 
-@get(
-    f"{BASE}/summary", tags=TAG, security=SECURITY, responses=error_responses(NotFound), summary="The summary"
-)
+@get(f"{BASE}/summary", responses=error_responses(NotFound), summary="The summary")
 async def get_summary(
     db_session: AsyncSession, principal: Principal, transcription_id: UUID
 ) -> Envelope[SummaryRead]:
@@ -63,8 +59,6 @@ async def get_summary(
 
 @post(
     f"{BASE}/translations",
-    tags=TAG,
-    security=SECURITY,
     status_code=201,
     responses={**MODEL_ERRORS, **error_responses(ValidationFailed)},
     summary="Translate the transcript segment by segment and store it (needs a language model: 503 "
@@ -83,7 +77,7 @@ async def create_translation(
     return ok(insights.translation_read(translation, row))
 
 
-@get(f"{BASE}/translations", tags=TAG, security=SECURITY, responses=error_responses(NotFound))
+@get(f"{BASE}/translations", responses=error_responses(NotFound))
 async def list_translations(
     db_session: AsyncSession,
     principal: Principal,
@@ -97,9 +91,7 @@ async def list_translations(
     return page(rows, total=total, limit=limit, offset=offset)
 
 
-@get(
-    f"{BASE}/translations/{{language:str}}", tags=TAG, security=SECURITY, responses=error_responses(NotFound)
-)
+@get(f"{BASE}/translations/{{language:str}}", responses=error_responses(NotFound))
 async def get_translation(
     db_session: AsyncSession, principal: Principal, transcription_id: UUID, language: TranslationLanguage
 ) -> Envelope[TranslationRead]:
@@ -114,8 +106,6 @@ ExportFormat = Annotated[str, QueryParameter(name="format", pattern="^(" + "|".j
 
 @get(
     "/export/{transcription_id:uuid}",
-    tags=TAG,
-    security=SECURITY,
     responses=error_responses(NotFound, Conflict),
     operation_class=binary_operation(*EXPORT_MEDIA_TYPES),
     summary="Download the (edited) transcript as txt, srt, vtt, json, csv, docx or pdf; the stored summary "
@@ -154,8 +144,6 @@ async def export_transcription(
 
 @get(
     "/engines",
-    tags=TAG,
-    security=SECURITY,
     summary="Configured engines, their languages (and whether `auto` really detects), model and readiness",
 )
 async def list_engines(request: Request[Any, Any, Any], principal: Principal) -> Envelope[list[EngineRead]]:

@@ -21,8 +21,6 @@ from keel.apps.scribe.models import FINAL_STATES, Transcription
 from keel.apps.scribe.routes.common import (
     FORM_OVERHEAD,
     OPTION_FIELDS,
-    SECURITY,
-    TAG,
     UPLOAD_ERRORS,
     enqueue_after_commit,
     form_options,
@@ -54,8 +52,6 @@ UPLOAD_OPTIONS: dict[str, FieldType] = {
 
 @post(
     "/transcriptions",
-    tags=TAG,
-    security=SECURITY,
     status_code=HTTP_202_ACCEPTED,
     after_response=enqueue_after_commit,
     responses=error_responses(NotFound, TooManyRequests, Unprocessable),
@@ -71,8 +67,6 @@ async def create_transcription(
 
 @post(
     "/transcriptions/upload",
-    tags=TAG,
-    security=SECURITY,
     status_code=HTTP_202_ACCEPTED,
     request_max_body_size=None,
     after_response=enqueue_after_commit,
@@ -100,8 +94,6 @@ async def upload_and_transcribe(
 
 @post(
     "/transcriptions/batch",
-    tags=TAG,
-    security=SECURITY,
     status_code=HTTP_202_ACCEPTED,
     request_max_body_size=None,
     after_response=enqueue_after_commit,
@@ -137,8 +129,6 @@ async def upload_batch(
 
 @get(
     "/transcriptions",
-    tags=TAG,
-    security=SECURITY,
     summary="Your transcriptions (`q`: title or text contains it; GET /search finds segments)",
 )
 async def list_transcriptions(
@@ -157,8 +147,6 @@ async def list_transcriptions(
 
 @get(
     "/transcriptions/{transcription_id:uuid}",
-    tags=TAG,
-    security=SECURITY,
     responses=error_responses(NotFound),
     summary="Status, progress, error and (when completed) the transcript",
 )
@@ -171,8 +159,6 @@ async def get_transcription(
 
 @get(
     "/transcriptions/{transcription_id:uuid}/events",
-    tags=TAG,
-    security=SECURITY,
     responses=error_responses(NotFound),
     opt={"rate_limit": None},
     summary="Server-sent progress events; the stream ends when the transcription is final",
@@ -220,8 +206,6 @@ async def transcription_events(
 
 @post(
     "/transcriptions/{transcription_id:uuid}/cancel",
-    tags=TAG,
-    security=SECURITY,
     status_code=200,
     responses=error_responses(NotFound, Conflict),
     summary="Cancel a queued or running transcription",
@@ -235,8 +219,6 @@ async def cancel_transcription(
 
 @delete(
     "/transcriptions/{transcription_id:uuid}",
-    tags=TAG,
-    security=SECURITY,
     status_code=HTTP_204_NO_CONTENT,
     responses=error_responses(NotFound),
 )
@@ -248,8 +230,6 @@ async def delete_transcription(
 
 @get(
     "/usage",
-    tags=TAG,
-    security=SECURITY,
     summary="Minutes used today, jobs running and waiting, and the limits",
 )
 async def get_usage(
