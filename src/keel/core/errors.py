@@ -224,7 +224,7 @@ def _from_litestar(exc: ls_exc.HTTPException, request: Request[Any, Any, Any] | 
             return BadRequest("Malformed JSON body")
         return ValidationFailed(details=_validation_details(exc.extra, request) or None)
     if isinstance(exc, ls_exc.NotFoundException):
-        return NotFound("No such resource" if "No route" in str(exc.detail) else None)
+        return NotFound("Resource not found" if "No route" in str(exc.detail) else None)
     if isinstance(exc, ls_exc.MethodNotAllowedException):
         return MethodNotAllowed()
     if isinstance(exc, ls_exc.NotAuthorizedException):

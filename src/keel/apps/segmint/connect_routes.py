@@ -28,7 +28,7 @@ from keel.core.errors import (
     ValidationFailed,
     error_responses,
 )
-from keel.identity.guards import Principal
+from keel.identity import Principal
 
 # the seat dependency creates the personal workspace the new integration belongs to
 CONTENT = {"tags": ["segmint"], "security": [{"BearerToken": []}], "dependencies": SEAT}

@@ -158,7 +158,7 @@ class Storage:
         try:
             meta = await obstore.head_async(self.store, key)
         except FileNotFoundError as exc:
-            raise NotFound("No such file") from exc
+            raise NotFound("File not found") from exc
         return ObjectInfo(key=key, size=meta["size"])
 
     async def exists(self, key: str) -> bool:
@@ -174,7 +174,7 @@ class Storage:
         try:
             result = await obstore.get_async(self.store, key)
         except FileNotFoundError as exc:
-            raise NotFound("No such file") from exc
+            raise NotFound("File not found") from exc
         async for chunk in result.stream(min_chunk_size=chunk_size):
             yield bytes(chunk)
 
@@ -194,7 +194,7 @@ class Storage:
         if self.local_root is not None:
             path = self.local_root / key
             if not path.is_file():
-                raise NotFound("No such file")
+                raise NotFound("File not found")
             yield path
             return
         suffix = Path(key).suffix

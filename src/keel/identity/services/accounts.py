@@ -49,7 +49,7 @@ class UserSummary:
 async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User:
     user = await db.scalar(select(User).options(selectinload(User.roles)).where(User.id == user_id))
     if user is None:
-        raise NotFound("No such user")
+        raise NotFound("User not found")
     return user
 
 

@@ -115,7 +115,7 @@ async def revoke_api_key(
         )
     ).first()
     if revoked is None:  # someone else's, unknown or already revoked: the same answer
-        raise NotFound("No such API key")
+        raise NotFound("API key not found")
     audit(db, "api_key.revoked", client=client, user_id=user_id, actor_id=user_id, api_key_id=str(key_id))
 
 

@@ -300,7 +300,7 @@ async def revoke_own_session(
 ) -> None:
     session = await db.get(LoginSession, session_id)
     if session is None or session.user_id != user_id or session.revoked_at is not None:
-        raise NotFound("No such session")
+        raise NotFound("Session not found")
     await revoke_sessions(identity, db, [session], reason="revoked_by_user")
     audit(db, "session.revoked", client=client, user_id=user_id, actor_id=user_id, session_id=str(session_id))
 

@@ -234,9 +234,9 @@ async def _waiting_chat_of_my_shop(db: AsyncSession, principal: Principal, chat_
         else None
     )
     if chat is None or seller is None or chat.handoff_at is None:
-        raise NotFound("No such chat")
+        raise NotFound("Chat not found")
     if seller.user_id == chat.customer_id:
-        raise NotFound("No such chat")
+        raise NotFound("Chat not found")
     db.add(ChatSeller(chat_id=chat.id, seller_id=seller.id))
     await db.flush()
     return await participant_chat(db, principal, chat.id, refresh=True)

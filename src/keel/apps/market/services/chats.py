@@ -72,7 +72,7 @@ async def participant_chat(
         statement = statement.execution_options(populate_existing=True)
     chat = await db.scalar(statement)
     if chat is None:
-        raise NotFound("No such chat")
+        raise NotFound("Chat not found")
     return chat
 
 

@@ -46,7 +46,7 @@ async def load_message(db: AsyncSession, chat: Chat, message_id: uuid.UUID) -> M
         .options(selectinload(Message.product))
     )
     if row is None:
-        raise NotFound("No such message")
+        raise NotFound("Message not found")
     return row
 
 

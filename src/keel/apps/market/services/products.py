@@ -162,17 +162,17 @@ async def _product_with_vendor(db: AsyncSession, product_id: uuid.UUID) -> tuple
 async def get_product(db: AsyncSession, principal: Principal, product_id: uuid.UUID) -> ProductRead:
     found = await _product_with_vendor(db, product_id)
     if found is None:
-        raise NotFound("No such product")
+        raise NotFound("Product not found")
     product, vendor = found
     if not (product.is_active and vendor.is_active) and not await is_vendor_staff(db, principal, vendor):
-        raise NotFound("No such product")
+        raise NotFound("Product not found")
     return product_read(product)
 
 
 async def _managed_product(db: AsyncSession, principal: Principal, product_id: uuid.UUID) -> Product:
     found = await _product_with_vendor(db, product_id)
     if found is None:
-        raise NotFound("No such product")
+        raise NotFound("Product not found")
     product, vendor = found
     if can_manage_vendor(principal, vendor):
         return product
@@ -181,7 +181,7 @@ async def _managed_product(db: AsyncSession, principal: Principal, product_id: u
         return product
     if own is not None or (product.is_active and vendor.is_active):
         raise Forbidden("Only the product's seller or the shop's owner can change it")
-    raise NotFound("No such product")
+    raise NotFound("Product not found")
 
 
 async def update_product(

@@ -75,7 +75,7 @@ async def remove_seller(
     await managed_vendor(db, principal, vendor_id)
     seller = await db.scalar(select(Seller).where(Seller.id == seller_id, Seller.vendor_id == vendor_id))
     if seller is None:
-        raise NotFound("No such seller")
+        raise NotFound("Seller not found")
     # the database drops the seller's chat assignments and hands their products to the shop
     await db.delete(seller)
     await db.flush()

@@ -70,7 +70,7 @@ def can_manage_vendor(principal: Principal, vendor: Vendor) -> bool:
 async def visible_vendor(db: AsyncSession, principal: Principal, vendor_id: uuid.UUID) -> Vendor:
     vendor = await db.get(Vendor, vendor_id)
     if vendor is None or not (vendor.is_active or can_manage_vendor(principal, vendor)):
-        raise NotFound("No such shop")
+        raise NotFound("Shop not found")
     return vendor
 
 

@@ -105,7 +105,7 @@ def _audio_type(kind: media.MediaKind) -> str:
 async def get_file(db: AsyncSession, owner_id: uuid.UUID, file_id: uuid.UUID) -> MediaFile:
     row = await db.scalar(select(MediaFile).where(MediaFile.id == file_id, MediaFile.owner_id == owner_id))
     if row is None:
-        raise NotFound("No such file")
+        raise NotFound("File not found")
     return row
 
 

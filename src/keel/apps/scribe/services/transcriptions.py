@@ -146,7 +146,7 @@ async def get_transcription(
         query = query.with_for_update(of=Transcription)
     row = await db.scalar(query)
     if row is None:
-        raise NotFound("No such transcription")
+        raise NotFound("Transcription not found")
     return row
 
 
