@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from core_platform_helpers import serve
 from keel.app import app_seeders, create_app, enabled_apps
 from keel.core.seed import run_seeders
 from keel.settings import Settings
-from live_server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("gym", "scribe", "market", "segmint")

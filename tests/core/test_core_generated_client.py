@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from core_platform_helpers import serve
 from keel.app import create_app
 from keel.settings import Settings
-from live_server import serve
 
 BIN = Path(sys.executable).parent
 # media types the generator does not know by name: their bodies are bytes (the schema types them as

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from faults.cluster import OwnRedis
+from core_platform_helpers import OwnRedis
 from keel.app import create_app
 from keel.core.realtime import publish, user_channel
 

@@ -27,12 +27,12 @@ from typing import Any
 import httpx
 import pytest
 
+from core_platform_helpers import OwnRedis
 from faults.cluster import (
     KEEL,
     STALLED,
     SWEEP,
     Load,
-    OwnRedis,
     Proc,
     Streams,
     alive_pid,

@@ -15,8 +15,9 @@ import msgspec
 import pytest
 from websockets.asyncio.client import connect
 
+from core_platform_helpers import OwnRedis
 from keel.app import create_app
-from market_live import API, OwnRedis, drain, register, send, serve, sse_events
+from market_live import API, drain, register, send, serve, sse_events
 
 
 @pytest.fixture
