@@ -180,6 +180,33 @@ async def test_one_trace_links_a_request_with_its_sql_and_jobs_have_spans(make_s
     assert resources == {"keel"}
 
 
+async def test_a_worker_tasks_sql_joins_its_jobs_trace(settings, receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`keel worker` builds no app: the task context's own engine is traced too, under the job's span."""
+    from sqlalchemy import text
+
+    from keel.core import tracing
+    from keel.core.jobs_context import TaskContextSlot
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    context = TaskContextSlot().get()  # no app bound: what a worker process does
+    tracing.configure_worker(context.settings)
+    tracer = tracing.provider(context.settings).get_tracer("test")
+    try:
+        with tracer.start_as_current_span("job worker:probe"):
+            async with context.sessions() as db:
+                assert (await db.execute(text("SELECT 42"))).scalar() == 42
+    finally:
+        await context.engine.dispose()
+    tracing.provider(context.settings).force_flush()
+    (job_span,) = receiver.wait_for("job worker:probe")
+    sql = [
+        s for _, s in receiver.spans if s.kind == Span.SPAN_KIND_CLIENT and s.trace_id == job_span.trace_id
+    ]
+    assert [attrs(s).get("db.statement", attrs(s).get("db.query.text")) for s in sql] == ["SELECT 42"]
+    assert sql[0].parent_span_id == job_span.span_id
+
+
 def test_nothing_of_opentelemetry_is_imported_without_the_endpoint(tmp_path: Path) -> None:
     script = (
         "import sys\n"

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from keel.core import tracing
+
 if TYPE_CHECKING:
     from litestar import Litestar
 
@@ -86,6 +88,7 @@ class TaskContextSlot:
 
             settings = get_settings()
             engine = create_async_engine(settings.database_url, pool_pre_ping=True)
+            tracing.trace_engine(settings, engine.sync_engine)  # the tasks' SQL joins their job's trace
             self._context = TaskContext(settings, engine, None, self._storage)
         return self._context
 

@@ -57,15 +57,9 @@ def install(builder: AppBuilder) -> None:
     if not enabled(settings):
         _current.clear()
         return
-    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sqlalchemy_instr_version
-    from opentelemetry.metrics import NoOpMeter
-
     tracer_provider = provider(settings)
     _current[:] = [tracer_provider]
-    tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", sqlalchemy_instr_version)
-    connections = NoOpMeter("keel").create_up_down_counter("db.client.connections.usage")  # pool: /metrics
-    EngineTracer(tracer, builder.state["sa_config"].get_engine().sync_engine, connections)  # type: ignore[no-untyped-call]
+    trace_engine(settings, builder.state["sa_config"].get_engine().sync_engine)
 
     async def flush(_: Any) -> None:
         import asyncio
@@ -73,6 +67,22 @@ def install(builder: AppBuilder) -> None:
         await asyncio.to_thread(tracer_provider.force_flush)
 
     builder.on_shutdown.append(flush)
+
+
+def trace_engine(settings: Settings, sync_engine: Any) -> None:
+    """A CLIENT span per statement on this engine (the app's, or a `keel worker`'s task engine), a child
+    of the current request's or job's span; nothing when tracing is off."""
+    if not enabled(settings):
+        return
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sqlalchemy_instr_version
+    from opentelemetry.metrics import NoOpMeter
+
+    tracer = provider(settings).get_tracer(
+        "opentelemetry.instrumentation.sqlalchemy", sqlalchemy_instr_version
+    )
+    connections = NoOpMeter("keel").create_up_down_counter("db.client.connections.usage")  # pool: /metrics
+    EngineTracer(tracer, sync_engine, connections)  # type: ignore[no-untyped-call]
 
 
 def wrap(app: Any, settings: Settings) -> Any:
