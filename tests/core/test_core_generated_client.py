@@ -61,7 +61,7 @@ from keel_client.api.users import users_me
 from keel_client.models import (
     AccountCreate,
     EnvelopeTokenRead,
-    EnvelopeImportPreview,
+    EnvelopeImportPreviewRead,
     EnvelopeUserRead,
     GymImportCsvFilesBody,
     GymImportCsvUnit,
@@ -105,7 +105,7 @@ def main(base_url: str) -> None:
     upload = File(payload=io.BytesIO(STRONG_CSV), file_name="strong.csv", mime_type="text/csv")
     body = GymImportCsvFilesBody(file=upload)
     preview = gym_import_csv.sync(client=client, body=body, unit=GymImportCsvUnit.KG)
-    assert isinstance(preview, EnvelopeImportPreview), preview
+    assert isinstance(preview, EnvelopeImportPreviewRead), preview
     seen = {
         "email": me.data.email,
         "registered_as": registered.data.user.email,

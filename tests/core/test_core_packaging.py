@@ -37,10 +37,13 @@ def imported_top_level_modules(root: Path) -> dict[str, Path]:
 
 
 def declared_distributions() -> set[str]:
-    """The project's dependencies, with what their declared extras bring (`psycopg[pool]`: psycopg-pool)."""
+    """The project's dependencies and optional extras, with what their declared extras bring
+    (`psycopg[pool]`: psycopg-pool)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared: set[str] = set()
-    for requirement in project["dependencies"]:
+    # the optional extras count too (`otel`: imported only when its setting asks for it)
+    optional = [r for group in project.get("optional-dependencies", {}).values() for r in group]
+    for requirement in [*project["dependencies"], *optional]:
         match = _NAME.match(requirement)
         assert match, requirement
         name, extras = match.group(1), match.group(2)

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 
+from core_platform_helpers import serve
 from fixtures.identity import DEFAULT_PASSWORD
 from fixtures.openai_server import OpenAIServer, Reply
 from keel.app import create_app
 from keel.apps.segmint import networks
-from segmint.helpers import API, create_content, serve
+from segmint.helpers import API, create_content
 from segmint.test_segmint_writing import BAKERY
 
 TWEET = "Rye is back on Friday! Dense, dark and a little sour, the way you asked for it 🥖 #bakery"
