@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy import func, select
 
 from keel.apps.segmint import services, style
+from keel.apps.segmint.drafting import material_of
 from keel.apps.segmint.models import APPROVED, PUBLISHED, SCHEDULED, Content, Idea
 from keel.apps.segmint.schemas import ContentCreate, IdeaRead, IdeaRequest
 from keel.apps.segmint.teams import Seat
@@ -38,7 +39,6 @@ FALLBACK_TOPICS = (
     "tools you use",
     "common mistakes",
 )
-SOURCE_ROWS = 200  # the most recent pieces the engine learns from
 AVOID_RECENT = 500  # titles of the latest ideas are not suggested again
 
 # tone -> (title, text) templates; {a} and {b} are topics
@@ -228,17 +228,10 @@ def engine_for(llm: LanguageModel | None, user_id: UUID) -> IdeaEngine:
 
 
 async def context_for(db: AsyncSession, workspace_id: UUID, data: IdeaRequest) -> Context:
-    rows = (
-        await db.execute(
-            select(Content.title, Content.text, Content.status, Content.tone)
-            .where(Content.workspace_id == workspace_id)
-            .order_by(Content.created_at.desc())
-            .limit(SOURCE_ROWS)
-        )
-    ).all()
+    pieces = await material_of(db, workspace_id)
     weights: Counter[str] = Counter()
     tones: Counter[str] = Counter()
-    for title, text, status, tone in rows:
+    for title, text, status, tone in ((p.title, p.text, p.status, p.tone) for p in pieces):
         weight = STATUS_WEIGHT.get(status, 1)
         tones[tone] += weight
         # topic words only: no placeholders ("content", "sample") and no everyday adverbs ("back")
@@ -258,7 +251,7 @@ async def context_for(db: AsyncSession, workspace_id: UUID, data: IdeaRequest) -
         tone=data.tone or usual,
         count=data.count,
         topics=topics,
-        recent_titles=[r[0] for r in rows[:5]],
+        recent_titles=[p.title for p in pieces[:5]],
         avoid=frozenset(avoid.all()),
     )
 
