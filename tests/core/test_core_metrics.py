@@ -111,7 +111,9 @@ async def test_pool_gauge_counts_the_connection_a_request_holds(make_settings, m
     name = "keel_db_pool_checked_out"
     assert value(seen["during"], name) == value(seen["before"], name) + 1
     assert value(after, name) == value(seen["before"], name)
-    assert value(seen["during"], "keel_db_pool_connections_in_use") >= 1
+    in_use = "keel_db_pool_connections_in_use"
+    assert value(seen["during"], in_use) == value(seen["before"], in_use) + 1
+    assert value(after, in_use) == value(seen["before"], in_use) >= 0
 
 
 async def test_query_histogram_counts_statements_by_kind(client, user_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]

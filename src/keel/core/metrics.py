@@ -153,6 +153,18 @@ def _query_finished(_conn: Any, _cursor: Any, statement: str, _params: Any, cont
     _QUERY_BY_KIND[kind].observe(time.perf_counter() - started)
 
 
+def _checked_out(_dbapi: Any, record: Any, _proxy: Any) -> None:
+    record.info["keel_in_use"] = True
+    DB_POOL_CHECKED_OUT.inc()
+
+
+def _checked_in(_dbapi: Any, record: Any) -> None:
+    # only what this gauge counted going out: a connection invalidated, or checked out of a pool before it
+    # was instrumented, is checked in without a counted checkout (the gauge drifted below zero)
+    if record is not None and record.info.pop("keel_in_use", False):
+        DB_POOL_CHECKED_OUT.dec()
+
+
 def instrument_pool(engine: Any) -> None:
     """Pool gauges and `keel_db_query_duration_seconds{operation}` for `engine` (two cursor events)."""
     from sqlalchemy import event
@@ -160,8 +172,8 @@ def instrument_pool(engine: Any) -> None:
     _engines.add(engine)
     # a disposed engine (an app shut down) is no pool of this server's any more
     event.listen(engine.sync_engine, "engine_disposed", lambda *_: _engines.discard(engine))
-    event.listen(engine.sync_engine, "checkout", lambda *_: DB_POOL_CHECKED_OUT.inc())
-    event.listen(engine.sync_engine, "checkin", lambda *_: DB_POOL_CHECKED_OUT.dec())
+    event.listen(engine.sync_engine, "checkout", _checked_out)
+    event.listen(engine.sync_engine, "checkin", _checked_in)
     event.listen(engine.sync_engine, "before_cursor_execute", _query_started)
     event.listen(engine.sync_engine, "after_cursor_execute", _query_finished)
 
