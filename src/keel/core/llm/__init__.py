@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from litestar.di import Provide
 
-from keel.core.llm.client import (
+from keel.core.llm.client import LanguageModel, first_event, validate_json
+from keel.core.llm.types import (
     Completion,
-    LanguageModel,
     ModelBadOutput,
     ModelRequestRejected,
     ModelUnavailable,
@@ -25,8 +25,6 @@ from keel.core.llm.client import (
     TokenQuotaExceeded,
     ToolCall,
     Usage,
-    first_event,
-    validate_json,
 )
 
 if TYPE_CHECKING:
