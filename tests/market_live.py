@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import uvicorn
 
 API = "/api/v1/market"
 PASSWORD = "Market live test pass 1!"  # noqa: S105 - test data
@@ -20,25 +19,14 @@ PASSWORD = "Market live test pass 1!"  # noqa: S105 - test data
 
 @contextlib.asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    from core_platform_helpers import free_port
+    from core_platform_helpers import serve_address
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    try:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20, limits=limits) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    async with (
+        serve_address(app) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=20, limits=limits) as http,
+    ):
+        yield http
 
 
 class Person:

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from core_platform_helpers import OwnRedis
 from keel.app import create_app
@@ -34,23 +33,13 @@ def own_redis() -> Iterator[OwnRedis]:
 
 @contextlib.asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    from core_platform_helpers import free_port
+    from core_platform_helpers import serve_address
 
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "server failed to start"
-        await asyncio.sleep(0.02)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
+    async with (
+        serve_address(app) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=10) as http,
+    ):
+        yield http
 
 
 class Recorder:
