@@ -42,6 +42,34 @@ async def slow_marker_job(workdir: str, key: str) -> None:
 # --- subprocess servers ------------------------------------------------------------------------------
 
 
+class StatementCounter:
+    """The SQL of every statement the app's engine sends inside the `with` block (whitespace folded), for
+    the statement-count contracts of hot requests. BEGIN/COMMIT are not statements on this hook."""
+
+    def __init__(self, app: Any) -> None:
+        self.engine = app.state.sa_config.get_engine().sync_engine
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append(" ".join(statement.split()))
+
+    def __enter__(self) -> StatementCounter:
+        from sqlalchemy import event
+
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

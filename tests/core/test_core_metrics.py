@@ -117,11 +117,15 @@ async def test_pool_gauge_counts_the_connection_a_request_holds(make_settings, m
             name = "keel_db_pool_checked_out"
             assert value(seen["during"], name) == value(seen["before"], name) + 1
             assert value(after, name) == value(seen["before"], name)
-            readings.append((value(seen["before"], in_use), value(seen["during"], in_use), value(after, in_use)))
+            readings.append(
+                (value(seen["before"], in_use), value(seen["during"], in_use), value(after, in_use))
+            )
             before, during, settled = readings[-1]
             if during == before + 1 and settled == before >= 0:
                 break
-    assert any(during == before + 1 and settled == before >= 0 for before, during, settled in readings), readings
+    assert any(during == before + 1 and settled == before >= 0 for before, during, settled in readings), (
+        readings
+    )
 
 
 async def test_query_histogram_counts_statements_by_kind(client, user_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]

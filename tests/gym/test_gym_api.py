@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from core_platform_helpers import StatementCounter
 
 pytestmark = pytest.mark.usefixtures("gym_seeded")
 API = "/api/v1/gym"
@@ -485,23 +487,6 @@ async def test_progress_chart_png_and_svg(client, auth_headers) -> None:
 # --------------------------------------------------------------------------- query counts
 
 
-class QueryCounter:
-    def __init__(self, app: Any) -> None:
-        self.engine = app.state.sa_config.get_engine().sync_engine
-        self.count = 0
-
-    def __call__(self, *_: Any) -> None:
-        self.count += 1
-
-    def __enter__(self) -> QueryCounter:
-        self.count = 0
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        event.remove(self.engine, "before_cursor_execute", self)
-
-
 async def test_bounded_queries_for_plan_lists_and_records(client, app, auth_headers, settings) -> None:
     for n in range(20):
         body = {
@@ -512,7 +497,7 @@ async def test_bounded_queries_for_plan_lists_and_records(client, app, auth_head
             ],
         }
         assert (await client.post(f"{API}/workout-plans", json=body, headers=auth_headers)).status_code == 201
-    with QueryCounter(app) as counter:
+    with StatementCounter(app) as counter:
         resp = await client.get(
             f"{API}/workout-plans", params={"scope": "mine", "limit": 20}, headers=auth_headers
         )
@@ -524,7 +509,7 @@ async def test_bounded_queries_for_plan_lists_and_records(client, app, auth_head
     bench = await exercise_id(client, auth_headers, BENCH)
     session = await start(client, auth_headers)
     await bulk_sets(settings, auth_headers, client, session["id"], bench, 600)
-    with QueryCounter(app) as counter:
+    with StatementCounter(app) as counter:
         resp = await client.get(f"{API}/exercises/{bench}/records", headers=auth_headers)
     assert resp.status_code == 200 and resp.json()["data"]["set_count"] == 600
     assert counter.count <= 6, counter.count

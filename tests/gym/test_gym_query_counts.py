@@ -13,31 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from core_platform_helpers import StatementCounter
 
 pytestmark = pytest.mark.usefixtures("gym_seeded")
 API = "/api/v1/gym"
 
 
-class QueryCounter:
-    def __init__(self, app: Any) -> None:
-        self.engine = app.state.sa_config.get_engine().sync_engine
-        self.statements: list[str] = []
-
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.statements.append(statement)
-
-    def __enter__(self) -> QueryCounter:
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        event.remove(self.engine, "before_cursor_execute", self)
-
-
 async def count_queries(client: Any, app: Any, headers: dict[str, str], path: str, **params: Any) -> int:
-    with QueryCounter(app) as counter:
+    with StatementCounter(app) as counter:
         resp = await client.get(path, params=params, headers=headers)
     assert resp.status_code == 200, resp.text
     # the guard refreshes the session's last-seen time at most once a minute: time-driven bookkeeping that

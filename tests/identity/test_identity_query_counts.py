@@ -9,27 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-
+from core_platform_helpers import StatementCounter
 from fixtures.identity import login
 
 A = "/api/v1/auth"
-
-
-class StatementCounter:
-    def __init__(self, app: Any) -> None:
-        self.engine = app.state.sa_config.get_engine().sync_engine
-        self.statements: list[str] = []
-
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.statements.append(" ".join(statement.split())[:120])
-
-    def __enter__(self) -> StatementCounter:
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        event.remove(self.engine, "before_cursor_execute", self)
 
 
 async def test_users_me_costs_one_statement(app, client, user_factory):

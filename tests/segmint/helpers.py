@@ -69,26 +69,3 @@ async def create_content(client: Any, headers: dict[str, str], **body: Any) -> d
     resp = await client.post(f"{API}/content", headers=headers, json=body)
     assert resp.status_code == 201, resp.text
     return resp.json()["data"]
-
-
-class QueryCounter:
-    """Counts the SQL statements the app's engine runs inside the `with` block."""
-
-    def __init__(self, app: Any) -> None:
-        self.engine = app.state.sa_config.get_engine().sync_engine
-        self.count = 0
-
-    def __call__(self, *_: Any) -> None:
-        self.count += 1
-
-    def __enter__(self) -> QueryCounter:
-        from sqlalchemy import event
-
-        self.count = 0
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        from sqlalchemy import event
-
-        event.remove(self.engine, "before_cursor_execute", self)

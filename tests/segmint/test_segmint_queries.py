@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from segmint.helpers import API, QueryCounter, create_content
+from core_platform_helpers import StatementCounter
+from segmint.helpers import API, create_content
 
 
 async def test_lists_use_a_bounded_number_of_queries(client: Any, app: Any, user_factory: Any) -> None:
@@ -31,7 +32,7 @@ async def test_lists_use_a_bounded_number_of_queries(client: Any, app: Any, user
         ("/workflow/reviews?limit=100", approver.headers),
         ("/voice", owner.headers),
     ):
-        with QueryCounter(app) as counter:
+        with StatementCounter(app) as counter:
             resp = await client.get(f"{API}{path}", headers=headers)
         assert resp.status_code == 200, resp.text
         assert counter.count <= 6, (path, counter.count)  # auth, count, rows, tags, workflow, approvals

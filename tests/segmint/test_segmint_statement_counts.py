@@ -7,27 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-
+from core_platform_helpers import StatementCounter
 from segmint.helpers import API
-
-
-class Statements:
-    """The SQL text of every statement the app's engine runs inside the `with` block."""
-
-    def __init__(self, app: Any) -> None:
-        self.engine = app.state.sa_config.get_engine().sync_engine
-        self.sent: list[str] = []
-
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.sent.append(" ".join(statement.split())[:100])
-
-    def __enter__(self) -> Statements:
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        event.remove(self.engine, "before_cursor_execute", self)
 
 
 async def test_create_content_statements(client: Any, app: Any, user_factory: Any) -> None:
@@ -35,20 +16,20 @@ async def test_create_content_statements(client: Any, app: Any, user_factory: An
     body = {"text": "Bench post 1", "tone": "friendly", "tags": ["bench"]}
     first = await client.post(f"{API}/content", headers=owner.headers, json=body)  # the personal workspace
     assert first.status_code == 201, first.text
-    with Statements(app) as counter:
+    with StatementCounter(app) as counter:
         resp = await client.post(f"{API}/content", headers=owner.headers, json=body)
     assert resp.status_code == 201, resp.text
     kinds = sorted(
-        " ".join(sql.replace(" INTO", "").replace(" FROM", "").split()[:2]) for sql in counter.sent
+        " ".join(sql.replace(" INTO", "").replace(" FROM", "").split()[:2]) for sql in counter.statements
     )
     # the guard's one statement, the seat (workspace membership), then the draft, its tag, its audit event
     # and its first version: one INSERT per table, nothing read back
-    assert len(counter.sent) == 6, counter.sent
+    assert len(counter.statements) == 6, counter.statements
     assert [k for k in kinds if k.startswith("INSERT")] == [
         "INSERT segmint_content",
         "INSERT segmint_content_event",
         "INSERT segmint_content_tag",
         "INSERT segmint_content_version",
-    ], counter.sent
-    selects = [sql for sql in counter.sent if sql.startswith("SELECT")]
+    ], counter.statements
+    selects = [sql for sql in counter.statements if sql.startswith("SELECT")]
     assert "user_account" in selects[0] and "segmint_workspace_member" in selects[1], selects
