@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from litestar import get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.testing import AsyncTestClient
 from sqlalchemy import MetaData, String, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -284,8 +284,8 @@ async def test_validation_details_use_the_names_the_client_sent(settings) -> Non
 
     @get("/test/window", opt={"rate_limit": None})
     async def window(
-        date_from: Annotated[datetime.date | None, Parameter(query="from")] = None,
-        fmt: Annotated[str, Parameter(query="format", pattern="^(csv|json)$")] = "csv",
+        date_from: Annotated[datetime.date | None, QueryParameter(name="from")] = None,
+        fmt: Annotated[str, QueryParameter(name="format", pattern="^(csv|json)$")] = "csv",
     ) -> str:
         return "ok"
 

@@ -17,7 +17,7 @@ import msgspec
 from litestar import Request, WebSocket, get, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from keel.core.errors import BadRequest, Forbidden, KeelError, Unauthorized, error_responses
@@ -215,8 +215,8 @@ def _presence(app: Litestar, user_id: Any, transport: str) -> contextlib.Abstrac
 
 LastEventId = Annotated[
     str | None,
-    Parameter(
-        header="Last-Event-ID",
+    HeaderParameter(
+        name="Last-Event-ID",
         required=False,
         description="The id of the last event received: events published after it are replayed first",
     ),

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 from litestar import Request
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -110,8 +110,8 @@ async def provide_seat(
     principal: Principal,
     workspace: Annotated[
         UUID | None,
-        Parameter(
-            header=HEADER,
+        HeaderParameter(
+            name=HEADER,
             required=False,
             description="The workspace to act in (its id); omitted: your personal workspace",
         ),
