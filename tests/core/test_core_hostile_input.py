@@ -55,7 +55,7 @@ async def test_a_recursion_error_of_our_own_stays_a_500(make_settings) -> None:
         assert_envelope(await own.post("/t/hostile/recursion"), 500, "INTERNAL_ERROR")
 
 
-@post("/t/hostile/write", sync_to_thread=False, opt={"rate_limit": None})
+@post("/t/hostile/write", opt={"rate_limit": None})
 async def write_row(db_session: AsyncSession) -> str:
     await db_session.execute(text("PRAGMA busy_timeout=200"))  # wait 0.2 s for the lock, not 10 s
     await db_session.execute(text("CREATE TABLE IF NOT EXISTS t_hostile_busy (n INTEGER)"))
