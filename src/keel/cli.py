@@ -130,6 +130,11 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    from keel.core.schema_state import schema_problem
+
+    problem = schema_problem(settings.database_url)
+    if problem:
+        raise click.ClickException(problem)
     _enabled_apps(settings)  # a typo in KEEL_APPS: one line before uvicorn starts (metrics dir set first)
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the previous handler:
     # make that a clean exit (status 0) instead of death by signal

@@ -171,3 +171,35 @@ def test_log_json_setting_overrides_the_terminal_guess() -> None:
     lines = [line for line in piped.splitlines() if line.strip()]
     assert len(lines) == 2 and all(not line.lstrip().startswith("{") for line in lines)
     assert any("from stdlib" in line and "[warning  ]" in line for line in lines)
+
+
+def test_serve_on_a_database_without_tables_is_one_error_line(tmp_path: Path) -> None:
+    """A fresh folder: `keel serve` before `keel migrate` names the command, not a start-up traceback."""
+    assert_one_error_line(keel(["serve", "--port", "9"], tmp_path), "no tables yet", "keel migrate")
+
+
+def test_serve_on_a_database_a_release_behind_names_both_revisions(tmp_path: Path) -> None:
+    import sqlite3
+
+    from keel.core.schema_state import code_heads
+
+    migrated = keel(["migrate", "--no-seed"], tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    with sqlite3.connect(tmp_path / "var" / "keel.db") as conn:  # new code deployed, `keel migrate` forgotten
+        conn.execute("UPDATE alembic_version SET version_num = '0001'")
+    (head,) = code_heads()
+    assert_one_error_line(
+        keel(["serve", "--port", "9"], tmp_path), "revision 0001", f"needs {head}", "keel migrate"
+    )
+    with sqlite3.connect(tmp_path / "var" / "keel.db") as conn:  # an older release on a newer database
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    assert_one_error_line(keel(["serve", "--port", "9"], tmp_path), "9999", "does not know")
+
+
+def test_the_migrated_test_database_is_at_the_code_head(base_settings: Settings) -> None:
+    """The same check on the configured database (SQLite, or PostgreSQL in the services lane): at head, so
+    `keel serve` starts."""
+    from keel.core.schema_state import code_heads, schema_problem
+
+    assert len(code_heads()) == 1  # one line of history: two heads would need a merge revision
+    assert schema_problem(base_settings.database_url) is None
