@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from keel.apps.segmint import services
+from keel.apps.segmint import media_store, services
 from keel.apps.segmint.network_models import Media
 from keel.apps.segmint.networks import validation
 from keel.apps.segmint.networks.base import Attachment
@@ -81,6 +81,7 @@ async def attach(
 
     key = f"segmint/{content.workspace_id}/{content.id}/{uuid.uuid4().hex}"
     await storage.put_stream(key, once(), mime, max_size=MAX_BYTES)
+    media_store.discard_on_rollback(db, storage, key)  # a request that fails takes its upload with it
     row = Media(
         workspace_id=content.workspace_id,
         content_id=content.id,
@@ -114,10 +115,9 @@ async def detach(db: AsyncSession, storage: Storage, seat: Seat, content_id: UUI
     row = await db.scalar(select(Media).where(Media.id == media_id, Media.content_id == content.id))
     if row is None:
         raise NotFound("Media not found")
-    key = row.storage_key
     await db.delete(row)
     await db.flush()
-    await storage.delete(key)
+    media_store.discard_after_commit(db, storage, [row.storage_key])
 
 
 async def of_content(db: AsyncSession, content_id: UUID) -> list[Media]:

@@ -291,14 +291,20 @@ async def restore_version(db: AsyncSession, seat: Seat, content_id: UUID, number
     return row
 
 
-async def delete_content(db: AsyncSession, seat: Seat, content_id: UUID) -> None:
+async def delete_content(db: AsyncSession, seat: Seat, content_id: UUID) -> list[str]:
+    """Delete the content (its versions, events and media rows cascade); the storage keys of its media,
+    for the caller to delete after the commit."""
+    from keel.apps.segmint.media_store import keys_of_content
+
     row = await get_content(db, seat, content_id, lock=True)
     if row.status == SCHEDULED:
         raise Conflict(
             "Scheduled content cannot be deleted; cancel its schedule first", details={"status": row.status}
         )
+    keys = await keys_of_content(db, row.id)
     await db.delete(row)
     await db.flush()
+    return keys
 
 
 async def history(

@@ -178,13 +178,18 @@ async def rename(db: AsyncSession, seat: Seat, name: str) -> Workspace:
     return row
 
 
-async def delete_workspace(db: AsyncSession, seat: Seat) -> None:
-    """Owners only; everything in it goes too (content, workflows, integrations, schedules, ideas...:
-    the database cascades). The personal workspace stays (409)."""
+async def delete_workspace(db: AsyncSession, seat: Seat) -> list[str]:
+    """Owners only; everything in it goes too (content, workflows, integrations, schedules, ideas, media
+    rows...: the database cascades). The personal workspace stays (409). Returns the storage keys of its
+    media, for the caller to delete after the commit."""
+    from keel.apps.segmint.media_store import keys_of_workspace
+
     seat.require(roles.MANAGE_WORKSPACE, "delete the workspace")
     if seat.personal:
         raise Conflict("Your personal workspace cannot be deleted", details={"workspace": "personal"})
+    keys = await keys_of_workspace(db, seat.workspace_id)
     await db.execute(sa_delete(Workspace).where(Workspace.id == seat.workspace_id))
+    return keys
 
 
 async def remove_member(db: AsyncSession, seat: Seat, user_id: UUID) -> None:
