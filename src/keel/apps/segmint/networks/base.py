@@ -50,11 +50,16 @@ class Published:
 
 @dataclass(frozen=True)
 class Attachment:
-    """An image to upload with a post (the first post of a thread carries them)."""
+    """An image or video to upload with a post (the first post of a thread carries them)."""
 
     data: bytes
     mime_type: str
     alt_text: str = ""
+    duration: float | None = None  # seconds, for a video
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime_type.startswith("video/")
 
 
 @dataclass

@@ -2,9 +2,9 @@
 authorization code with PKCE (`/oauth/authorize`, `/oauth/token`, `/oauth/revoke`), statuses
 (`POST /api/v1/statuses`, threads through `in_reply_to_id`, `Idempotency-Key` honoured) and
 `GET /api/v1/accounts/verify_credentials`; images through `POST /api/v2/media` (multipart `file`,
-`description` the alt text; a 202 is still processing: `GET /api/v1/media/:id` until it has a URL),
-attached as `media_ids`. Errors answer `{"error": "..."}`; 429 sends X-RateLimit-Reset
-(an ISO date) and, behind most proxies, Retry-After."""
+`description` the alt text; videos too: a 202 is still processing, polled with `GET /api/v1/media/:id`
+(206 while processing) until it answers 200 with its URL), attached as `media_ids`. Errors answer
+`{"error": "..."}`; 429 sends X-RateLimit-Reset (an ISO date) and, behind most proxies, Retry-After."""
 
 from __future__ import annotations
 
@@ -98,12 +98,14 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
         try:
             response = await client.post(
                 f"{account.base_url}/api/v2/media",
-                files={"file": ("image", item.data, item.mime_type)},
+                files={"file": ("video" if item.is_video else "image", item.data, item.mime_type)},
                 data={"description": item.alt_text[:1500]},
                 headers=headers,
             )
-            for _ in range(20):  # 202: processed asynchronously; 206 from GET while still processing
-                if response.status_code not in (202, 206):
+            # 202: processed asynchronously; 206 from GET while still processing (videos take longer)
+            for _ in range(120 if item.is_video else 20):
+                ready = response.status_code not in (202, 206) and body(response).get("url")
+                if ready or not response.is_success:
                     break
                 await asyncio.sleep(0.5)
                 media_id = body(response).get("id")
@@ -112,8 +114,8 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
             raise unreachable(NAME, exc) from exc
         if not response.is_success:
             raise _error(response)
-        if response.status_code in (202, 206):  # a later run tries again
-            raise PublishFailed(f"{NAME} is still processing an image", transient=True)
+        if response.status_code in (202, 206) or not body(response).get("url"):
+            raise PublishFailed(f"{NAME} is still processing the media", transient=True)  # a later run
         if not body(response).get("id"):
             raise PublishFailed(f"{NAME} answered the upload without a media id", transient=False)
         ids.append(str(body(response)["id"]))
