@@ -17,6 +17,7 @@ from keel.apps.segmint import media_store, services, video
 from keel.apps.segmint.network_models import Media
 from keel.apps.segmint.networks import validation
 from keel.apps.segmint.networks.base import Attachment
+from keel.apps.segmint.paging import paged
 from keel.apps.segmint.services.states import EDITABLE
 from keel.core.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
 from keel.core.uploads import SniffedUpload
@@ -118,10 +119,10 @@ async def listed(
     db: AsyncSession, seat: Seat, content_id: UUID, *, limit: int, offset: int
 ) -> tuple[list[Media], int]:
     content = await services.get_content(db, seat, content_id, write=False)
-    where = Media.content_id == content.id
-    total = await db.scalar(select(func.count()).select_from(Media).where(where)) or 0
-    rows = await db.scalars(select(Media).where(where).order_by(Media.position).limit(limit).offset(offset))
-    return list(rows.all()), total
+    conditions = [Media.content_id == content.id]
+    return await paged(
+        db, Media, conditions, select(Media), order_by=(Media.position,), limit=limit, offset=offset
+    )
 
 
 async def detach(db: AsyncSession, storage: Storage, seat: Seat, content_id: UUID, media_id: UUID) -> None:
