@@ -94,6 +94,25 @@ async def test_media_bytes_leave_storage_with_the_medium_its_content_and_its_wor
     ] == 1
 
 
+async def test_an_upload_refused_after_it_reached_storage_leaves_no_file(
+    client: Any, user_factory: Any, settings: Any
+) -> None:
+    owner = await user_factory()
+    cid = (await create_content(client, owner.headers, text="Broken clip."))["id"]
+    before = await _files(settings)
+    # it looks like an MP4, so it is stored; FFmpeg cannot read it, so the request fails (415)
+    broken = await attach(client, owner.headers, cid, b"\x00\x00\x00\x18ftypisom" + b"\x00" * 500)
+    assert broken.status_code == 415
+    for _ in range(500):  # the delete runs after the rollback, on the server's loop: at most 10 s
+        if not (await _files(settings)) - before:
+            break
+        await asyncio.sleep(0.02)
+    assert await _files(settings) == before  # the rolled-back upload took its object with it
+    assert (await client.get(f"{API}/content/{cid}/media", headers=owner.headers)).json()["meta"][
+        "total"
+    ] == 0
+
+
 async def test_deleting_an_account_removes_its_media_bytes_and_no_one_elses(
     client: Any, user_factory: Any, settings: Any
 ) -> None:
