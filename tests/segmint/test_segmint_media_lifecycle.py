@@ -82,7 +82,11 @@ async def test_media_bytes_leave_storage_with_the_medium_its_content_and_its_wor
     # a workspace: a refused deletion (an admin, not the owner) deletes nothing; the owner's deletes all
     ws = (await client.post(f"{API}/workspaces", headers=owner.headers, json={"name": "Bakery"})).json()
     team = {**owner.headers, "X-Workspace": ws["data"]["id"]}
-    _, _, team_key = await _with_image(client, team, settings, 4)
+    team_cid, team_media, team_key = await _with_image(client, team, settings, 4)
+    # from another workspace (even the owner's own personal one) the team's medium is not there: 404
+    elsewhere = await client.delete(f"{API}/content/{team_cid}/media/{team_media}", headers=owner.headers)
+    assert elsewhere.status_code == 404
+    assert (await client.delete(f"{API}/content/{other_cid}", headers=team)).status_code == 404
     foreign = {**stranger.headers, "X-Workspace": ws["data"]["id"]}
     assert (await client.delete(f"{API}/workspaces/current", headers=foreign)).status_code == 404
     assert team_key in await _files(settings)
