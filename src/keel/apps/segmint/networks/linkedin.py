@@ -12,7 +12,6 @@ upload URL keeping the ETags, `POST /rest/videos?action=finalizeUpload` with the
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +27,7 @@ from keel.apps.segmint.networks.base import (
     body,
     failure,
     unreachable,
+    until_processed,
 )
 
 NAME = "LinkedIn"
@@ -155,16 +155,18 @@ async def upload_video(
         }
     }
     await _rest(client, "POST", videos, headers, params={"action": "finalizeUpload"}, json=finish)
-    for _ in range(VIDEO_CHECKS):
-        status = body(await _rest(client, "GET", f"{videos}/{quote(str(urn), safe='')}", headers)).get(
-            "status"
-        )
+    where = f"{videos}/{quote(str(urn), safe='')}"
+
+    async def check(_: int) -> float | None:
+        status = body(await _rest(client, "GET", where, headers)).get("status")
         if status == "AVAILABLE":
-            return str(urn)
+            return None
         if status == "PROCESSING_FAILED":
             raise PublishFailed(f"{NAME} could not process the video", transient=False, code=status)
-        await asyncio.sleep(1)
-    raise PublishFailed(f"{NAME} is still processing the video", transient=True)
+        return 1.0
+
+    await until_processed(NAME, "video", check, checks=VIDEO_CHECKS)
+    return str(urn)
 
 
 async def publish(

@@ -8,7 +8,6 @@ authorization code with PKCE (`/oauth/authorize`, `/oauth/token`, `/oauth/revoke
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from keel.apps.segmint.networks.base import (
     failure,
     post_thread,
     unreachable,
+    until_processed,
 )
 
 NAME = "Mastodon"
@@ -95,27 +95,31 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
     headers = {"Authorization": f"Bearer {account.tokens['access_token']}", "User-Agent": USER_AGENT}
     ids = []
     for item in media:
-        try:
-            response = await client.post(
-                f"{account.base_url}/api/v2/media",
-                files={"file": ("video" if item.is_video else "image", item.data, item.mime_type)},
-                data={"description": item.alt_text[:1500]},
-                headers=headers,
-            )
-            # 202: processed asynchronously; 206 from GET while still processing (videos take longer)
-            for _ in range(120 if item.is_video else 20):
-                ready = response.status_code not in (202, 206) and body(response).get("url")
-                if ready or not response.is_success:
-                    break
-                await asyncio.sleep(0.5)
+        response: httpx.Response | None = None
+
+        async def check(n: int, item: Attachment = item) -> float | None:
+            """202: processed asynchronously; GET answers 206 while still processing, 200 with the URL."""
+            nonlocal response
+            if response is None:
+                response = await client.post(
+                    f"{account.base_url}/api/v2/media",
+                    files={"file": ("video" if item.is_video else "image", item.data, item.mime_type)},
+                    data={"description": item.alt_text[:1500]},
+                    headers=headers,
+                )
+            else:
                 media_id = body(response).get("id")
                 response = await client.get(f"{account.base_url}/api/v1/media/{media_id}", headers=headers)
+            if not response.is_success:
+                raise _error(response)
+            ready = response.status_code not in (202, 206) and body(response).get("url")
+            return None if ready else 0.5
+
+        try:  # videos take longer
+            await until_processed(NAME, "media", check, checks=120 if item.is_video else 20)
         except httpx.HTTPError as exc:
             raise unreachable(NAME, exc) from exc
-        if not response.is_success:
-            raise _error(response)
-        if response.status_code in (202, 206) or not body(response).get("url"):
-            raise PublishFailed(f"{NAME} is still processing the media", transient=True)  # a later run
+        assert response is not None
         if not body(response).get("id"):
             raise PublishFailed(f"{NAME} answered the upload without a media id", transient=False)
         ids.append(str(body(response)["id"]))

@@ -11,7 +11,6 @@ problem+json (`title`, `detail`, `type`) or `errors: [{message, code}]`; 429 car
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -26,6 +25,7 @@ from keel.apps.segmint.networks.base import (
     failure,
     post_thread,
     unreachable,
+    until_processed,
 )
 
 NAME = "X"
@@ -118,10 +118,17 @@ async def upload_video(client: httpx.AsyncClient, base: str, token: str, item: A
     info = (body(await _call(client, "POST", url, token, files=done)).get("data") or {}).get(
         "processing_info"
     )
-    for _ in range(STATUS_CHECKS):
+
+    async def check(n: int) -> float | None:
+        nonlocal info
+        if n:  # the first look is FINALIZE's answer
+            query = {"command": "STATUS", "media_id": media_id}
+            info = (body(await _call(client, "GET", url, token, params=query)).get("data") or {}).get(
+                "processing_info"
+            )
         state = (info or {}).get("state", "succeeded")
         if state == "succeeded":
-            return media_id
+            return None
         if state == "failed":
             error = (info or {}).get("error") or {}
             said = error.get("message") or error.get("name") or "failed"
@@ -130,10 +137,10 @@ async def upload_video(client: httpx.AsyncClient, base: str, token: str, item: A
                 transient=False,
                 code=str(error.get("name") or "") or None,
             )
-        await asyncio.sleep(min(max(float((info or {}).get("check_after_secs") or 1), 0.1), 10))
-        status = await _call(client, "GET", url, token, params={"command": "STATUS", "media_id": media_id})
-        info = (body(status).get("data") or {}).get("processing_info")
-    raise PublishFailed(f"{NAME} is still processing the video", transient=True)
+        return min(max(float((info or {}).get("check_after_secs") or 1), 0.1), 10)
+
+    await until_processed(NAME, "video", check, checks=STATUS_CHECKS)
+    return media_id
 
 
 async def publish(
