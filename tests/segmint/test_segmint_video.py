@@ -216,3 +216,32 @@ async def test_what_a_network_would_refuse_is_refused_before_scheduling(
         },
     )
     assert bad.status_code == 400
+
+
+async def test_a_video_the_network_fails_to_process_fails_that_target_with_its_words(
+    client: Any, user_factory: Any, network_server: Any
+) -> None:
+    owner = await user_factory()
+    targets = [
+        (await connect(client, owner.headers, network_server, "x"))["id"],
+        (await connect(client, owner.headers, network_server, "linkedin"))["id"],
+    ]
+    network_server.processing_fails = True
+    cid = (await create_content(client, owner.headers, text="A clip X and LinkedIn will not take."))["id"]
+    assert (await attach(client, owner.headers, cid, make_video("mp4", seconds=4))).status_code == 201
+    await approve(client, user_factory, owner, cid)
+    sid = (
+        await client.post(
+            f"{API}/content/{cid}/schedules",
+            headers=owner.headers,
+            json={"publish_at": soon(0.3), "integration_ids": targets},
+        )
+    ).json()["data"]["id"]
+    result = await wait_schedule(client, owner.headers, sid)
+    assert result["status"] == "failed", result
+    errors = sorted((d["error"], d["attempts"]) for d in result["deliveries"])
+    assert errors == [
+        ("LinkedIn could not process the video", 1),
+        ("X could not process the video: Unsupported video codec", 1),
+    ]  # final at once: processing failed is no transient error
+    assert not network_server.posts
