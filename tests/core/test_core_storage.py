@@ -86,6 +86,16 @@ async def test_oversize_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
     assert not await storage.exists("up/too-big.bin")
 
 
+async def test_listing_a_folder_gives_its_objects_only(tmp_path: Path) -> None:
+    storage = Storage(f"file://{tmp_path}/store", max_size=MB)
+    for key in ("app/a/1.bin", "app/b/2.bin", "apples/3.bin", "other/4.bin"):
+        await storage.put_stream(key, generated(10 + len(key)))
+    listed = [o async for o in storage.listing("app/")]
+    assert sorted((o.key, o.size) for o in listed) == [("app/a/1.bin", 21), ("app/b/2.bin", 21)]
+    assert all(o.modified > 0 for o in listed)
+    assert [o async for o in storage.listing("nothing")] == []
+
+
 @pytest.mark.parametrize("key", ["../etc/passwd", "/abs", "a//b", "a/../b", "dir/", ""])
 async def test_bad_keys_are_refused(tmp_path: Path, key: str) -> None:
     from keel.core.errors import BadRequest
@@ -256,5 +266,6 @@ async def test_s3_round_trip_against_moto(moto_endpoint: str) -> None:
     with pytest.raises(PayloadTooLarge):
         await storage.put_stream("media/big.bin", generated(12 * MB), max_size=6 * MB)
     assert not await storage.exists("media/big.bin")
+    assert [o.key async for o in storage.listing("media")] == ["media/clip.bin"]
     await storage.delete("media/clip.bin")
     assert not await storage.exists("media/clip.bin")

@@ -14,6 +14,8 @@ never identity's models or services (their shape may change; these names stay).
   `UserSummary` (id, name, email, is_active) by id; `find_user(db, email, active_only=False)`,
   `find_users(db, emails, active_only=False)` (keyed by the address as given, lower case) and
   `find_user_id(db, email)`: who has an address. One query each, for a whole page.
+- `on_account_deletion(app, hook)`: `await hook(db, user_id)` runs in the transaction that deletes an
+  account, before its rows cascade away (an app's files in storage: collect the keys, delete after commit).
 - `lock_user(db, user_id)`: serialise one user's concurrent writers until commit (quota checks).
 - `Mailer(settings).send(to, subject, body)`: outgoing mail (SMTP, or logged in development); never raises.
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
         find_user_id,
         find_users,
         lock_user,
+        on_account_deletion,
         user_names,
         user_summaries,
     )
@@ -55,6 +58,7 @@ _EXPORTS = {
     "find_user_id": "keel.identity.services.accounts",
     "find_users": "keel.identity.services.accounts",
     "lock_user": "keel.identity.services.accounts",
+    "on_account_deletion": "keel.identity.services.accounts",
     "user_names": "keel.identity.services.accounts",
     "user_summaries": "keel.identity.services.accounts",
 }
@@ -71,6 +75,7 @@ __all__ = [
     "find_user_id",
     "find_users",
     "lock_user",
+    "on_account_deletion",
     "register_permissions",
     "requires_permission",
     "requires_role",

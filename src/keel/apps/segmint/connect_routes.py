@@ -63,6 +63,7 @@ class BlueskyConnect(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class MediaItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     mime_type: Annotated[str, Meta(min_length=3, max_length=100)]
     size: Annotated[int, Meta(ge=0)]
+    duration: Annotated[float, Meta(ge=0, le=86_400)] | None = None  # seconds, for a video
 
 
 class ValidateBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -161,7 +162,7 @@ async def connect_bluesky(
     **CONTENT,
 )
 async def validate(principal: Principal, data: ValidateBody) -> Envelope[list[NetworkCheck]]:
-    media = [validation.Media(m.mime_type, m.size) for m in data.media]
+    media = [validation.Media(m.mime_type, m.size, m.duration) for m in data.media]
     checks = []
     for network in dict.fromkeys(data.networks):
         result = validation.check(data.text, network, thread=data.thread, media=media)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from keel.apps.segmint import services, style
 from keel.apps.segmint.drafting import material_of
 from keel.apps.segmint.models import APPROVED, PUBLISHED, SCHEDULED, Content, Idea
+from keel.apps.segmint.paging import paged
 from keel.apps.segmint.schemas import ContentCreate, IdeaRead, IdeaRequest
 from keel.apps.segmint.teams import Seat
 from keel.apps.segmint.teams import roles as team_roles
@@ -297,11 +298,8 @@ async def list_ideas(
     db: AsyncSession, seat: Seat, *, status: str | None, limit: int, offset: int
 ) -> tuple[list[Idea], int]:
     conditions = [Idea.workspace_id == seat.workspace_id] + ([Idea.status == status] if status else [])
-    total = await db.scalar(select(func.count()).select_from(Idea).where(*conditions)) or 0
-    rows = await db.scalars(
-        select(Idea).where(*conditions).order_by(Idea.created_at.desc(), Idea.id).limit(limit).offset(offset)
-    )
-    return list(rows.all()), total
+    order = (Idea.created_at.desc(), Idea.id)
+    return await paged(db, Idea, conditions, select(Idea), order_by=order, limit=limit, offset=offset)
 
 
 async def _get(db: AsyncSession, seat: Seat, idea_id: UUID) -> Idea:

@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keel.core.db import Base
@@ -75,7 +75,8 @@ class OAuthApp(Base):
 
 
 class Media(Base):
-    """An image attached to a content, in the order it is shown (`position`); the bytes are in storage."""
+    """An image or a video attached to a content, in the order it is shown (`position`); the bytes are in
+    storage. `duration` (seconds) is a video's, read from the file when attached."""
 
     __tablename__ = "segmint_media"
 
@@ -91,3 +92,4 @@ class Media(Base):
     size: Mapped[int] = mapped_column(Integer)
     alt_text: Mapped[str] = mapped_column(String(1000), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)

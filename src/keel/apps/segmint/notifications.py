@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint.models import Content, Notification, NotificationPreference
+from keel.apps.segmint.paging import paged
 
 log = structlog.get_logger("keel.segmint.notifications")
 KINDS = ("submitted", "approved", "rejected", "published", "failed")
@@ -156,7 +157,10 @@ async def list_mine(
         conditions.append(Notification.read_at.is_(None))
     elif unread is False:
         conditions.append(Notification.read_at.is_not(None))
-    total = await db.scalar(select(func.count()).select_from(Notification).where(*conditions)) or 0
+    order = (Notification.created_at.desc(), Notification.id.desc())
+    rows, total = await paged(
+        db, Notification, conditions, select(Notification), order_by=order, limit=limit, offset=offset
+    )
     unread_count = (
         await db.scalar(
             select(func.count())
@@ -165,14 +169,7 @@ async def list_mine(
         )
         or 0
     )
-    rows = await db.scalars(
-        select(Notification)
-        .where(*conditions)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows.all()), total, unread_count
+    return rows, total, unread_count
 
 
 async def mark_read(db: AsyncSession, user_id: UUID, notification_id: UUID) -> Notification:

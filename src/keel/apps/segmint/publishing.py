@@ -29,6 +29,7 @@ from keel.apps.segmint.models import (
 from keel.apps.segmint.network_models import Connection, OAuthApp
 from keel.apps.segmint.networks import validation, webhook
 from keel.apps.segmint.networks.base import PublishFailed
+from keel.apps.segmint.paging import paged
 from keel.apps.segmint.schemas import (
     DeliveryPart,
     DeliveryRead,
@@ -177,16 +178,11 @@ async def update_integration(
 async def list_integrations(
     db: AsyncSession, who: Seat | UUID, *, limit: int, offset: int
 ) -> tuple[list[Integration], int]:
-    where = Integration.workspace_id == as_seat(who).workspace_id
-    total = await db.scalar(select(func.count()).select_from(Integration).where(where)) or 0
-    rows = await db.scalars(
-        select(Integration)
-        .where(where)
-        .order_by(Integration.name, Integration.id)
-        .limit(limit)
-        .offset(offset)
+    conditions = [Integration.workspace_id == as_seat(who).workspace_id]
+    order = (Integration.name, Integration.id)
+    return await paged(
+        db, Integration, conditions, select(Integration), order_by=order, limit=limit, offset=offset
     )
-    return list(rows.all()), total
 
 
 async def delete_integration(
@@ -358,15 +354,8 @@ async def list_schedules(
         conditions.append(Schedule.content_id == content_id)
     if status:
         conditions.append(Schedule.status == status)
-    total = await db.scalar(select(func.count()).select_from(Schedule).where(*conditions)) or 0
-    rows = await db.scalars(
-        _schedules()
-        .where(*conditions)
-        .order_by(Schedule.publish_at.desc(), Schedule.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows.all()), total
+    order = (Schedule.publish_at.desc(), Schedule.id)
+    return await paged(db, Schedule, conditions, _schedules(), order_by=order, limit=limit, offset=offset)
 
 
 async def get_schedule(db: AsyncSession, who: Seat | UUID, schedule_id: UUID) -> Schedule:

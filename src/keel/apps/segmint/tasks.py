@@ -60,6 +60,20 @@ async def publish(context: JobContext, schedule_id: str) -> str:
     return status
 
 
+@tasks.periodic(cron="23 * * * *", periodic_id="media_sweep")
+@tasks.task(name="sweep_media", queue=QUEUE)
+async def sweep_media(timestamp: int) -> int:
+    """Hourly: delete the media objects in storage that no row points to any more (a process that died
+    between a commit and its storage deletes); see `media_store`."""
+    from keel.apps.segmint import media_store
+
+    context = _context.get()
+    swept = await media_store.sweep(context.sessions, context.storage)
+    if swept:
+        log.info("segmint_media_swept", count=len(swept))
+    return len(swept)
+
+
 async def enqueue(schedule_id: uuid.UUID, publish_at: datetime) -> int:
     """Defer the publication for its time (one run at a time per schedule); the procrastinate job id."""
     from keel.core.jobs import queue

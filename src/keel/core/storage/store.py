@@ -41,6 +41,12 @@ class ObjectInfo(msgspec.Struct):
     content_type: str | None = None
 
 
+class ListedObject(msgspec.Struct):
+    key: str
+    size: int
+    modified: float  # epoch seconds
+
+
 def _check_key(key: str) -> str:
     if not _KEY.match(key) or ".." in key.split("/") or "//" in key or key.endswith("/"):
         raise BadRequest(f"Invalid storage key {key!r}")
@@ -183,6 +189,16 @@ class Storage:
         _check_key(key)
         with contextlib.suppress(FileNotFoundError):
             await obstore.delete_async(self.store, key)
+
+    async def listing(self, prefix: str) -> AsyncIterator[ListedObject]:
+        """Every object whose key starts with the folder `prefix` (e.g. `segmint/`), in batches from the
+        store: for sweeps that look for objects no row points to any more."""
+        folder = _check_key(prefix.rstrip("/"))
+        async for batch in obstore.list(self.store, prefix=folder):
+            for meta in batch:
+                yield ListedObject(
+                    key=str(meta["path"]), size=int(meta["size"]), modified=meta["last_modified"].timestamp()
+                )
 
     @contextlib.asynccontextmanager
     async def local_copy(self, key: str) -> AsyncIterator[Path]:

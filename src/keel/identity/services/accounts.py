@@ -31,6 +31,9 @@ from keel.identity.services.sessions import start_session
 from keel.identity.tokens import new_refresh_token
 
 if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from keel.identity.services.machinery import AccountDeletionHook
     from keel.settings import Settings
 
 UNUSABLE_PASSWORD = "!no-login"  # noqa: S105 - not a hash any verifier accepts: the account cannot log in
@@ -196,9 +199,21 @@ async def delete_user(
     identity: Identity, db: AsyncSession, user: User, *, actor_id: uuid.UUID, client: ClientInfo
 ) -> None:
     await keep_an_admin(db, user.id)
+    for hook in identity.account_deletion_hooks:  # apps collect what the cascade leaves outside the db
+        await hook(db, user.id)
     audit(db, "user.deleted", client=client, user_id=user.id, actor_id=actor_id, email=user.email)
     await db.execute(delete(User).where(User.id == user.id))  # sessions, tokens, role links cascade
     db.expunge(user)
+
+
+def on_account_deletion(app: Litestar, hook: AccountDeletionHook) -> None:
+    """Run `await hook(db, user_id)` whenever an account is deleted, in the deleting transaction, before
+    the account's row goes (the database then cascades the app's rows): an app collects what lives
+    outside the database (files in storage) and removes it after the commit. A hook that raises fails
+    the deletion; registering the same hook twice runs it once."""
+    hooks = app.state.identity.account_deletion_hooks
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 async def create_admin(settings: Settings, *, email: str, name: str, password: str) -> None:

@@ -8,6 +8,7 @@ import hashlib
 import math
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ from keel.identity.tokens import (
 from keel.settings import SettingsError
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from keel.core.stores import Stores
     from keel.settings import Settings
 
@@ -79,6 +82,9 @@ class IssuedTokens:
     roles: list[str]
 
 
+AccountDeletionHook = Callable[["AsyncSession", uuid.UUID], Awaitable[None]]
+
+
 class Identity:
     """Per-app identity machinery: `app.state.identity`."""
 
@@ -97,6 +103,8 @@ class Identity:
         self.register_limit: RateLimitItem = _limit(settings, "register_limit")
         self.email_limit: RateLimitItem = _limit(settings, "email_limit")
         self.email_ip_limit: RateLimitItem = _limit(settings, "email_ip_limit")
+        # apps' clean-up for a deleted account (`keel.identity.on_account_deletion`), in order
+        self.account_deletion_hooks: list[AccountDeletionHook] = []
 
     # --- throttling ---
 

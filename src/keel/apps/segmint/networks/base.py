@@ -3,6 +3,7 @@ whether a retry may pass and when), what a publication produced, and the account
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -50,11 +51,16 @@ class Published:
 
 @dataclass(frozen=True)
 class Attachment:
-    """An image to upload with a post (the first post of a thread carries them)."""
+    """An image or video to upload with a post (the first post of a thread carries them)."""
 
     data: bytes
     mime_type: str
     alt_text: str = ""
+    duration: float | None = None  # seconds, for a video
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime_type.startswith("video/")
 
 
 @dataclass
@@ -72,6 +78,21 @@ class Account:
 
     def expires_within(self, seconds: float) -> bool:
         return self.expires_at is not None and self.expires_at.timestamp() - time.time() < seconds
+
+
+async def until_processed(
+    network: str, what: str, check: Callable[[int], Awaitable[float | None]], *, checks: int
+) -> None:
+    """Networks process uploaded media (videos above all) before a post may use them. `check(n)` (n = 0,
+    1, ...) looks once and answers None when the media is ready, else the seconds to wait before the next
+    look; it raises PublishFailed when the network says processing failed. Still processing after
+    `checks` looks is a transient failure: the delivery job tries again later."""
+    for n in range(checks):
+        wait = await check(n)
+        if wait is None:
+            return
+        await asyncio.sleep(wait)
+    raise PublishFailed(f"{network} is still processing the {what}", transient=True)
 
 
 def retry_after(response: httpx.Response) -> float | None:

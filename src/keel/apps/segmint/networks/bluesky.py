@@ -160,7 +160,8 @@ async def _resolve(client: httpx.AsyncClient, account: Account, text: str) -> di
 
 
 async def upload(client: httpx.AsyncClient, account: Account, media: list[Attachment]) -> dict[str, Any]:
-    """Each image as a blob (`com.atproto.repo.uploadBlob`, the raw bytes), as an images embed."""
+    """Each image as a blob (`com.atproto.repo.uploadBlob`, the raw bytes), as an images embed; a video
+    (validation lets it go alone) the same way, as an `app.bsky.embed.video` embed with its alt text."""
     images = []
     for item in media:
         response = await _authed(
@@ -174,6 +175,8 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
         blob = body(response).get("blob")
         if not isinstance(blob, dict):
             raise PublishFailed(f"{NAME} answered the upload without a blob", transient=False)
+        if item.is_video:
+            return {"$type": "app.bsky.embed.video", "video": blob, "alt": item.alt_text[:10000]}
         images.append({"alt": item.alt_text, "image": blob})
     return {"$type": "app.bsky.embed.images", "images": images}
 

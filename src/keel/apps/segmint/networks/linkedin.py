@@ -3,13 +3,17 @@
 and `w_member_social`; `GET /v2/userinfo` gives the member (`sub`); `POST /rest/posts` with
 `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0` answers 201 and the post's URN in
 `x-restli-id`; images through the Images API (`POST /rest/images?action=initializeUpload`, then `PUT`
-the bytes to the upload URL), one as `content.media`, several as `content.multiImage`. Commentary is
+the bytes to the upload URL), one as `content.media`, several as `content.multiImage`; a video through
+the Videos API (`POST /rest/videos?action=initializeUpload` with its size, a `PUT` of each part to its
+upload URL keeping the ETags, `POST /rest/videos?action=finalizeUpload` with them, then
+`GET /rest/videos/{urn}` until its status is AVAILABLE), as `content.media`. Commentary is
 "little text": its reserved characters are escaped. Errors answer
 `{"status", "serviceErrorCode", "code", "message"}`. No threads."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import regex
@@ -23,9 +27,11 @@ from keel.apps.segmint.networks.base import (
     body,
     failure,
     unreachable,
+    until_processed,
 )
 
 NAME = "LinkedIn"
+VIDEO_CHECKS = 60  # one a second, then the delivery is retried later
 SCOPES = "openid profile w_member_social"
 _RESERVED = regex.compile(r"([\\|{}@\[\]()<>#*_~])")
 
@@ -68,6 +74,9 @@ async def upload(
     `PUT` the bytes there."""
     urns = []
     for item in media:
+        if item.is_video:
+            urns.append(await upload_video(client, account, item, headers))
+            continue
         start = {"initializeUploadRequest": {"owner": f"urn:li:person:{account.account_id}"}}
         try:
             response = await client.post(
@@ -92,6 +101,72 @@ async def upload(
             raise _error(put)
         urns.append(str(value["image"]))
     return urns
+
+
+async def _rest(
+    client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], **kw: Any
+) -> httpx.Response:
+    try:
+        response = await client.request(method, url, headers=headers, **kw)
+    except httpx.HTTPError as exc:
+        raise unreachable(NAME, exc) from exc
+    if not response.is_success:
+        raise _error(response)
+    return response
+
+
+async def upload_video(
+    client: httpx.AsyncClient, account: Account, item: Attachment, headers: dict[str, str]
+) -> str:
+    """Videos API: initializeUpload (the parts' upload URLs and byte ranges), a `PUT` of each part (its
+    ETag kept), finalizeUpload with the ETags in order, then the video's status until AVAILABLE."""
+    videos = f"{account.base_url}/rest/videos"
+    start = {
+        "initializeUploadRequest": {
+            "owner": f"urn:li:person:{account.account_id}",
+            "fileSizeBytes": len(item.data),
+            "uploadCaptions": False,
+            "uploadThumbnail": False,
+        }
+    }
+    value = body(
+        await _rest(client, "POST", videos, headers, params={"action": "initializeUpload"}, json=start)
+    )
+    value = value.get("value") or {}
+    urn, parts = value.get("video"), value.get("uploadInstructions")
+    if not urn or not isinstance(parts, list) or not parts:
+        raise PublishFailed(f"{NAME} answered without a video URN and upload instructions", transient=False)
+    etags = []
+    for part in parts:
+        chunk = item.data[int(part["firstByte"]) : int(part["lastByte"]) + 1]
+        put = await _rest(
+            client,
+            "PUT",
+            str(part["uploadUrl"]),
+            {"Authorization": headers["Authorization"], "Content-Type": "application/octet-stream"},
+            content=chunk,
+        )
+        etags.append(put.headers.get("etag", ""))
+    finish = {
+        "finalizeUploadRequest": {
+            "video": urn,
+            "uploadToken": value.get("uploadToken") or "",
+            "uploadedPartIds": etags,
+        }
+    }
+    await _rest(client, "POST", videos, headers, params={"action": "finalizeUpload"}, json=finish)
+    where = f"{videos}/{quote(str(urn), safe='')}"
+
+    async def check(_: int) -> float | None:
+        status = body(await _rest(client, "GET", where, headers)).get("status")
+        if status == "AVAILABLE":
+            return None
+        if status == "PROCESSING_FAILED":
+            raise PublishFailed(f"{NAME} could not process the video", transient=False, code=status)
+        return 1.0
+
+    await until_processed(NAME, "video", check, checks=VIDEO_CHECKS)
+    return str(urn)
 
 
 async def publish(
@@ -126,11 +201,13 @@ async def publish(
         "isReshareDisabledByAuthor": False,
     }
     if media:  # one image, or several as a multi-image post (LinkedIn's organic carousel)
-        images = [
-            {"id": urn, "altText": m.alt_text[:4086]}
-            for urn, m in zip(await upload(client, account, media, headers), media, strict=True)
-        ]
-        payload["content"] = {"media": images[0]} if len(images) == 1 else {"multiImage": {"images": images}}
+        urns = await upload(client, account, media, headers)
+        if media[0].is_video:  # alone (validation): a video post, its alt text as the title
+            payload["content"] = {"media": {"id": urns[0], "title": media[0].alt_text[:200]}}
+        else:
+            images = [{"id": urn, "altText": m.alt_text[:4086]} for urn, m in zip(urns, media, strict=True)]
+            one = len(images) == 1
+            payload["content"] = {"media": images[0]} if one else {"multiImage": {"images": images}}
     try:
         response = await client.post(f"{account.base_url}/rest/posts", json=payload, headers=headers)
     except httpx.HTTPError as exc:

@@ -2,13 +2,12 @@
 authorization code with PKCE (`/oauth/authorize`, `/oauth/token`, `/oauth/revoke`), statuses
 (`POST /api/v1/statuses`, threads through `in_reply_to_id`, `Idempotency-Key` honoured) and
 `GET /api/v1/accounts/verify_credentials`; images through `POST /api/v2/media` (multipart `file`,
-`description` the alt text; a 202 is still processing: `GET /api/v1/media/:id` until it has a URL),
-attached as `media_ids`. Errors answer `{"error": "..."}`; 429 sends X-RateLimit-Reset
-(an ISO date) and, behind most proxies, Retry-After."""
+`description` the alt text; videos too: a 202 is still processing, polled with `GET /api/v1/media/:id`
+(206 while processing) until it answers 200 with its URL), attached as `media_ids`. Errors answer
+`{"error": "..."}`; 429 sends X-RateLimit-Reset (an ISO date) and, behind most proxies, Retry-After."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from keel.apps.segmint.networks.base import (
     failure,
     post_thread,
     unreachable,
+    until_processed,
 )
 
 NAME = "Mastodon"
@@ -95,25 +95,31 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
     headers = {"Authorization": f"Bearer {account.tokens['access_token']}", "User-Agent": USER_AGENT}
     ids = []
     for item in media:
-        try:
-            response = await client.post(
-                f"{account.base_url}/api/v2/media",
-                files={"file": ("image", item.data, item.mime_type)},
-                data={"description": item.alt_text[:1500]},
-                headers=headers,
-            )
-            for _ in range(20):  # 202: processed asynchronously; 206 from GET while still processing
-                if response.status_code not in (202, 206):
-                    break
-                await asyncio.sleep(0.5)
+        response: httpx.Response | None = None
+
+        async def check(n: int, item: Attachment = item) -> float | None:
+            """202: processed asynchronously; GET answers 206 while still processing, 200 with the URL."""
+            nonlocal response
+            if response is None:
+                response = await client.post(
+                    f"{account.base_url}/api/v2/media",
+                    files={"file": ("video" if item.is_video else "image", item.data, item.mime_type)},
+                    data={"description": item.alt_text[:1500]},
+                    headers=headers,
+                )
+            else:
                 media_id = body(response).get("id")
                 response = await client.get(f"{account.base_url}/api/v1/media/{media_id}", headers=headers)
+            if not response.is_success:
+                raise _error(response)
+            ready = response.status_code not in (202, 206) and body(response).get("url")
+            return None if ready else 0.5
+
+        try:  # videos take longer
+            await until_processed(NAME, "media", check, checks=120 if item.is_video else 20)
         except httpx.HTTPError as exc:
             raise unreachable(NAME, exc) from exc
-        if not response.is_success:
-            raise _error(response)
-        if response.status_code in (202, 206):  # a later run tries again
-            raise PublishFailed(f"{NAME} is still processing an image", transient=True)
+        assert response is not None
         if not body(response).get("id"):
             raise PublishFailed(f"{NAME} answered the upload without a media id", transient=False)
         ids.append(str(body(response)["id"]))

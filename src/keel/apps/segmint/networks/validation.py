@@ -2,8 +2,10 @@
 
 Each rule follows the network's documentation: its length counted its way (see `limits`), how many media
 a post carries and of which types (X: up to 4 images, or one video or GIF alone; Mastodon: 4; Bluesky: 4
-images of at most 1,000,000 bytes, or one video; LinkedIn: up to 20 images or one video), and whether it
-threads (X, Mastodon and Bluesky reply chains; LinkedIn and webhooks do not).
+images of at most 1,000,000 bytes, or one video; LinkedIn: up to 20 images or one video), a video's size
+and duration (X: MP4/MOV, 512 MB, 0.5-140 s; Mastodon: MP4/WebM/MOV, 99 MB; Bluesky: MP4/WebM/MOV,
+100 MB, 3 minutes; LinkedIn: MP4, 500 MB, 3 s-30 min), and whether it threads (X, Mastodon and Bluesky
+reply chains; LinkedIn and webhooks do not).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class MediaRule:
     max_image_bytes: int | None = None
     max_video_bytes: int | None = None
     video_alone: bool = True  # a video (or GIF on X) cannot share a post with other media
+    min_video_seconds: float | None = None
+    max_video_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,15 @@ RULES: dict[str, Rule] = {
         "twitter",
         "weighted characters",
         True,
-        MediaRule(4, _IMAGES | {"image/gif"}, frozenset({"video/mp4", "video/quicktime"}), 5 * MB, 512 * MB),
+        MediaRule(
+            4,
+            _IMAGES | {"image/gif"},
+            frozenset({"video/mp4", "video/quicktime"}),
+            5 * MB,
+            512 * MB,
+            min_video_seconds=0.5,
+            max_video_seconds=140,
+        ),
     ),
     "mastodon": Rule(
         "mastodon",
@@ -68,7 +80,14 @@ RULES: dict[str, Rule] = {
         "bluesky",
         "graphemes",
         True,
-        MediaRule(4, _IMAGES, frozenset({"video/mp4"}), 1_000_000, 100 * MB),
+        MediaRule(
+            4,
+            _IMAGES,
+            frozenset({"video/mp4", "video/webm", "video/quicktime"}),
+            1_000_000,
+            100 * MB,
+            max_video_seconds=180,
+        ),
     ),
     "linkedin": Rule(
         "linkedin",
@@ -76,7 +95,15 @@ RULES: dict[str, Rule] = {
         "linkedin",
         "characters",
         False,
-        MediaRule(20, _IMAGES | {"image/gif"}, frozenset({"video/mp4"}), 36 * MB, 500 * MB),
+        MediaRule(
+            20,
+            _IMAGES | {"image/gif"},
+            frozenset({"video/mp4"}),
+            36 * MB,
+            500 * MB,
+            min_video_seconds=3,
+            max_video_seconds=1800,
+        ),
     ),
     "webhook": Rule("webhook", "Webhook", "blog", "characters", False, None),
 }
@@ -86,6 +113,7 @@ RULES: dict[str, Rule] = {
 class Media:
     mime_type: str
     size: int
+    duration: float | None = None  # seconds, for a video
 
 
 @dataclass
@@ -199,8 +227,25 @@ def _media_problems(rule: Rule, media: list[Media]) -> list[str]:
             problems.append(
                 f"{rule.label}: an image of {m.size} bytes is over the {allowed.max_image_bytes} byte limit"
             )
-        elif m.mime_type in allowed.videos and allowed.max_video_bytes and m.size > allowed.max_video_bytes:
+        elif m.mime_type in allowed.videos:
+            problems.extend(_video_problems(rule.label, allowed, m))
+    return problems
+
+
+def _video_problems(label: str, allowed: MediaRule, m: Media) -> list[str]:
+    problems = []
+    if allowed.max_video_bytes and m.size > allowed.max_video_bytes:
+        problems.append(
+            f"{label}: a video of {m.size} bytes is over the {allowed.max_video_bytes} byte limit"
+        )
+    if m.duration is not None:
+        if allowed.max_video_seconds and m.duration > allowed.max_video_seconds:
             problems.append(
-                f"{rule.label}: a video of {m.size} bytes is over the {allowed.max_video_bytes} byte limit"
+                f"{label}: a video of {m.duration:g} s is longer than {allowed.max_video_seconds:g} s; "
+                "trim it"
+            )
+        if allowed.min_video_seconds and m.duration < allowed.min_video_seconds:
+            problems.append(
+                f"{label}: a video of {m.duration:g} s is shorter than {allowed.min_video_seconds:g} s"
             )
     return problems

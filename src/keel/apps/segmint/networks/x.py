@@ -2,7 +2,10 @@
 `POST /2/oauth2/token` with HTTP Basic client authentication, `offline.access` for a refresh token,
 `POST /2/oauth2/revoke`), `GET /2/users/me`, and `POST /2/tweets` (threads through
 `reply.in_reply_to_tweet_id`; images through `POST /2/media/upload` (multipart `media`, `media_category`)
-and their alt text through `POST /2/media/metadata`, attached as `media.media_ids`). Errors are
+and their alt text through `POST /2/media/metadata`; a video through the chunked upload on the same
+endpoint (multipart `command=INIT` with `total_bytes`, `APPEND` of 4 MB segments, `FINALIZE`, then
+`GET ?command=STATUS` while `processing_info.state` is pending or in progress, waiting its
+`check_after_secs`); attached as `media.media_ids`). Errors are
 problem+json (`title`, `detail`, `type`) or `errors: [{message, code}]`; 429 carries
 `x-rate-limit-reset` (epoch seconds)."""
 
@@ -22,10 +25,13 @@ from keel.apps.segmint.networks.base import (
     failure,
     post_thread,
     unreachable,
+    until_processed,
 )
 
 NAME = "X"
 SCOPES = "tweet.read tweet.write users.read offline.access"
+CHUNK_BYTES = 4 * 1024 * 1024  # APPEND segments (X takes at most 5 MB each)
+STATUS_CHECKS = 60  # then the delivery is retried later
 
 
 def _error(response: httpx.Response) -> PublishFailed:
@@ -63,6 +69,9 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
     base, token = account.base_url, account.tokens["access_token"]
     ids = []
     for item in media:
+        if item.is_video:
+            ids.append(await upload_video(client, base, token, item))
+            continue
         category = "tweet_gif" if item.mime_type == "image/gif" else "tweet_image"
         response = await _call(
             client,
@@ -80,6 +89,58 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
             await _call(client, "POST", f"{base}/2/media/metadata", token, json=alt)
         ids.append(media_id)
     return ids
+
+
+def _form(**fields: str) -> dict[str, Any]:
+    """Plain multipart fields (X's chunked upload takes multipart/form-data)."""
+    return {name: (None, value) for name, value in fields.items()}
+
+
+async def upload_video(client: httpx.AsyncClient, base: str, token: str, item: Attachment) -> str:
+    """Chunked upload: INIT, APPEND each segment, FINALIZE, then STATUS until processing succeeded."""
+    url = f"{base}/2/media/upload"
+    init = _form(
+        command="INIT",
+        media_type=item.mime_type,
+        total_bytes=str(len(item.data)),
+        media_category="tweet_video",
+    )
+    media_id = str(
+        (body(await _call(client, "POST", url, token, files=init)).get("data") or {}).get("id") or ""
+    )
+    if not media_id:
+        raise PublishFailed(f"{NAME} answered INIT without a media id", transient=False)
+    for index, at in enumerate(range(0, len(item.data), CHUNK_BYTES)):
+        part = _form(command="APPEND", media_id=media_id, segment_index=str(index))
+        part["media"] = ("blob", item.data[at : at + CHUNK_BYTES], "application/octet-stream")
+        await _call(client, "POST", url, token, files=part)
+    done = _form(command="FINALIZE", media_id=media_id)
+    info = (body(await _call(client, "POST", url, token, files=done)).get("data") or {}).get(
+        "processing_info"
+    )
+
+    async def check(n: int) -> float | None:
+        nonlocal info
+        if n:  # the first look is FINALIZE's answer
+            query = {"command": "STATUS", "media_id": media_id}
+            info = (body(await _call(client, "GET", url, token, params=query)).get("data") or {}).get(
+                "processing_info"
+            )
+        state = (info or {}).get("state", "succeeded")
+        if state == "succeeded":
+            return None
+        if state == "failed":
+            error = (info or {}).get("error") or {}
+            said = error.get("message") or error.get("name") or "failed"
+            raise PublishFailed(
+                f"{NAME} could not process the video: {said}",
+                transient=False,
+                code=str(error.get("name") or "") or None,
+            )
+        return min(max(float((info or {}).get("check_after_secs") or 1), 0.1), 10)
+
+    await until_processed(NAME, "video", check, checks=STATUS_CHECKS)
+    return media_id
 
 
 async def publish(

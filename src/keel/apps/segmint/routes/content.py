@@ -9,7 +9,7 @@ from litestar import delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.apps.segmint import services
+from keel.apps.segmint import media_store, services
 from keel.apps.segmint.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -30,6 +30,7 @@ from keel.apps.segmint.schemas import (
 from keel.apps.segmint.teams import Seat
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import ValidationFailed, error_responses
+from keel.core.storage import Storage
 
 
 class ContentController(SegmintController):
@@ -96,8 +97,11 @@ class ContentController(SegmintController):
         return ok(services.content_read(row))
 
     @delete("/{content_id:uuid}", status_code=204, summary="Delete content", responses=WRITE_ERRORS)
-    async def delete_content(self, db_session: AsyncSession, seat: Seat, content_id: UUID) -> None:
-        await services.delete_content(db_session, seat, content_id)
+    async def delete_content(
+        self, db_session: AsyncSession, seat: Seat, storage: Storage, content_id: UUID
+    ) -> None:
+        keys = await services.delete_content(db_session, seat, content_id)
+        media_store.discard_after_commit(db_session, storage, keys)  # its images leave storage after commit
 
     @get("/{content_id:uuid}/versions", summary="Versions, newest first", responses=WRITE_ERRORS)
     async def list_versions(

@@ -1,5 +1,6 @@
-"""Media routes: images attached to a draft, in the order they are shown, posted with it to each network
-(X, Mastodon and Bluesky up to 4 in one post; LinkedIn up to 20, several as a multi-image post)."""
+"""Media routes: images and videos attached to a draft, in the order they are shown, posted with it to
+each network (X, Mastodon and Bluesky up to 4 images in one post; LinkedIn up to 20, several as a
+multi-image post; a video goes alone)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from keel.core.errors import (
 from keel.core.storage import Storage, read_multipart
 
 UPLOAD_ERRORS = {**WRITE_ERRORS, **error_responses(BadRequest, PayloadTooLarge, UnsupportedMediaType)}
-FORM_OVERHEAD = 64 * 1024  # the form's other parts and boundaries around the image
+FORM_OVERHEAD = 64 * 1024  # the form's other parts and boundaries around the file
 
 
 class MediaRead(msgspec.Struct, kw_only=True):
@@ -34,6 +35,7 @@ class MediaRead(msgspec.Struct, kw_only=True):
     content_id: UUID
     mime_type: str  # what the bytes are (checked), not what the client said
     size: int
+    duration: float | None  # seconds, for a video (read from the file)
     alt_text: str
     position: int
     created_at: datetime
@@ -45,6 +47,7 @@ def _read(row: Media) -> MediaRead:
         content_id=row.content_id,
         mime_type=row.mime_type,
         size=row.size,
+        duration=row.duration,
         alt_text=row.alt_text,
         position=row.position,
         created_at=row.created_at,
@@ -59,9 +62,10 @@ class MediaController(SegmintController):
         status_code=201,
         request_max_body_size=None,
         opt={"rate_limit": "60/minute"},
-        summary="Attach an image to a draft (multipart: an optional `alt` field first, then `file`)",
-        description="JPEG, PNG, GIF or WebP (recognised by its bytes), at most 8 MB and 20 per content; "
-        "each network's own count, type and size rules are checked when the content is scheduled.",
+        summary="Attach an image or a video to a draft (multipart: optional `alt` field first, then `file`)",
+        description="JPEG, PNG, GIF or WebP images (at most 8 MB) and MP4, MOV or WebM videos (at most "
+        "512 MB; their duration is read from the file), recognised by their bytes; 20 per content. Each "
+        "network's own count, type, size and duration rules are checked when the content is scheduled.",
         responses=UPLOAD_ERRORS,
     )
     async def attach_media(
@@ -72,7 +76,9 @@ class MediaController(SegmintController):
         storage: Storage,
         content_id: UUID,
     ) -> Envelope[MediaRead]:
-        upload = await read_multipart(request, file_field="file", max_size=media.MAX_BYTES + FORM_OVERHEAD)
+        upload = await read_multipart(
+            request, file_field="file", max_size=media.MAX_VIDEO_BYTES + FORM_OVERHEAD
+        )
         unknown = sorted(set(upload.fields) - {"alt"})
         if unknown:
             raise ValidationFailed(details=dict.fromkeys(unknown, "unknown field"))
@@ -92,7 +98,7 @@ class MediaController(SegmintController):
     @delete(
         "/{content_id:uuid}/media/{media_id:uuid}",
         status_code=204,
-        summary="Remove an image from a draft",
+        summary="Remove an image or video from a draft (its file leaves storage)",
         responses=WRITE_ERRORS,
     )
     async def detach_media(

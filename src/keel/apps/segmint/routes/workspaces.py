@@ -12,11 +12,13 @@ import msgspec
 from litestar import Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keel.apps.segmint import media_store
 from keel.apps.segmint.models import Workspace
 from keel.apps.segmint.routes.common import WRITE_ERRORS, SegmintController, app_settings
 from keel.apps.segmint.teams import Seat, workspaces
 from keel.apps.segmint.teams.roles import ROLE_NAMES
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
+from keel.core.storage import Storage
 from keel.identity import Principal
 
 RoleName = Annotated[str, msgspec.Meta(pattern="^(" + "|".join(ROLE_NAMES) + ")$")]
@@ -115,8 +117,9 @@ class WorkspaceController(SegmintController):
         summary="Delete the X-Workspace workspace and everything in it (owner; not your personal one)",
         responses=WRITE_ERRORS,
     )
-    async def delete_workspace(self, db_session: AsyncSession, seat: Seat) -> None:
-        await workspaces.delete_workspace(db_session, seat)
+    async def delete_workspace(self, db_session: AsyncSession, seat: Seat, storage: Storage) -> None:
+        keys = await workspaces.delete_workspace(db_session, seat)
+        media_store.discard_after_commit(db_session, storage, keys)  # its images leave storage after commit
 
     @get("/current/members", summary="Members of the X-Workspace workspace and their roles")
     async def list_members(

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -27,6 +27,7 @@ from keel.apps.segmint.models import (
     Workspace,
     WorkspaceMember,
 )
+from keel.apps.segmint.paging import paged
 from keel.apps.segmint.schemas import (
     ContentCreate,
     ContentRead,
@@ -139,18 +140,9 @@ async def list_content(
         conditions.append(Content.tone == tone)
     if tag:
         conditions.append(exists().where(ContentTag.content_id == Content.id, ContentTag.tag == tag.lower()))
-    total = await db.scalar(select(func.count()).select_from(Content).where(*conditions)) or 0
-    rows = (
-        await db.scalars(
-            select(Content)
-            .where(*conditions)
-            .options(selectinload(Content.tags))
-            .order_by(*parse_sort(sort, SORTABLE, default="-created_at"), Content.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    return list(rows), total
+    query = select(Content).options(selectinload(Content.tags))
+    order = (*parse_sort(sort, SORTABLE, default="-created_at"), Content.id)
+    return await paged(db, Content, conditions, query, order_by=order, limit=limit, offset=offset)
 
 
 # --------------------------------------------------------------------------- writing
@@ -251,12 +243,11 @@ async def list_versions(
     db: AsyncSession, seat: Seat, content_id: UUID, *, limit: int, offset: int
 ) -> tuple[list[ContentVersion], int]:
     await get_content(db, seat, content_id, write=False, members_only=True)
-    where = ContentVersion.content_id == content_id
-    total = await db.scalar(select(func.count()).select_from(ContentVersion).where(where)) or 0
-    rows = await db.scalars(
-        select(ContentVersion).where(where).order_by(ContentVersion.number.desc()).limit(limit).offset(offset)
+    conditions = [ContentVersion.content_id == content_id]
+    order = (ContentVersion.number.desc(),)
+    return await paged(
+        db, ContentVersion, conditions, select(ContentVersion), order_by=order, limit=limit, offset=offset
     )
-    return list(rows.all()), total
 
 
 def version_read(row: ContentVersion) -> VersionRead:
@@ -291,28 +282,35 @@ async def restore_version(db: AsyncSession, seat: Seat, content_id: UUID, number
     return row
 
 
-async def delete_content(db: AsyncSession, seat: Seat, content_id: UUID) -> None:
+async def delete_content(db: AsyncSession, seat: Seat, content_id: UUID) -> list[str]:
+    """Delete the content (its versions, events and media rows cascade); the storage keys of its media,
+    for the caller to delete after the commit."""
+    from keel.apps.segmint.media_store import keys_of_content
+
     row = await get_content(db, seat, content_id, lock=True)
     if row.status == SCHEDULED:
         raise Conflict(
             "Scheduled content cannot be deleted; cancel its schedule first", details={"status": row.status}
         )
+    keys = await keys_of_content(db, row.id)
     await db.delete(row)
     await db.flush()
+    return keys
 
 
 async def history(
     db: AsyncSession, seat: Seat, content_id: UUID, *, limit: int, offset: int
 ) -> tuple[list[EventRead], int]:
     await get_content(db, seat, content_id, write=False, members_only=True)
-    where = ContentEvent.content_id == content_id
-    total = await db.scalar(select(func.count()).select_from(ContentEvent).where(where)) or 0
-    rows = await db.scalars(
-        select(ContentEvent)
-        .where(where)
-        .order_by(ContentEvent.created_at, ContentEvent.id)
-        .limit(limit)
-        .offset(offset)
+    order = (ContentEvent.created_at, ContentEvent.id)
+    rows, total = await paged(
+        db,
+        ContentEvent,
+        [ContentEvent.content_id == content_id],
+        select(ContentEvent),
+        order_by=order,
+        limit=limit,
+        offset=offset,
     )
     return [
         EventRead(
@@ -325,7 +323,7 @@ async def history(
             comment=e.comment,
             created_at=e.created_at,
         )
-        for e in rows.all()
+        for e in rows
     ], total
 
 

@@ -20,6 +20,7 @@ from keel.apps.segmint.models import (
     Workflow,
     WorkflowApprover,
 )
+from keel.apps.segmint.paging import paged
 from keel.apps.segmint.schemas import (
     ReviewRead,
 )
@@ -75,17 +76,9 @@ async def pending_reviews(
 ) -> tuple[list[ReviewRead], int]:
     """Content in review on a workflow naming the caller, that the caller has not decided on yet."""
     conditions = [Content.status == IN_REVIEW, await reviewing(db, user_id), ~_decided_this_round(user_id)]
-    total = await db.scalar(select(func.count()).select_from(Content).where(*conditions)) or 0
-    rows = (
-        await db.scalars(
-            select(Content)
-            .where(*conditions)
-            .options(selectinload(Content.tags), selectinload(Content.workflow))
-            .order_by(Content.updated_at, Content.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    query = select(Content).options(selectinload(Content.tags), selectinload(Content.workflow))
+    order = (Content.updated_at, Content.id)
+    rows, total = await paged(db, Content, conditions, query, order_by=order, limit=limit, offset=offset)
     counts = await _approval_counts(db, rows)
     return [_review_read(r, counts.get(r.id, 0), None) for r in rows], total
 

@@ -19,6 +19,7 @@ from keel.apps.segmint.models import (
     WorkflowApprover,
     WorkspaceMember,
 )
+from keel.apps.segmint.paging import paged
 from keel.apps.segmint.schemas import (
     ApproverRead,
     WorkflowCreate,
@@ -162,17 +163,10 @@ async def get_workflow(db: AsyncSession, seat: Seat, workflow_id: UUID) -> Workf
 async def list_workflows(
     db: AsyncSession, seat: Seat, *, limit: int, offset: int
 ) -> tuple[Sequence[Workflow], int]:
-    where = Workflow.workspace_id == seat.workspace_id
-    total = await db.scalar(select(func.count()).select_from(Workflow).where(where)) or 0
-    rows = await db.scalars(
-        select(Workflow)
-        .where(where)
-        .options(selectinload(Workflow.approvers))
-        .order_by(Workflow.created_at.desc(), Workflow.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return rows.all(), total
+    query = select(Workflow).options(selectinload(Workflow.approvers))
+    order = (Workflow.created_at.desc(), Workflow.id)
+    conditions = [Workflow.workspace_id == seat.workspace_id]
+    return await paged(db, Workflow, conditions, query, order_by=order, limit=limit, offset=offset)
 
 
 async def delete_workflow(db: AsyncSession, seat: Seat, workflow_id: UUID) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint.models import Invitation, Workspace, WorkspaceMember
+from keel.apps.segmint.paging import paged
 from keel.apps.segmint.teams import roles
 from keel.apps.segmint.teams.seat import Seat
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -36,26 +37,22 @@ async def create(db: AsyncSession, principal: Principal, name: str) -> tuple[Wor
 
 
 async def mine(db: AsyncSession, user_id: UUID, *, limit: int, offset: int) -> tuple[list[Any], int]:
-    where = WorkspaceMember.user_id == user_id
-    total = await db.scalar(select(func.count()).select_from(WorkspaceMember).where(where)) or 0
-    rows = await db.execute(
-        select(Workspace, WorkspaceMember.role)
-        .join(WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id)
-        .where(where)
-        .order_by(Workspace.personal.desc(), Workspace.created_at, Workspace.id)
-        .limit(limit)
-        .offset(offset)
+    query = select(Workspace, WorkspaceMember.role).join(
+        WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id
     )
-    return list(rows.all()), total
+    order = (Workspace.personal.desc(), Workspace.created_at, Workspace.id)
+    conditions = [WorkspaceMember.user_id == user_id]
+    return await paged(
+        db, WorkspaceMember, conditions, query, order_by=order, limit=limit, offset=offset, tuples=True
+    )
 
 
 async def members(db: AsyncSession, seat: Seat, *, limit: int, offset: int) -> tuple[list[Any], int]:
-    where = WorkspaceMember.workspace_id == seat.workspace_id
-    total = await db.scalar(select(func.count()).select_from(WorkspaceMember).where(where)) or 0
-    rows = await db.scalars(
-        select(WorkspaceMember).where(where).order_by(WorkspaceMember.created_at).limit(limit).offset(offset)
+    conditions = [WorkspaceMember.workspace_id == seat.workspace_id]
+    order = (WorkspaceMember.created_at,)
+    return await paged(
+        db, WorkspaceMember, conditions, select(WorkspaceMember), order_by=order, limit=limit, offset=offset
     )
-    return list(rows.all()), total
 
 
 async def invite(
@@ -178,13 +175,18 @@ async def rename(db: AsyncSession, seat: Seat, name: str) -> Workspace:
     return row
 
 
-async def delete_workspace(db: AsyncSession, seat: Seat) -> None:
-    """Owners only; everything in it goes too (content, workflows, integrations, schedules, ideas...:
-    the database cascades). The personal workspace stays (409)."""
+async def delete_workspace(db: AsyncSession, seat: Seat) -> list[str]:
+    """Owners only; everything in it goes too (content, workflows, integrations, schedules, ideas, media
+    rows...: the database cascades). The personal workspace stays (409). Returns the storage keys of its
+    media, for the caller to delete after the commit."""
+    from keel.apps.segmint.media_store import keys_of_workspace
+
     seat.require(roles.MANAGE_WORKSPACE, "delete the workspace")
     if seat.personal:
         raise Conflict("Your personal workspace cannot be deleted", details={"workspace": "personal"})
+    keys = await keys_of_workspace(db, seat.workspace_id)
     await db.execute(sa_delete(Workspace).where(Workspace.id == seat.workspace_id))
+    return keys
 
 
 async def remove_member(db: AsyncSession, seat: Seat, user_id: UUID) -> None:
@@ -217,17 +219,12 @@ async def remove_member(db: AsyncSession, seat: Seat, user_id: UUID) -> None:
 async def invitations(db: AsyncSession, seat: Seat, *, limit: int, offset: int) -> tuple[list[Any], int]:
     """Pending invitations that can still be accepted, newest first."""
     seat.require(roles.MANAGE_MEMBERS, "see invitations")
-    where = (
-        (Invitation.workspace_id == seat.workspace_id)
-        & (Invitation.status == "pending")
-        & (Invitation.expires_at > datetime.now(UTC))
+    conditions = [
+        Invitation.workspace_id == seat.workspace_id,
+        Invitation.status == "pending",
+        Invitation.expires_at > datetime.now(UTC),
+    ]
+    order = (Invitation.created_at.desc(), Invitation.id)
+    return await paged(
+        db, Invitation, conditions, select(Invitation), order_by=order, limit=limit, offset=offset
     )
-    total = await db.scalar(select(func.count()).select_from(Invitation).where(where)) or 0
-    rows = await db.scalars(
-        select(Invitation)
-        .where(where)
-        .order_by(Invitation.created_at.desc(), Invitation.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows.all()), total
