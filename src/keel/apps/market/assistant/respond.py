@@ -67,18 +67,18 @@ def reply_later(outbox: Outbox, chat_id: uuid.UUID, message_id: uuid.UUID) -> No
 
 
 async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
+    """The assistant's turn. Its first token goes out before anything is written: the offline engine's
+    sentence as one `message.delta`, the model's text as it streams; then the turn's messages are written
+    in one INSERT and one commit, and their `message.created` events published."""
     from keel.apps.market.flows import Outbox, message_event, publish_all
 
     outbox = Outbox()
     mails: list[tuple[str, str, str]] = []
     async with app.state.sa_config.get_session() as db:
-        target = await state.reply_target(db, chat_id, message_id)
-        if target is None:
+        context = await state.reply_context(db, chat_id, message_id)
+        if context is None:
             return
-        chat, message = target
-        assistant = await state.assistant_of(db, chat.vendor_id)
-        if assistant is None or not assistant.enabled:
-            return
+        chat, assistant, message = context.chat, context.assistant, context.message
         text = message.body or ""
         request = language.understand(text)
         topic = language.topic_of(text, list(assistant.handoff_topics or []))
@@ -90,14 +90,12 @@ async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> N
         elif topic is not None:
             reason = f"topic:{topic}"
         engine = retrieval.ENGINE
-        replies: list[tuple[str, uuid.UUID | None, uuid.UUID | None]] = []  # body, card, message id
+        replies: list[state.Reply] = []
         if reason is None and not request.is_product_question:
             replies.append(
-                (
+                state.Reply(
                     f"I'm {assistant.name}, {chat.vendor.name}'s assistant. Tell me what you are looking for "
-                    "(for example a product, a colour, a size or a price limit), or ask for a person.",
-                    None,
-                    None,
+                    "(for example a product, a colour, a size or a price limit), or ask for a person."
                 )
             )
         elif reason is None and getattr(app.state, "llm", None) is not None:
@@ -106,30 +104,31 @@ async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> N
                 reason, engine = "engine_unavailable", "template"
             else:
                 engine = turn.engine
-                replies.append((turn.text, None, turn.reply_id))
-                replies.extend((retrieval.card_text(p), p.id, None) for p in turn.products)
+                replies.append(state.Reply(turn.text, None, turn.reply_id))
+                replies.extend(state.Reply(retrieval.card_text(p), p) for p in turn.products)
         elif reason is None:
             try:
-                async with db.begin_nested():  # a failed search must not take the hand-off with it
-                    answer = await retrieval.search_catalogue(db, chat.vendor_id, request)
+                answer = await retrieval.search_catalogue(db, chat.vendor_id, request, context.catalogue)
             except Exception:
-                log.exception("market_assistant_search_failed", chat_id=str(chat.id))
-                answer = retrieval.Answer()
-                reason = "engine_unavailable"
+                log.exception("market_assistant_search_failed", chat_id=str(chat_id))
+                # a failed statement ends a PostgreSQL transaction: the hand-off starts a fresh one
+                await db.rollback()
+                context = await state.reply_context(db, chat_id, message_id)
+                if context is None:
+                    return
+                chat, assistant = context.chat, context.assistant
+                answer, reason = retrieval.Answer(), "engine_unavailable"
             if answer.matches:
                 # its sentence streams at once (one `message.delta`), before the rows are written
                 sentence, reply_id = retrieval.found_sentence(answer), _new_id()
                 await _publish_delta(app, chat, reply_id, sentence, engine)
-                replies.append((sentence, None, reply_id))
-                replies.extend((retrieval.card_text(m.product), m.product.id, None) for m in answer.matches)
+                replies.append(state.Reply(sentence, None, reply_id))
+                replies.extend(state.Reply(retrieval.card_text(m.product), m.product) for m in answer.matches)
             elif reason is None:
                 reason = "not_found"
         if reason is not None:
-            replies.append((handoff_sentence(assistant, reason, chat), None, None))
-        for body, product_id, reply_id in replies:
-            read = await state.add_assistant_message(
-                db, chat, body, engine, product_id=product_id, message_id=reply_id
-            )
+            replies.append(state.Reply(handoff_sentence(assistant, reason, chat)))
+        for read in await state.add_assistant_messages(db, chat, engine, replies):
             outbox.add(chat, message_event("message.created", read))
         if reason is not None:
             await _announce_handoff(db, app, chat, assistant, reason, text, outbox, mails)

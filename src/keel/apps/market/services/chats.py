@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from keel.apps.market.models import (
     CLOSED,
@@ -59,7 +59,7 @@ def participant_filter(user_id: uuid.UUID) -> Any:
 
 
 def _chat_load() -> list[Any]:
-    return [selectinload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller)]
+    return [joinedload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller)]
 
 
 async def participant_chat(

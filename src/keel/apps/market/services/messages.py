@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from keel.apps.market.models import (
     OPEN,
@@ -131,14 +132,24 @@ def _after(newest: uuid.UUID | None) -> uuid.UUID:
 
 
 async def insert_message(db: AsyncSession, chat: Chat, row: Message) -> Message:
-    """Add the message, move the chat's activity time and the sender's read marker.
+    """Add the message (`insert_messages`), and move the sender's read marker to it: your own messages
+    are read."""
+    await insert_messages(db, chat, [row])
+    if row.sender_id is not None:
+        await upsert_member(db, chat.id, row.sender_id, read_up_to=row.id)
+    return row
+
+
+async def insert_messages(db: AsyncSession, chat: Chat, rows: list[Message]) -> list[Message]:
+    """Add messages to a chat in one INSERT and move the chat's activity time.
 
     Sends to one chat are serialised: the chat's row is updated first (PostgreSQL holds that row lock,
-    SQLite its write lock, until commit), and only then is the message's id drawn, greater than every
-    id already in the chat. So ids follow commit order within a chat, and a read marker ("read up to
-    id X") never skips a message that committed late with a smaller id; the activity time only moves
-    forward. A concurrent retry with the same client id that slipped past the replay check fails the
-    unique constraint: 409, and the client's next retry gets the stored message."""
+    SQLite its write lock, until commit), and only then are the clock read and the ids drawn, greater than
+    every id already in the chat (rows without an id get one, in order). So ids follow commit order within
+    a chat, and a read marker ("read up to id X") never skips a message that committed late with a
+    smaller id; the activity time only moves forward. A concurrent retry with the same client id that
+    slipped past the replay check fails the unique constraint: 409, and the client's next retry gets the
+    stored message. Each row's `product` must be set (or None) by the caller: nothing is read back."""
     from sqlalchemy import case, update
     from sqlalchemy.orm.attributes import set_committed_value
 
@@ -153,17 +164,18 @@ async def insert_message(db: AsyncSession, chat: Chat, row: Message) -> Message:
         .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity))
     )
     set_committed_value(chat, "last_message_at", stamp)
-    if row.id is None:
+    if any(row.id is None for row in rows):
         newest = await db.scalar(
             select(Message.id).where(Message.chat_id == chat.id).order_by(Message.id.desc()).limit(1)
         )
-        row.id = _after(newest)
-    row.created_at = stamp
-    db.add(row)
-    await db.flush()
-    if row.sender_id is not None:  # your own messages are read
-        await upsert_member(db, chat.id, row.sender_id, read_up_to=row.id)
-    return row
+        for row in rows:
+            if row.id is None:
+                row.id = newest = _after(newest)
+    for row in rows:
+        row.created_at = stamp
+    db.add_all(rows)
+    await db.flush()  # one INSERT for all of them (SQLAlchemy's insertmanyvalues)
+    return rows
 
 
 @dataclass
@@ -200,7 +212,7 @@ async def send_text(
     if existing is not None:
         return _replay(chat, existing, TEXT, body, data.product_id)
     require_open(chat)
-    await check_product(db, chat, data.product_id)
+    product = await check_product(db, chat, data.product_id)
     row = Message(
         chat_id=chat.id,
         sender_id=principal.user_id,
@@ -209,9 +221,9 @@ async def send_text(
         body=body,
         product_id=data.product_id,
     )
+    set_committed_value(row, "product", product)  # what the card shows: no reload after the insert
     inserted = await insert_message(db, chat, row)
-    fresh = await load_message(db, chat, inserted.id)
-    return Sent(chat, message_read(fresh), True)
+    return Sent(chat, message_read(inserted), True)
 
 
 def _replay(chat: Chat, existing: Message, kind: str, body: str | None, product_id: uuid.UUID | None) -> Sent:
