@@ -147,31 +147,33 @@ class Reply:
     message_id: uuid.UUID | None = None
 
 
+def assistant_row(chat_id: uuid.UUID, engine: str, reply: Reply) -> Message:
+    """A message of the assistant's, with its card's product set (nothing to read back after the insert)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    row = Message(
+        chat_id=chat_id,
+        sender_id=None,
+        client_id=uuid.uuid4(),
+        kind=TEXT,
+        body=reply.body[:4000],
+        product_id=reply.product.id if reply.product is not None else None,
+        author=ASSISTANT,
+        engine=engine,
+        edited_at=None,
+        deleted_at=None,
+    )
+    if reply.message_id is not None:  # announced before it was written: kept, so deltas and message match
+        row.id = reply.message_id
+    set_committed_value(row, "product", reply.product)
+    return row
+
+
 async def add_assistant_messages(
     db: AsyncSession, chat: Chat, engine: str, replies: list[Reply]
 ) -> list[MessageRead]:
-    """The assistant's messages of one turn, in one INSERT (nothing read back: the rows and the products
-    of their cards are at hand)."""
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    rows = []
-    for reply in replies:
-        row = Message(
-            chat_id=chat.id,
-            sender_id=None,
-            client_id=uuid.uuid4(),
-            kind=TEXT,
-            body=reply.body[:4000],
-            product_id=reply.product.id if reply.product is not None else None,
-            author=ASSISTANT,
-            engine=engine,
-            edited_at=None,
-            deleted_at=None,
-        )
-        if reply.message_id is not None:  # announced before it was written: kept, so deltas and message match
-            row.id = reply.message_id
-        set_committed_value(row, "product", reply.product)
-        rows.append(row)
+    """The assistant's messages of one turn, in one INSERT, on the caller's transaction."""
+    rows = [assistant_row(chat.id, engine, reply) for reply in replies]
     await insert_messages(db, chat, rows)
     return [message_read(row) for row in rows]
 
@@ -307,6 +309,7 @@ __all__ = [
     "add_assistant_messages",
     "assistant_of",
     "assistant_read",
+    "assistant_row",
     "get_settings",
     "hand_back",
     "hand_off",

@@ -65,12 +65,15 @@ def _chat_load() -> list[Any]:
 async def participant_chat(
     db: AsyncSession, principal: Principal, chat_id: uuid.UUID, *, refresh: bool = False
 ) -> Chat:
+    # one statement: the chat with its shop and assigned sellers joined (no LIMIT here, unlike the lists)
     statement = (
-        select(Chat).where(Chat.id == chat_id, participant_filter(principal.user_id)).options(*_chat_load())
+        select(Chat)
+        .where(Chat.id == chat_id, participant_filter(principal.user_id))
+        .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
     )
     if refresh:  # reload relations changed earlier in this transaction
         statement = statement.execution_options(populate_existing=True)
-    chat = await db.scalar(statement)
+    chat = (await db.execute(statement)).unique().scalar_one_or_none()
     if chat is None:
         raise NotFound("Chat not found")
     return chat

@@ -34,6 +34,8 @@ from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.storage import Storage
@@ -141,9 +143,19 @@ async def insert_message(db: AsyncSession, chat: Chat, row: Message) -> Message:
 
 
 async def insert_messages(db: AsyncSession, chat: Chat, rows: list[Message]) -> list[Message]:
-    """Add messages to a chat in one INSERT and move the chat's activity time.
+    """Add messages to one chat (`insert_batch`); the chat object's activity time follows."""
+    from sqlalchemy.orm.attributes import set_committed_value
 
-    Sends to one chat are serialised: the chat's row is updated first (PostgreSQL holds that row lock,
+    stamp = await insert_batch(db, {chat.id: rows})
+    set_committed_value(chat, "last_message_at", stamp)
+    return rows
+
+
+async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Message]]) -> datetime:
+    """Add messages to one or more chats in one INSERT and move the chats' activity time (a fixed number
+    of statements however many chats and rows); returns the time stamped on them.
+
+    Sends to one chat are serialised: the chats' rows are updated first (PostgreSQL holds those row locks,
     SQLite its write lock, until commit), and only then are the clock read and the ids drawn, greater than
     every id already in the chat (rows without an id get one, in order). So ids follow commit order within
     a chat, and a read marker ("read up to id X") never skips a message that committed late with a
@@ -151,31 +163,41 @@ async def insert_messages(db: AsyncSession, chat: Chat, rows: list[Message]) -> 
     slipped past the replay check fails the unique constraint: 409, and the client's next retry gets the
     stored message. Each row's `product` must be set (or None) by the caller: nothing is read back."""
     from sqlalchemy import case, update
-    from sqlalchemy.orm.attributes import set_committed_value
 
     chats = Chat.__table__
     activity = chats.c.last_message_at
-    # take the chat's lock before reading the clock or the newest id: whoever waits draws later ones
-    await db.execute(update(chats).where(chats.c.id == chat.id).values(last_message_at=activity))
+    ids = sorted(rows_by_chat)  # one lock order for every writer
+    # take the chats' locks before reading the clock or the newest ids: whoever waits draws later ones
+    await db.execute(update(chats).where(chats.c.id.in_(ids)).values(last_message_at=activity))
     stamp = now()
     await db.execute(
         update(chats)
-        .where(chats.c.id == chat.id)
+        .where(chats.c.id.in_(ids))
         .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity))
     )
-    set_committed_value(chat, "last_message_at", stamp)
-    if any(row.id is None for row in rows):
-        newest = await db.scalar(
-            select(Message.id).where(Message.chat_id == chat.id).order_by(Message.id.desc()).limit(1)
-        )
-        for row in rows:
+    unnumbered = [chat_id for chat_id in ids if any(row.id is None for row in rows_by_chat[chat_id])]
+    newest: dict[uuid.UUID, uuid.UUID | None] = dict.fromkeys(unnumbered)
+    if unnumbered:
+        last = (
+            select(Message.id)
+            .where(Message.chat_id == chats.c.id)
+            .order_by(Message.id.desc())
+            .limit(1)
+            .correlate(chats)
+            .scalar_subquery()
+        )  # (PostgreSQL has no max() of uuid)
+        found = await db.execute(select(chats.c.id, last).where(chats.c.id.in_(unnumbered)))
+        newest.update({chat_id: last for chat_id, last in found})
+    everything = []
+    for chat_id in ids:
+        for row in rows_by_chat[chat_id]:
             if row.id is None:
-                row.id = newest = _after(newest)
-    for row in rows:
-        row.created_at = stamp
-    db.add_all(rows)
+                row.id = newest[chat_id] = _after(newest[chat_id])
+            row.created_at = stamp
+            everything.append(row)
+    db.add_all(everything)
     await db.flush()  # one INSERT for all of them (SQLAlchemy's insertmanyvalues)
-    return rows
+    return stamp
 
 
 @dataclass
