@@ -178,9 +178,8 @@ async def _model_turn(
         await _publish_delta(app, chat, message_id, delta, engine)
         first_token_sent()
 
-    try:
-        async with db.begin_nested():
-            turn = await llm.converse(app, db, chat, assistant, reply_id, publish_delta)
+    try:  # (each tool call runs in a savepoint of its own: nothing to roll back before the first token)
+        turn = await llm.converse(app, db, chat, assistant, reply_id, publish_delta)
     except Exception:  # ModelUnavailable, TokenQuotaExceeded, a refused request or anything else
         log.warning("market_assistant_model_failed", chat_id=str(chat.id), exc_info=True)
         return None
