@@ -96,23 +96,34 @@ class ReplyWriter:
         return await job.done
 
     async def _run(self) -> None:
-        while self.queue:
-            self._forget_stale()
-            with contextlib.suppress(TimeoutError):  # first tokens first, but never longer than MAX_WAIT
-                await asyncio.wait_for(self.all_sent.wait(), MAX_WAIT)
-            batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-            try:
-                await self._write(batch)
-            except Exception as exc:
-                if len(batch) == 1:
-                    _fail(batch[0], exc)
-                    continue
-                log.warning("market_reply_batch_failed", turns=len(batch), exc_info=True)
-                for job in batch:  # one by one: a bad chat costs only its own answer
-                    try:
-                        await self._write([job])
-                    except Exception as alone:
-                        _fail(job, alone)
+        batch: list[_Job] = []
+        try:
+            while self.queue:
+                self._forget_stale()
+                with contextlib.suppress(TimeoutError):  # first tokens first, never longer than MAX_WAIT
+                    await asyncio.wait_for(self.all_sent.wait(), MAX_WAIT)
+                batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+                await self._write_or_split(batch)
+                batch = []
+        except BaseException as exc:  # cancelled (shutdown) or a bug: nobody waits for ever
+            for job in [*batch, *self.queue]:
+                _fail(job, exc if isinstance(exc, Exception) else RuntimeError("the writer stopped"))
+            self.queue = []
+            raise
+
+    async def _write_or_split(self, batch: list[_Job]) -> None:
+        try:
+            await self._write(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                _fail(batch[0], exc)
+                return
+            log.warning("market_reply_batch_failed", turns=len(batch), exc_info=True)
+            for job in batch:  # one by one: a bad chat costs only its own answer
+                try:
+                    await self._write([job])
+                except Exception as alone:
+                    _fail(job, alone)
 
     async def _write(self, batch: list[_Job]) -> None:
         from keel.apps.market.flows import Outbox, message_event, publish_all
