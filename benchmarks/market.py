@@ -130,7 +130,11 @@ async def _customers(http: httpx.AsyncClient, vendor_id: str, count: int) -> lis
     return people
 
 
-async def local_engine(base: str) -> dict[str, Any]:
+async def local_engine(base: str, pid: int | None = None) -> dict[str, Any]:
+    """20 chats at once, then one chat alone (its latency without queueing); the server's CPU ms per
+    message (the customer's POST, the reply, their events) over the concurrent rounds."""
+    from benchmarks import measure
+
     limits = httpx.Limits(max_connections=CHATS * 2 + 10)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         vendor_id = await _shop(http)
@@ -138,9 +142,12 @@ async def local_engine(base: str) -> dict[str, Any]:
         questions = [q["question"] for q in DATA["answerable"]]
         await asyncio.gather(*(c.ask(questions[i % len(questions)]) for i, c in enumerate(people)))  # warm-up
         samples: list[float] = []
+        meter = measure.CpuMeter(pid)
         for round_ in range(ROUNDS):
             asked = [questions[(round_ * CHATS + i) % len(questions)] for i in range(CHATS)]
             samples += await asyncio.gather(*(c.ask(q) for c, q in zip(people, asked, strict=True)))
+        cpu_ms = meter.per_request(len(samples))
+        alone = [await people[0].ask(questions[n % len(questions)]) for n in range(ROUNDS)]
         for c in people:
             assert c.task is not None
             c.task.cancel()
@@ -150,6 +157,8 @@ async def local_engine(base: str) -> dict[str, Any]:
         "p50_ms": round(statistics.median(samples), 1),
         "p95_ms": round(percentile(samples, 0.95), 1),
         "max_ms": round(max(samples), 1),
+        "cpu_ms_per_message": cpu_ms,
+        "alone_p50_ms": round(statistics.median(alone), 1),
         "goal_p95_ms": 150,
     }
 
@@ -164,14 +173,18 @@ async def _raw_first_chunk(client: httpx.AsyncClient, base_url: str) -> float:
     raise RuntimeError("no token")
 
 
-async def model_server(base: str, server: Any) -> dict[str, Any]:
+async def model_server(base: str, server: Any, pid: int | None = None) -> dict[str, Any]:
+    from benchmarks import measure
     from fixtures.openai_server import Reply
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as http, httpx.AsyncClient() as raw:
         vendor_id = await _shop(http)
         people = await _customers(http, vendor_id, 3)  # 30 messages within the 30/minute send limit each
         samples, own = [], []
+        meter = measure.CpuMeter(None)
         for n in range(LLM_MESSAGES + 3):
+            if n == 3:
+                meter = measure.CpuMeter(pid)
             server.script(Reply(text=REPLY))
             took = await people[n % len(people)].ask("blue running shoes in 42?")
             server.script(Reply(text=REPLY))
@@ -179,6 +192,7 @@ async def model_server(base: str, server: Any) -> dict[str, Any]:
             if n >= 3:  # warm-up: first connections, first prompt
                 samples.append(took)
                 own.append(server_ms)
+        cpu_ms = meter.per_request(len(samples))
         for c in people:
             assert c.task is not None
             c.task.cancel()
@@ -190,6 +204,7 @@ async def model_server(base: str, server: Any) -> dict[str, Any]:
         "server_own_ms": round(server_ms, 2),
         "overhead_p50_ms": round(statistics.median(samples) - server_ms, 1),
         "overhead_p95_ms": round(percentile(samples, 0.95) - server_ms, 1),
+        "cpu_ms_per_message": cpu_ms,
         "goal_overhead_ms": 20,
     }
 
@@ -215,7 +230,7 @@ def run_all(env: dict[str, str]) -> dict[str, Any]:
     result: dict[str, Any] = {"load_average": os.getloadavg()}
     proc, base = _serve({**env, "AI_BASE_URL": ""}, "server-market-local.log")
     try:
-        result["local"] = asyncio.run(local_engine(base))
+        result["local"] = asyncio.run(local_engine(base, proc.pid))
     except Exception as exc:
         result["local"] = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
     finally:
@@ -226,7 +241,7 @@ def run_all(env: dict[str, str]) -> dict[str, Any]:
         "server-market-model.log",
     )
     try:
-        result["model"] = asyncio.run(model_server(base, server))
+        result["model"] = asyncio.run(model_server(base, server, proc.pid))
     except Exception as exc:
         result["model"] = {"skipped": f"{type(exc).__name__}: {exc}"[:300]}
     finally:
@@ -243,7 +258,9 @@ def print_table(result: dict[str, Any]) -> None:
     elif local:
         print(
             f"  local engine, {local['chats']} chats at once: p50 {local['p50_ms']}  p95 {local['p95_ms']}  "
-            f"max {local['max_ms']}  (goal p95 <= {local['goal_p95_ms']}; {local['samples']} samples)"
+            f"max {local['max_ms']}  (goal p95 <= {local['goal_p95_ms']}; {local['samples']} samples); "
+            f"server CPU {local['cpu_ms_per_message']} ms per message; "
+            f"one chat alone p50 {local['alone_p50_ms']}"
         )
     if "skipped" in model:
         print(f"  model server: not measured: {model['skipped']}")
@@ -252,7 +269,8 @@ def print_table(result: dict[str, Any]) -> None:
             f"  model server: first delta p50 {model['first_delta_p50_ms']}  "
             f"p95 {model['first_delta_p95_ms']}; server's own {model['server_own_ms']}; "
             f"overhead p50 {model['overhead_p50_ms']}  "
-            f"p95 {model['overhead_p95_ms']}  (goal <= {model['goal_overhead_ms']})"
+            f"p95 {model['overhead_p95_ms']}  (goal <= {model['goal_overhead_ms']}); "
+            f"server CPU {model['cpu_ms_per_message']} ms per message"
         )
 
 

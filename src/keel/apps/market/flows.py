@@ -44,6 +44,7 @@ class Outbox:
 
     items: list[tuple[list[uuid.UUID], dict[str, Any]]] = field(default_factory=list)
     follow_ups: list[FollowUp] = field(default_factory=list)
+    expected: object | None = None  # a send's first token the assistant's writer waits for (writer.py)
 
     def add(self, chat: Chat, event: dict[str, Any]) -> None:
         self.items.append((services.participant_ids(chat), event))

@@ -133,20 +133,20 @@ def _system(chat: Chat, assistant: Assistant) -> str:
 
 
 async def _history(db: AsyncSession, chat: Chat) -> list[dict[str, Any]]:
+    """The chat's last HISTORY messages as the model's turns (two columns, no ORM objects)."""
     rows = list(
-        await db.scalars(
-            select(Message)
+        await db.execute(
+            select(Message.author, Message.body)
             .where(Message.chat_id == chat.id, Message.deleted_at.is_(None))
             .order_by(Message.id.desc())
             .limit(HISTORY)
         )
     )
-    out = []
-    for row in reversed(rows):
-        if not row.body:
-            continue
-        out.append({"role": "assistant" if row.author == ASSISTANT else "user", "content": row.body})
-    return out
+    return [
+        {"role": "assistant" if author == ASSISTANT else "user", "content": body}
+        for author, body in reversed(rows)
+        if body
+    ]
 
 
 async def converse(
@@ -191,7 +191,8 @@ async def converse(
             }
         )
         for call in calls:
-            result = await _tool(db, chat, assistant, call.name, call.arguments)
+            async with db.begin_nested():  # a failed tool query must not end the turn's transaction
+                result = await _tool(db, chat, assistant, call.name, call.arguments)
             for item in result if isinstance(result, list) else [result]:
                 if isinstance(item, dict) and "id" in item:
                     product = await db.get(Product, uuid.UUID(item["id"]))

@@ -9,6 +9,7 @@ customer's message is stored and announced whatever happens here; a failure is l
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -60,25 +61,46 @@ async def greet(db: AsyncSession, chat: Chat, outbox: Outbox) -> None:
 
 
 def reply_later(outbox: Outbox, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
+    expected, outbox.expected = outbox.expected, None  # the send's first token, now the turn's
+
     async def follow_up(app: Litestar) -> None:
-        await respond(app, chat_id, message_id)
+        await respond(app, chat_id, message_id, expected)
 
     outbox.follow_ups.append(follow_up)
 
 
-async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
+async def respond(
+    app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID, expected: object | None = None
+) -> None:
+    """The assistant's turn. Its first token goes out before anything is written (`message.delta`: the
+    offline engine's sentence at once, the model's text as it streams); an answer's messages are then
+    stored by the process's writer (writer.py: after the other turns' first tokens, many chats in one
+    transaction) and published. A hand-off is written here, with the chat's state, in one transaction."""
+    from keel.apps.market.assistant.writer import writer_of
+
+    writer = writer_of(app)
+    with writer.turn(expected) as first_token_sent:
+        answer = await _turn(app, chat_id, message_id, first_token_sent)
+    if answer is not None:
+        recipients, engine, replies = answer
+        await writer.write(chat_id, recipients, engine, replies)
+
+
+async def _turn(
+    app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID, first_token_sent: Callable[[], None]
+) -> tuple[list[uuid.UUID], str, list[state.Reply]] | None:
+    """Decide and answer; returns the answer for the writer (recipients, engine, messages), or None when
+    there is none (quiet) or the turn was a hand-off, written and published here."""
     from keel.apps.market.flows import Outbox, message_event, publish_all
+    from keel.apps.market.services import participant_ids
 
     outbox = Outbox()
     mails: list[tuple[str, str, str]] = []
     async with app.state.sa_config.get_session() as db:
-        target = await state.reply_target(db, chat_id, message_id)
-        if target is None:
-            return
-        chat, message = target
-        assistant = await state.assistant_of(db, chat.vendor_id)
-        if assistant is None or not assistant.enabled:
-            return
+        context = await state.reply_context(db, chat_id, message_id)
+        if context is None:
+            return None
+        chat, assistant, message = context.chat, context.assistant, context.message
         text = message.body or ""
         request = language.understand(text)
         topic = language.topic_of(text, list(assistant.handoff_topics or []))
@@ -90,56 +112,61 @@ async def respond(app: Litestar, chat_id: uuid.UUID, message_id: uuid.UUID) -> N
         elif topic is not None:
             reason = f"topic:{topic}"
         engine = retrieval.ENGINE
-        replies: list[tuple[str, uuid.UUID | None, uuid.UUID | None]] = []  # body, card, message id
+        replies: list[state.Reply] = []
         if reason is None and not request.is_product_question:
             replies.append(
-                (
+                state.Reply(
                     f"I'm {assistant.name}, {chat.vendor.name}'s assistant. Tell me what you are looking for "
                     "(for example a product, a colour, a size or a price limit), or ask for a person.",
                     None,
-                    None,
+                    _new_id(),
                 )
             )
         elif reason is None and getattr(app.state, "llm", None) is not None:
-            turn = await _model_turn(app, db, chat, assistant, outbox)
+            turn = await _model_turn(app, db, chat, assistant, first_token_sent)
             if turn is None or not turn.text:
                 reason, engine = "engine_unavailable", "template"
             else:
                 engine = turn.engine
-                replies.append((turn.text, None, turn.reply_id))
-                replies.extend((retrieval.card_text(p), p.id, None) for p in turn.products)
+                replies.append(state.Reply(turn.text, None, turn.reply_id))
+                replies.extend(state.Reply(retrieval.card_text(p), p) for p in turn.products)
         elif reason is None:
             try:
-                async with db.begin_nested():  # a failed search must not take the hand-off with it
-                    answer = await retrieval.search_catalogue(db, chat.vendor_id, request)
+                answer = await retrieval.search_catalogue(db, chat.vendor_id, request, context.catalogue)
             except Exception:
-                log.exception("market_assistant_search_failed", chat_id=str(chat.id))
-                answer = retrieval.Answer()
-                reason = "engine_unavailable"
+                log.exception("market_assistant_search_failed", chat_id=str(chat_id))
+                # a failed statement ends a PostgreSQL transaction: the hand-off starts a fresh one
+                await db.rollback()
+                context = await state.reply_context(db, chat_id, message_id)
+                if context is None:
+                    return None
+                chat, assistant = context.chat, context.assistant
+                answer, reason = retrieval.Answer(), "engine_unavailable"
             if answer.matches:
-                # its sentence streams at once (one `message.delta`), before the rows are written
-                sentence, reply_id = retrieval.found_sentence(answer), _new_id()
-                await _publish_delta(app, chat, reply_id, sentence, engine)
-                replies.append((sentence, None, reply_id))
-                replies.extend((retrieval.card_text(m.product), m.product.id, None) for m in answer.matches)
+                replies.append(state.Reply(retrieval.found_sentence(answer), None, _new_id()))
+                replies.extend(state.Reply(retrieval.card_text(m.product), m.product) for m in answer.matches)
             elif reason is None:
                 reason = "not_found"
-        if reason is not None:
-            replies.append((handoff_sentence(assistant, reason, chat), None, None))
-        for body, product_id, reply_id in replies:
-            read = await state.add_assistant_message(
-                db, chat, body, engine, product_id=product_id, message_id=reply_id
-            )
+        if reason is None:
+            first = replies[0]
+            if first.message_id is not None and engine == retrieval.ENGINE:
+                # the offline engine's sentence streams at once (one `message.delta`), before any write
+                await _publish_delta(app, chat, first.message_id, first.body, engine)
+            first_token_sent()
+            return participant_ids(chat), engine, replies
+        replies.append(state.Reply(handoff_sentence(assistant, reason, chat)))
+        for read in await state.add_assistant_messages(db, chat, engine, replies):
             outbox.add(chat, message_event("message.created", read))
-        if reason is not None:
-            await _announce_handoff(db, app, chat, assistant, reason, text, outbox, mails)
+        await _announce_handoff(db, app, chat, assistant, reason, text, outbox, mails)
         await db.commit()
+    first_token_sent()
     await publish_all(app, outbox)
     await _send_mails(app, mails)
+    return None
 
 
 async def _model_turn(
-    app: Litestar, db: AsyncSession, chat: Chat, assistant: Assistant, outbox: Outbox
+    app: Litestar, db: AsyncSession, chat: Chat, assistant: Assistant, first_token_sent: Callable[[], None]
 ) -> Any:
     """The model server's answer, streamed as `message.delta` events; None when the server failed (down,
     quota, refusal, bad output): the caller hands the chat to a person instead of leaving it silent."""
@@ -149,10 +176,10 @@ async def _model_turn(
 
     async def publish_delta(message_id: uuid.UUID, delta: str, engine: str) -> None:
         await _publish_delta(app, chat, message_id, delta, engine)
+        first_token_sent()
 
-    try:
-        async with db.begin_nested():
-            turn = await llm.converse(app, db, chat, assistant, reply_id, publish_delta)
+    try:  # (each tool call runs in a savepoint of its own: nothing to roll back before the first token)
+        turn = await llm.converse(app, db, chat, assistant, reply_id, publish_delta)
     except Exception:  # ModelUnavailable, TokenQuotaExceeded, a refused request or anything else
         log.warning("market_assistant_model_failed", chat_id=str(chat.id), exc_info=True)
         return None

@@ -77,8 +77,11 @@ def _accepted(covered: int, wanted: int) -> bool:
     return covered * 3 >= wanted * 2 or (covered >= 2 and covered * 2 >= wanted)
 
 
-async def search_catalogue(db: AsyncSession, vendor_id: uuid.UUID, request: Request) -> Answer:
-    vocab = await search.vocabulary(db, vendor_id)
+async def search_catalogue(
+    db: AsyncSession, vendor_id: uuid.UUID, request: Request, catalogue: tuple[int, object] | None = None
+) -> Answer:
+    """`catalogue`: the shop's (active products, latest change) when the caller has read it already."""
+    vocab = await search.vocabulary(db, vendor_id, catalogue)
     groups = [search.correct(g, vocab) for g in request.terms]
     colour_words = [c for family in request.colours for c in family]
     lookup = [alt for g in groups for alt in g] or colour_words

@@ -90,16 +90,21 @@ class _Vocabulary:
 _VOCABULARIES: dict[uuid.UUID, _Vocabulary] = {}
 
 
-async def vocabulary(db: AsyncSession, vendor_id: uuid.UUID) -> frozenset[str]:
-    """The words of the shop's active products, reloaded only when its products changed."""
-    count, changed = (
-        await db.execute(
-            select(func.count(), func.max(Product.updated_at)).where(
-                Product.vendor_id == vendor_id, Product.is_active.is_(True)
+async def vocabulary(
+    db: AsyncSession, vendor_id: uuid.UUID, version: tuple[int, object] | None = None
+) -> frozenset[str]:
+    """The words of the shop's active products, reloaded only when its products changed: `version` is
+    (how many, latest `updated_at`), read here unless the caller read it already (the assistant's turn
+    reads it with the chat, `services.assistant.reply_context`)."""
+    if version is None:
+        count, changed = (
+            await db.execute(
+                select(func.count(), func.max(Product.updated_at)).where(
+                    Product.vendor_id == vendor_id, Product.is_active.is_(True)
+                )
             )
-        )
-    ).one()
-    version = (int(count), changed)
+        ).one()
+        version = (int(count), changed)
     cached = _VOCABULARIES.get(vendor_id)
     if cached is not None and cached.version == version:
         return cached.words

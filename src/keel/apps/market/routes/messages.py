@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -83,9 +84,22 @@ class MessageController(Controller):
         chat_id: UUID,
         data: MessageSend,
     ) -> Response[Envelope[MessageRead]]:
-        sent = await run_flow(
-            request, lambda outbox: flows.send_text(db_session, principal, chat_id, data, outbox)
-        )
+        from keel.apps.market.assistant.writer import writer_of
+
+        # the assistant's writer holds back while a customer's message is on its way to a first token
+        writer = writer_of(request.app)
+        expected = writer.expect()
+
+        def send(outbox: flows.Outbox) -> Awaitable[services.Sent]:
+            outbox.expected = expected  # taken over by the assistant's turn, if one follows
+            return flows.send_text(db_session, principal, chat_id, data, outbox)
+
+        try:
+            sent = await run_flow(request, send)
+        finally:
+            outbox = getattr(request.state, "market_outbox", None)
+            if outbox is None or outbox.expected is not None:  # failed, or no turn follows
+                writer.arrived(expected)
         return Response(ok(sent.message), status_code=HTTP_201_CREATED if sent.created else HTTP_200_OK)
 
     @post(

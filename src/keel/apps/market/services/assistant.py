@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +20,13 @@ from keel.apps.market.models import (
     Chat,
     ChatSeller,
     Message,
+    Product,
     Seller,
     Vendor,
 )
 from keel.apps.market.schemas import AssistantRead, AssistantUpdate, HumanHours
 from keel.apps.market.services.chats import participant_chat, role_in
-from keel.apps.market.services.messages import insert_message, load_message
+from keel.apps.market.services.messages import insert_messages
 from keel.apps.market.services.vendors import managed_vendor, now
 from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -136,50 +138,87 @@ def hours_text(assistant: Assistant) -> str:
 # --------------------------------------------------------------------------- messages by the assistant
 
 
-async def add_assistant_message(
-    db: AsyncSession,
-    chat: Chat,
-    body: str,
-    engine: str,
-    *,
-    product_id: uuid.UUID | None = None,
-    client_id: uuid.UUID | None = None,
-    message_id: uuid.UUID | None = None,  # the id its streamed deltas announced
-) -> MessageRead:
+@dataclass
+class Reply:
+    """One message of the assistant's: its text, the product of its card, the id its deltas announced."""
+
+    body: str
+    product: Product | None = None
+    message_id: uuid.UUID | None = None
+
+
+def assistant_row(chat_id: uuid.UUID, engine: str, reply: Reply) -> Message:
+    """A message of the assistant's, with its card's product set (nothing to read back after the insert)."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
     row = Message(
-        chat_id=chat.id,
+        chat_id=chat_id,
         sender_id=None,
-        client_id=client_id or uuid.uuid4(),
+        client_id=uuid.uuid4(),
         kind=TEXT,
-        body=body[:4000],
-        product_id=product_id,
+        body=reply.body[:4000],
+        product_id=reply.product.id if reply.product is not None else None,
         author=ASSISTANT,
         engine=engine,
+        edited_at=None,
+        deleted_at=None,
     )
-    if message_id is not None:  # announced before the model answered: kept, so deltas and message match
-        row.id = message_id
-    await insert_message(db, chat, row)
-    return message_read(await load_message(db, chat, row.id))
+    if reply.message_id is not None:  # announced before it was written: kept, so deltas and message match
+        row.id = reply.message_id
+    set_committed_value(row, "product", reply.product)
+    return row
 
 
-async def reply_target(
-    db: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID
-) -> tuple[Chat, Message] | None:
-    """The chat and the customer's message the assistant should answer, or None when it must stay quiet:
-    no assistant or switched off, a person answering, a closed chat, not the customer's message."""
-    from sqlalchemy.orm import selectinload
+async def add_assistant_messages(
+    db: AsyncSession, chat: Chat, engine: str, replies: list[Reply]
+) -> list[MessageRead]:
+    """The assistant's messages of one turn, in one INSERT, on the caller's transaction."""
+    rows = [assistant_row(chat.id, engine, reply) for reply in replies]
+    await insert_messages(db, chat, rows)
+    return [message_read(row) for row in rows]
 
-    chat = await db.scalar(
-        select(Chat)
-        .where(Chat.id == chat_id)
-        .options(selectinload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller))
+
+async def add_assistant_message(db: AsyncSession, chat: Chat, body: str, engine: str) -> MessageRead:
+    return (await add_assistant_messages(db, chat, engine, [Reply(body)]))[0]
+
+
+@dataclass
+class ReplyContext:
+    """What the assistant's turn reads before it answers, fetched in one statement."""
+
+    chat: Chat  # with its shop and assigned sellers (who hears the reply)
+    assistant: Assistant
+    message: Message  # the customer's message to answer
+    catalogue: tuple[int, object]  # the shop's active products and their latest change: the vocabulary's key
+
+
+async def reply_context(db: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID) -> ReplyContext | None:
+    """The chat, the shop's assistant and the customer's message the assistant should answer, in one
+    statement; None when it must stay quiet: no assistant or switched off, a person answering, a closed
+    chat, not the customer's message (or deleted)."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import joinedload
+
+    products = Product.__table__
+    active = (products.c.vendor_id == Chat.vendor_id) & products.c.is_active.is_(True)
+    count = select(func.count()).select_from(products).where(active).correlate(Chat).scalar_subquery()
+    changed = select(func.max(products.c.updated_at)).where(active).correlate(Chat).scalar_subquery()
+    statement = (
+        select(Chat, Assistant, Message, count.label("products"), changed.label("changed"))
+        .join(Assistant, Assistant.vendor_id == Chat.vendor_id)
+        .join(Message, Message.chat_id == Chat.id)
+        .where(Chat.id == chat_id, Message.id == message_id)
+        .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
     )
-    if chat is None or chat.status != OPEN or chat.human_since is not None:
+    found = (await db.execute(statement)).unique().first()
+    if found is None:
         return None
-    message = await db.get(Message, message_id)
-    if message is None or message.sender_id != chat.customer_id or message.deleted_at is not None:
+    chat, assistant, message, count_value, changed_value = found
+    if chat.status != OPEN or chat.human_since is not None or not assistant.enabled:
         return None
-    return chat, message
+    if message.sender_id != chat.customer_id or message.deleted_at is not None:
+        return None
+    return ReplyContext(chat, assistant, message, (int(count_value or 0), changed_value))
 
 
 # --------------------------------------------------------------------------- hand-off state
@@ -264,9 +303,13 @@ def state_event(kind: str, chat: Chat, **extra: Any) -> dict[str, Any]:
 
 
 __all__ = [
+    "Reply",
+    "ReplyContext",
     "add_assistant_message",
+    "add_assistant_messages",
     "assistant_of",
     "assistant_read",
+    "assistant_row",
     "get_settings",
     "hand_back",
     "hand_off",
@@ -274,7 +317,7 @@ __all__ = [
     "humans_available",
     "note_staff_message",
     "put_settings",
-    "reply_target",
+    "reply_context",
     "shop_people",
     "state_event",
     "take_over",

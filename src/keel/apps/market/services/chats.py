@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from keel.apps.market.models import (
     CLOSED,
@@ -59,18 +59,21 @@ def participant_filter(user_id: uuid.UUID) -> Any:
 
 
 def _chat_load() -> list[Any]:
-    return [selectinload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller)]
+    return [joinedload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller)]
 
 
 async def participant_chat(
     db: AsyncSession, principal: Principal, chat_id: uuid.UUID, *, refresh: bool = False
 ) -> Chat:
+    # one statement: the chat with its shop and assigned sellers joined (no LIMIT here, unlike the lists)
     statement = (
-        select(Chat).where(Chat.id == chat_id, participant_filter(principal.user_id)).options(*_chat_load())
+        select(Chat)
+        .where(Chat.id == chat_id, participant_filter(principal.user_id))
+        .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
     )
     if refresh:  # reload relations changed earlier in this transaction
         statement = statement.execution_options(populate_existing=True)
-    chat = await db.scalar(statement)
+    chat = (await db.execute(statement)).unique().scalar_one_or_none()
     if chat is None:
         raise NotFound("Chat not found")
     return chat

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from keel.apps.market.models import (
     OPEN,
@@ -33,6 +34,8 @@ from keel.apps.market.services.views import message_read
 from keel.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from keel.core.storage import Storage
@@ -131,39 +134,70 @@ def _after(newest: uuid.UUID | None) -> uuid.UUID:
 
 
 async def insert_message(db: AsyncSession, chat: Chat, row: Message) -> Message:
-    """Add the message, move the chat's activity time and the sender's read marker.
+    """Add the message (`insert_messages`), and move the sender's read marker to it: your own messages
+    are read."""
+    await insert_messages(db, chat, [row])
+    if row.sender_id is not None:
+        await upsert_member(db, chat.id, row.sender_id, read_up_to=row.id)
+    return row
 
-    Sends to one chat are serialised: the chat's row is updated first (PostgreSQL holds that row lock,
-    SQLite its write lock, until commit), and only then is the message's id drawn, greater than every
-    id already in the chat. So ids follow commit order within a chat, and a read marker ("read up to
-    id X") never skips a message that committed late with a smaller id; the activity time only moves
-    forward. A concurrent retry with the same client id that slipped past the replay check fails the
-    unique constraint: 409, and the client's next retry gets the stored message."""
-    from sqlalchemy import case, update
+
+async def insert_messages(db: AsyncSession, chat: Chat, rows: list[Message]) -> list[Message]:
+    """Add messages to one chat (`insert_batch`); the chat object's activity time follows."""
     from sqlalchemy.orm.attributes import set_committed_value
+
+    stamp = await insert_batch(db, {chat.id: rows})
+    set_committed_value(chat, "last_message_at", stamp)
+    return rows
+
+
+async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Message]]) -> datetime:
+    """Add messages to one or more chats in one INSERT and move the chats' activity time (a fixed number
+    of statements however many chats and rows); returns the time stamped on them.
+
+    Sends to one chat are serialised: the chats' rows are updated first (PostgreSQL holds those row locks,
+    SQLite its write lock, until commit), and only then are the clock read and the ids drawn, greater than
+    every id already in the chat (rows without an id get one, in order). So ids follow commit order within
+    a chat, and a read marker ("read up to id X") never skips a message that committed late with a
+    smaller id; the activity time only moves forward. A concurrent retry with the same client id that
+    slipped past the replay check fails the unique constraint: 409, and the client's next retry gets the
+    stored message. Each row's `product` must be set (or None) by the caller: nothing is read back."""
+    from sqlalchemy import case, update
 
     chats = Chat.__table__
     activity = chats.c.last_message_at
-    # take the chat's lock before reading the clock or the newest id: whoever waits draws later ones
-    await db.execute(update(chats).where(chats.c.id == chat.id).values(last_message_at=activity))
+    ids = sorted(rows_by_chat)  # one lock order for every writer
+    # take the chats' locks before reading the clock or the newest ids: whoever waits draws later ones
+    await db.execute(update(chats).where(chats.c.id.in_(ids)).values(last_message_at=activity))
     stamp = now()
     await db.execute(
         update(chats)
-        .where(chats.c.id == chat.id)
+        .where(chats.c.id.in_(ids))
         .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity))
     )
-    set_committed_value(chat, "last_message_at", stamp)
-    if row.id is None:
-        newest = await db.scalar(
-            select(Message.id).where(Message.chat_id == chat.id).order_by(Message.id.desc()).limit(1)
-        )
-        row.id = _after(newest)
-    row.created_at = stamp
-    db.add(row)
-    await db.flush()
-    if row.sender_id is not None:  # your own messages are read
-        await upsert_member(db, chat.id, row.sender_id, read_up_to=row.id)
-    return row
+    unnumbered = [chat_id for chat_id in ids if any(row.id is None for row in rows_by_chat[chat_id])]
+    newest: dict[uuid.UUID, uuid.UUID | None] = dict.fromkeys(unnumbered)
+    if unnumbered:
+        last = (
+            select(Message.id)
+            .where(Message.chat_id == chats.c.id)
+            .order_by(Message.id.desc())
+            .limit(1)
+            .correlate(chats)
+            .scalar_subquery()
+        )  # (PostgreSQL has no max() of uuid)
+        found = await db.execute(select(chats.c.id, last).where(chats.c.id.in_(unnumbered)))
+        newest.update({chat_id: last for chat_id, last in found})
+    everything = []
+    for chat_id in ids:
+        for row in rows_by_chat[chat_id]:
+            if row.id is None:
+                row.id = newest[chat_id] = _after(newest[chat_id])
+            row.created_at = stamp
+            everything.append(row)
+    db.add_all(everything)
+    await db.flush()  # one INSERT for all of them (SQLAlchemy's insertmanyvalues)
+    return stamp
 
 
 @dataclass
@@ -200,7 +234,7 @@ async def send_text(
     if existing is not None:
         return _replay(chat, existing, TEXT, body, data.product_id)
     require_open(chat)
-    await check_product(db, chat, data.product_id)
+    product = await check_product(db, chat, data.product_id)
     row = Message(
         chat_id=chat.id,
         sender_id=principal.user_id,
@@ -209,9 +243,9 @@ async def send_text(
         body=body,
         product_id=data.product_id,
     )
+    set_committed_value(row, "product", product)  # what the card shows: no reload after the insert
     inserted = await insert_message(db, chat, row)
-    fresh = await load_message(db, chat, inserted.id)
-    return Sent(chat, message_read(fresh), True)
+    return Sent(chat, message_read(inserted), True)
 
 
 def _replay(chat: Chat, existing: Message, kind: str, body: str | None, product_id: uuid.UUID | None) -> Sent:
