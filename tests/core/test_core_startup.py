@@ -34,6 +34,9 @@ NOT_AT_START = (
     "swagger_ui",
     "email_validator",  # the first address to check loads it
     "aiosmtplib",  # the first mail sent loads it
+    "procrastinate",  # the first job deferred, or the in-process worker's start (keel.core.jobs_server)
+    "psycopg",  # procrastinate's connector
+    "psycopg_pool",
 )
 
 PROBE = """
