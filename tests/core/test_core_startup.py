@@ -37,6 +37,10 @@ NOT_AT_START = (
     "procrastinate",  # the first job deferred, or the in-process worker's start (keel.core.jobs_server)
     "psycopg",  # procrastinate's connector
     "psycopg_pool",
+    "obstore",  # the first file stored or read on local disk (an S3 store is made at start-up)
+    "tenacity",  # a configured remote speech engine's retries
+    "pdb",  # Litestar's default debugger for pdb_on_exception
+    "yaml",  # Litestar's /schema/openapi.yaml
 )
 
 PROBE = """
