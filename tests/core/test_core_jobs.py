@@ -20,6 +20,7 @@ from procrastinate.jobs import Status
 
 from keel.app import create_app
 from keel.core import jobs, metrics
+from keel.core.jobs_server import open_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 bp = Blueprint()
@@ -113,6 +114,34 @@ async def test_attempt_cap_is_respected(make_settings) -> None:
 async def test_readiness_reports_jobs(client) -> None:
     response = await client.get("/ready")
     assert response.json()["data"]["checks"]["jobs"] == "ok"
+
+
+@post("/test/jobs/deferred", status_code=200, opt={"rate_limit": None})
+async def defer_by_name(data: dict[str, object]) -> dict[str, int]:
+    """How app code defers: by task name, through the queue of the app running in this process."""
+    queue = await open_queue()
+    return {"id": await queue.configure_task("test_core_jobs:flaky").defer_async(**data)}
+
+
+async def test_a_server_that_does_not_run_jobs_is_ready_and_defers(make_settings) -> None:
+    """JOBS_IN_SERVER=false: on PostgreSQL the server loads its queue on first use (readiness reads
+    procrastinate's table through the app's own connection until then); with SQLite the server still runs
+    the jobs itself. Either way it is ready and a deferred job gets an id whose status can be read."""
+    app = create_app(make_settings(jobs_poll_interval=0.1, jobs_in_server=False))
+    app.register(defer_by_name)
+    app.register(status_route)
+    async with AsyncTestClient(app=app) as client:
+        ready = await client.get("/ready")
+        assert ready.json()["data"]["checks"]["jobs"] == "ok"
+        postgres = app.state.settings.is_postgres
+        assert app.state.jobs.loaded is not postgres  # PostgreSQL: no queue (procrastinate) made yet
+        deferred = await client.post("/test/jobs/deferred", json={"key": "by-name", "fail_times": 0})
+        assert app.state.jobs.loaded
+        job_id = deferred.json()["id"]
+        assert isinstance(job_id, int)
+        wanted = {"todo"} if postgres else {"succeeded"}
+        assert await _wait_for(client, job_id, wanted, 10) in wanted
+        assert (await client.get("/ready")).json()["data"]["checks"]["jobs"] == "ok"
 
 
 @pytest.mark.parametrize(
