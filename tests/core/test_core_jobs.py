@@ -11,15 +11,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.testing import AsyncTestClient
 from procrastinate import Blueprint, RetryStrategy
 from procrastinate.jobs import Status
 
 from keel.app import create_app
 from keel.core import jobs, metrics
+from keel.core.jobs_context import live_job_ids
 from keel.core.jobs_server import open_queue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +144,32 @@ async def test_a_server_that_does_not_run_jobs_is_ready_and_defers(make_settings
         wanted = {"todo"} if postgres else {"succeeded"}
         assert await _wait_for(client, job_id, wanted, 10) in wanted
         assert (await client.get("/ready")).json()["data"]["checks"]["jobs"] == "ok"
+
+
+@get("/test/jobs/live/{task_name:str}", opt={"rate_limit": None})
+async def live_route(request: Request[Any, Any, Any], task_name: str) -> dict[str, list[int]]:
+    return {"ids": sorted(await live_job_ids(request.app, task_name))}
+
+
+async def test_a_restarted_server_sees_the_jobs_still_waiting(make_settings) -> None:
+    """What the start-up re-queue asks first: which jobs of a task are still waiting or running. On
+    PostgreSQL a job deferred by the previous process is still there (read through the app's own
+    connection: the new server's queue is not loaded for it); on SQLite jobs died with the process."""
+    settings = make_settings(jobs_poll_interval=0.1, jobs_in_server=False)
+    first = create_app(settings)
+    first.register(defer_by_name)
+    async with AsyncTestClient(app=first) as client:
+        deferred = await client.post("/test/jobs/deferred", json={"key": "still-waiting", "fail_times": 0})
+        job_id = deferred.json()["id"]
+    second = create_app(settings)
+    second.register(live_route)
+    async with AsyncTestClient(app=second) as client:
+        ids = (await client.get("/test/jobs/live/test_core_jobs:flaky")).json()["ids"]
+        if settings.is_postgres:
+            assert job_id in ids
+            assert not second.state.jobs.loaded
+        else:
+            assert ids == []
 
 
 @pytest.mark.parametrize(
