@@ -48,8 +48,9 @@ class _LoadedOnUse(_types.ModuleType):
         return getattr(__import__(self.__name__), attribute)
 
 
-# Litestar imports pdb (the default debugger of `pdb_on_exception`) and PyYAML (the `/openapi.yaml`
-# rendering) at its top: stand-ins while it loads, the real modules on first use.
+# Litestar imports pdb (the default debugger of `pdb_on_exception`) and PyYAML (its YAML rendering of the
+# schema; Keel serves the schema as JSON) at its top: stand-ins while it loads, the real modules on first
+# use, if any.
 _LOADED_ON_USE = ("pdb", "yaml")
 
 

@@ -40,7 +40,7 @@ NOT_AT_START = (
     "obstore",  # the first file stored or read on local disk (an S3 store is made at start-up)
     "tenacity",  # a configured remote speech engine's retries
     "pdb",  # Litestar's default debugger for pdb_on_exception
-    "yaml",  # Litestar's /schema/openapi.yaml
+    "yaml",  # Litestar's YAML rendering of the schema (Keel serves it as JSON)
 )
 
 PROBE = """
