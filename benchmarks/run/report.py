@@ -50,7 +50,7 @@ def print_startup(startup: dict[str, Any]) -> None:
     runs = ", ".join(f"{r['cpu_s']}/{r['wall_s']}/{r['rss_mb']}" for r in startup["runs"])
     print(
         f"\nstart-up to the first 200 on /health ({len(startup['runs'])} runs, all apps, "
-        f"{startup['database']}): "
+        f"{startup['database']}, bytecode {startup.get('bytecode', 'compiled')}): "
         f"median CPU {startup['cpu_s']} s, wall {startup['wall_s']} s, RSS {startup['rss_mb']} MB "
         f"(cpu s/wall s/RSS MB per run: {runs})"
     )

@@ -45,7 +45,7 @@ CORE_COMPONENTS = (
     "keel.core.ratelimit",
     "keel.core.health",
     "keel.identity.plugin",
-    "keel.core.jobs",
+    "keel.core.jobs_server",  # procrastinate loads on first use unless this process runs jobs
     "keel.core.storage",
     "keel.core.realtime",
     "keel.core.llm",

@@ -15,7 +15,7 @@ import click
 
 if TYPE_CHECKING:
     from keel.core.components import AppSpec
-from keel import __version__
+from keel import __version__, long_lived
 from keel.settings import Settings, SettingsError, get_settings
 
 
@@ -132,10 +132,11 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     from keel.core.schema_state import schema_problem
 
-    problem = schema_problem(settings.database_url)
-    if problem:
-        raise click.ClickException(problem)
-    _enabled_apps(settings)  # a typo in KEEL_APPS: one line before uvicorn starts (metrics dir set first)
+    with long_lived():  # the modules imported here (SQLAlchemy, the apps) serve until the process ends
+        problem = schema_problem(settings.database_url)
+        if problem:
+            raise click.ClickException(problem)
+        _enabled_apps(settings)  # a typo in KEEL_APPS: one line before uvicorn starts (metrics dir set first)
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the previous handler:
     # make that a clean exit (status 0) instead of death by signal
     signal.signal(signal.SIGTERM, _exit_after_drain)

@@ -11,15 +11,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.testing import AsyncTestClient
 from procrastinate import Blueprint, RetryStrategy
 from procrastinate.jobs import Status
 
 from keel.app import create_app
 from keel.core import jobs, metrics
+from keel.core.jobs_context import live_job_ids
+from keel.core.jobs_server import open_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 bp = Blueprint()
@@ -113,6 +116,60 @@ async def test_attempt_cap_is_respected(make_settings) -> None:
 async def test_readiness_reports_jobs(client) -> None:
     response = await client.get("/ready")
     assert response.json()["data"]["checks"]["jobs"] == "ok"
+
+
+@post("/test/jobs/deferred", status_code=200, opt={"rate_limit": None})
+async def defer_by_name(data: dict[str, object]) -> dict[str, int]:
+    """How app code defers: by task name, through the queue of the app running in this process."""
+    queue = await open_queue()
+    return {"id": await queue.configure_task("test_core_jobs:flaky").defer_async(**data)}
+
+
+async def test_a_server_that_does_not_run_jobs_is_ready_and_defers(make_settings) -> None:
+    """JOBS_IN_SERVER=false: on PostgreSQL the server loads its queue on first use (readiness reads
+    procrastinate's table through the app's own connection until then); with SQLite the server still runs
+    the jobs itself. Either way it is ready and a deferred job gets an id whose status can be read."""
+    app = create_app(make_settings(jobs_poll_interval=0.1, jobs_in_server=False))
+    app.register(defer_by_name)
+    app.register(status_route)
+    async with AsyncTestClient(app=app) as client:
+        ready = await client.get("/ready")
+        assert ready.json()["data"]["checks"]["jobs"] == "ok"
+        postgres = app.state.settings.is_postgres
+        assert app.state.jobs.loaded is not postgres  # PostgreSQL: no queue (procrastinate) made yet
+        deferred = await client.post("/test/jobs/deferred", json={"key": "by-name", "fail_times": 0})
+        assert app.state.jobs.loaded
+        job_id = deferred.json()["id"]
+        assert isinstance(job_id, int)
+        wanted = {"todo"} if postgres else {"succeeded"}
+        assert await _wait_for(client, job_id, wanted, 10) in wanted
+        assert (await client.get("/ready")).json()["data"]["checks"]["jobs"] == "ok"
+
+
+@get("/test/jobs/live/{task_name:str}", opt={"rate_limit": None})
+async def live_route(request: Request[Any, Any, Any], task_name: str) -> dict[str, list[int]]:
+    return {"ids": sorted(await live_job_ids(request.app, task_name))}
+
+
+async def test_a_restarted_server_sees_the_jobs_still_waiting(make_settings) -> None:
+    """What the start-up re-queue asks first: which jobs of a task are still waiting or running. On
+    PostgreSQL a job deferred by the previous process is still there (read through the app's own
+    connection: the new server's queue is not loaded for it); on SQLite jobs died with the process."""
+    settings = make_settings(jobs_poll_interval=0.1, jobs_in_server=False)
+    first = create_app(settings)
+    first.register(defer_by_name)
+    async with AsyncTestClient(app=first) as client:
+        deferred = await client.post("/test/jobs/deferred", json={"key": "still-waiting", "fail_times": 0})
+        job_id = deferred.json()["id"]
+    second = create_app(settings)
+    second.register(live_route)
+    async with AsyncTestClient(app=second) as client:
+        ids = (await client.get("/test/jobs/live/test_core_jobs:flaky")).json()["ids"]
+        if settings.is_postgres:
+            assert job_id in ids
+            assert not second.state.jobs.loaded
+        else:
+            assert ids == []
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,13 @@ NOT_AT_START = (
     "swagger_ui",
     "email_validator",  # the first address to check loads it
     "aiosmtplib",  # the first mail sent loads it
+    "procrastinate",  # the first job deferred, or the in-process worker's start (keel.core.jobs_server)
+    "psycopg",  # procrastinate's connector
+    "psycopg_pool",
+    "obstore",  # the first file stored or read on local disk (an S3 store is made at start-up)
+    "tenacity",  # a configured remote speech engine's retries
+    "pdb",  # Litestar's default debugger for pdb_on_exception
+    "yaml",  # Litestar's YAML rendering of the schema (Keel serves it as JSON)
 )
 
 PROBE = """

@@ -38,7 +38,8 @@ class AppSpec:
     description: str
     route_handlers: list[Any]
     seed: Seeder | None = None
-    tasks: Any = None  # a procrastinate.Blueprint; its tasks are named `<app name>:<task name>`
+    # a keel.core.jobs_spec.TaskBlueprint (or a procrastinate.Blueprint); tasks named `<app>:<task>`
+    tasks: Any = None
     permissions: dict[str, str] = field(default_factory=dict)
     role_grants: dict[str, list[str]] = field(default_factory=dict)
     models: tuple[str, ...] = ()

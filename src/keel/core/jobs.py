@@ -1,4 +1,5 @@
-"""Durable background jobs: procrastinate everywhere.
+"""Durable background jobs: procrastinate everywhere (a serving process imports this module on first use:
+`keel.core.jobs_server`).
 
 On PostgreSQL the queue is procrastinate's tables (applied by `keel migrate`) reached through a
 `PsycopgConnector`; `keel worker` runs workers, and JOBS_IN_SERVER=true runs one inside the server too.
@@ -6,10 +7,12 @@ On the embedded default (SQLite) the same task code runs on procrastinate's in-p
 worker inside the server process (jobs do not survive a restart there: apps re-queue lost work from
 their own tables in `AppSpec.startup`).
 
-Apps define tasks on a `procrastinate.Blueprint` (usually `tasks.py`) and name it in `AppSpec.tasks`;
-every process (server or worker) binds those blueprints to one process-wide procrastinate `App`, so
-`await some_task.defer_async(**kwargs)` works anywhere. Use `DEFAULT_RETRY` (or your own
-`procrastinate.RetryStrategy`) for exponential backoff with an attempt cap.
+Apps define tasks on a `keel.core.jobs_spec.TaskBlueprint` (procrastinate's decorators, recorded until
+the tasks are bound; a `procrastinate.Blueprint` works too) and name it in `AppSpec.tasks`; every
+process (server or worker) binds those blueprints to one process-wide procrastinate `App`, so
+`await (await open_queue()).configure_task("app:task").defer_async(**kwargs)` works anywhere. Use
+`DEFAULT_RETRY` (or a `RetrySpec` / `procrastinate.RetryStrategy`) for exponential backoff with an
+attempt cap.
 
 Workers heartbeat; a periodic sweep (`keel:recover_stalled_jobs`, every JOBS_RECOVER_INTERVAL seconds)
 re-queues jobs whose worker has been silent for JOBS_STALLED_TIMEOUT seconds (killed, lost its host).
@@ -32,12 +35,11 @@ from procrastinate import Blueprint, RetryStrategy
 from procrastinate.testing import InMemoryConnector
 
 from keel.core import metrics, tracing
-from keel.core.components import AppBuilder
+from keel.core.jobs_spec import TaskBlueprint, procrastinate_blueprint
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from litestar import Litestar
     from procrastinate.connector import BaseAsyncConnector
     from procrastinate.job_context import JobContext
 
@@ -68,12 +70,13 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int, stalled_afte
     return len(stalled)
 
 
-def register_tasks(blueprint: Blueprint, namespace: str) -> None:
+def register_tasks(blueprint: Blueprint | TaskBlueprint, namespace: str) -> None:
     """Bind a blueprint's tasks to the process-wide queue (task names become `<namespace>:<name>`)."""
-    if id(blueprint) in _registered:
+    built: Blueprint = procrastinate_blueprint(blueprint)
+    if id(built) in _registered:
         return
-    queue.add_tasks_from(blueprint, namespace=namespace)
-    _registered.add(id(blueprint))
+    queue.add_tasks_from(built, namespace=namespace)
+    _registered.add(id(built))
 
 
 def conninfo(database_url: str) -> str:
@@ -137,8 +140,10 @@ def _schedule_recovery(settings: Settings) -> None:
     )
 
 
-def _task_blueprints(settings: Settings, apps: Iterable[AppSpec]) -> list[tuple[str, Blueprint]]:
-    found: list[tuple[str, Blueprint]] = []
+def _task_blueprints(
+    settings: Settings, apps: Iterable[AppSpec]
+) -> list[tuple[str, Blueprint | TaskBlueprint]]:
+    found: list[tuple[str, Blueprint | TaskBlueprint]] = []
     for spec in apps:
         if spec.tasks is not None:
             found.append((spec.name, spec.tasks))
@@ -365,24 +370,3 @@ class Jobs:
             raise RuntimeError("procrastinate schema missing (run `keel migrate`)")
         if self._task is not None and self._task.done():
             raise RuntimeError("the in-process worker stopped")
-
-
-async def check_jobs(app: Litestar) -> None:
-    await app.state.jobs.check()
-
-
-def install(builder: AppBuilder) -> None:
-    settings = builder.settings
-    connector = configure(settings, builder.apps, make_connector(settings))
-    jobs = Jobs(settings, connector)
-    builder.state["jobs"] = jobs
-
-    async def start(_: Litestar) -> None:
-        await jobs.start()
-
-    async def stop(_: Litestar) -> None:
-        await jobs.stop()
-
-    builder.on_startup.append(start)
-    builder.on_shutdown.append(stop)
-    builder.readiness_checks["jobs"] = check_jobs

@@ -94,18 +94,21 @@ class TaskContextSlot:
 
 
 async def live_job_ids(app: Litestar, task: str) -> set[int]:
-    """Ids of the task's jobs still waiting or running (the app's job connector opened first)."""
-    from keel.core.jobs import queue
-
+    """Ids of the task's jobs still waiting or running (none when the queue cannot be read: then every
+    active row counts as lost, and its re-queue is refused by the job's queueing lock if it was not)."""
     jobs = getattr(app.state, "jobs", None)
-    if jobs is not None:
-        await jobs.connector.open_async()
-    live: set[int] = set()
-    for status in ("todo", "doing"):
-        with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):
+        if jobs is not None:
+            return set(await jobs.live_job_ids(app, task))
+        from keel.core.jobs_server import open_queue
+
+        queue = await open_queue()
+        live: set[int] = set()
+        for status in ("todo", "doing"):
             found = await queue.job_manager.list_jobs_async(task=task, status=status)
             live.update(job.id for job in found if job.id is not None)
-    return live
+        return live
+    return set()
 
 
 async def requeue_lost(

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from procrastinate import Blueprint, RetryStrategy
 from sqlalchemy import update
 
 from keel.apps.segmint import publishing
 from keel.apps.segmint.models import Schedule
 from keel.core.jobs_context import TaskContextSlot
 from keel.core.jobs_context import requeue_lost as requeue_lost_jobs
+from keel.core.jobs_server import open_queue
+from keel.core.jobs_spec import RetrySpec, TaskBlueprint
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -31,11 +32,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("keel.segmint.tasks")
 
-tasks = Blueprint()
+tasks = TaskBlueprint()  # procrastinate loads when the tasks are bound (the first job deferred)
 TASK = "segmint:publish"
 QUEUE = "segmint"
 # 5 runs: the first, then retries 2, 4, 8 and 16 s apart
-PUBLISH_RETRY = RetryStrategy(max_attempts=4, exponential_wait=2, retry_exceptions={publishing.StillPending})
+PUBLISH_RETRY = RetrySpec(max_attempts=4, exponential_wait=2, retry_exceptions={publishing.StillPending})
 
 _context = TaskContextSlot()
 
@@ -76,9 +77,8 @@ async def sweep_media(timestamp: int) -> int:
 
 async def enqueue(schedule_id: uuid.UUID, publish_at: datetime) -> int:
     """Defer the publication for its time (one run at a time per schedule); the procrastinate job id."""
-    from keel.core.jobs import queue
-
     at = max(publish_at, datetime.now(UTC))
+    queue = await open_queue()
     job_id = await queue.configure_task(
         TASK, lock=f"segmint:{schedule_id}", queue=QUEUE, schedule_at=at
     ).defer_async(schedule_id=str(schedule_id))
@@ -92,10 +92,8 @@ async def cancel_job(job_id: int | None) -> None:
     """Best effort: the job also checks the schedule's status, so a job that escapes this does nothing."""
     if job_id is None:
         return
-    from keel.core.jobs import queue
-
     with contextlib.suppress(Exception):
-        await queue.job_manager.cancel_job_by_id_async(job_id)
+        await (await open_queue()).job_manager.cancel_job_by_id_async(job_id)
 
 
 async def requeue_lost(app: Litestar) -> int:

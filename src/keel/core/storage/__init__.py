@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import obstore
 from litestar.di import Provide
 
 from keel.core.components import AppBuilder
@@ -62,6 +61,8 @@ def install(builder: AppBuilder) -> None:
     if storage.local_root is None:
 
         async def check_storage(_: Litestar) -> None:
+            import obstore
+
             await obstore.list_with_delimiter_async(storage.store)  # bucket reachable and credentials valid
 
         builder.readiness_checks["storage"] = check_storage

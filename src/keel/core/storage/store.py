@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
-import obstore
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.response import Stream
@@ -71,18 +70,26 @@ def _s3_store(parts: Any) -> Any:
     return S3Store(parts.netloc, prefix=prefix, client_options=client_options or None, **config)  # type: ignore[arg-type]
 
 
-def make_store(url: str) -> tuple[Any, Path | None]:
-    """`file://./var/storage`, `file:///abs/path`, or `s3://bucket[/prefix]?endpoint=&region=&...`."""
+def local_root(url: str) -> Path | None:
+    """The folder of a `file://` STORAGE_URL (created), None for `s3://`; ValueError for anything else."""
     parts = urlsplit(url)
     if parts.scheme == "file":
-        from obstore.store import LocalStore
-
         root = Path(parts.netloc + parts.path).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
-        return LocalStore(root, mkdir=True), root
+        return root
     if parts.scheme == "s3":
-        return _s3_store(parts), None
+        return None
     raise ValueError(f"STORAGE_URL must be file://... or s3://..., not {url!r}")
+
+
+def make_store(url: str) -> tuple[Any, Path | None]:
+    """`file://./var/storage`, `file:///abs/path`, or `s3://bucket[/prefix]?endpoint=&region=&...`."""
+    root = local_root(url)
+    if root is not None:
+        from obstore.store import LocalStore
+
+        return LocalStore(root, mkdir=True), root
+    return _s3_store(urlsplit(url)), None
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
@@ -113,7 +120,16 @@ class Storage:
     def __init__(self, url: str, *, max_size: int) -> None:
         self.url = url
         self.max_size = max_size
-        self.store, self.local_root = make_store(url)
+        self.local_root = local_root(url)
+        # obstore (a native library, ~4.5 MB) loads with the first file stored or read on local disk
+        # (issue 12); an S3 store is made now, so a wrong STORAGE_URL fails at start-up
+        self._store: Any = None if self.local_root is not None else make_store(url)[0]
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            self._store = make_store(self.url)[0]
+        return self._store
 
     async def put_stream(
         self,
@@ -143,6 +159,8 @@ class Storage:
         existed = await self.exists(key)
         attributes = {"Content-Type": content_type} if content_type and self.local_root is None else None
         try:
+            import obstore
+
             await obstore.put_async(
                 self.store,
                 key,
@@ -162,6 +180,8 @@ class Storage:
     async def stat(self, key: str) -> ObjectInfo:
         _check_key(key)
         try:
+            import obstore
+
             meta = await obstore.head_async(self.store, key)
         except FileNotFoundError as exc:
             raise NotFound("File not found") from exc
@@ -178,6 +198,8 @@ class Storage:
         """Async generator over the object's bytes (NotFound on first iteration when missing)."""
         _check_key(key)
         try:
+            import obstore
+
             result = await obstore.get_async(self.store, key)
         except FileNotFoundError as exc:
             raise NotFound("File not found") from exc
@@ -188,6 +210,8 @@ class Storage:
         """Remove `key`; a missing object is not an error."""
         _check_key(key)
         with contextlib.suppress(FileNotFoundError):
+            import obstore
+
             await obstore.delete_async(self.store, key)
 
     async def listing(self, prefix: str) -> AsyncIterator[ListedObject]:

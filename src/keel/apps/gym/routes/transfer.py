@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from typing import Any, Literal
 
 from litestar import Request, Response, get, post
@@ -38,6 +36,9 @@ async def _read_csv(request: Request[Any, Any, Any], limit: int) -> bytes:
     content_type = request.headers.get("content-type", "")
     base = content_type.split(";", 1)[0].strip().lower()
     if base == "multipart/form-data":
+        import email.parser  # the first multipart import loads the MIME parser (issue 12)
+        import email.policy
+
         head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + bytes(body))
         for part in message.iter_parts():

@@ -6,9 +6,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import tenacity
+from typing import TYPE_CHECKING, Any
 
 from keel.apps.scribe import media
 from keel.apps.scribe.engines.base import (
@@ -24,6 +22,9 @@ from keel.apps.scribe.engines.base import (
     stitch,
 )
 from keel.apps.scribe.engines.faster_whisper import WHISPER_LANGUAGES
+
+if TYPE_CHECKING:
+    import tenacity
 
 MAX_RETRY_AFTER = 120.0  # a server asking for longer is waited for this long, then tried again
 
@@ -94,6 +95,8 @@ class RemoteWhisperEngine(TranscriptionEngine):
         self.max_chunk_seconds = max_chunk_seconds
         self._transport = transport
         self._sleep = sleep
+        import tenacity  # only a configured remote engine retries (issue 12: not at start-up)
+
         self._backoff = tenacity.wait_exponential_jitter(
             multiplier=backoff_base, max=60.0, jitter=backoff_base
         )
@@ -168,6 +171,8 @@ class RemoteWhisperEngine(TranscriptionEngine):
                 data[name] = value
         mime = "audio/flac" if self.chunk_format == "flac" else "audio/wav"
         files = {"file": (f"chunk.{self.chunk_format}", audio, mime)}
+        import tenacity
+
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=self._wait,

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from keel.apps.scribe.models import ACTIVE_STATES, QUEUED, Transcription
 from keel.apps.scribe.tasks.runtime import Runtime, bind, blueprint, log, runtime
 from keel.core import jobs_context
+from keel.core.jobs_server import open_queue
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
 async def enqueue(transcription_id: uuid.UUID) -> int:
     """Defer the job and return its procrastinate id. `lock` runs one job per transcription at a time;
     `queueing_lock` refuses a second waiting job for it (AlreadyEnqueued) when a sweep races the route."""
-    from keel.core.jobs import queue
-
+    queue = await open_queue()
     return await queue.configure_task(
         "scribe:transcribe",
         lock=f"scribe:{transcription_id}",

@@ -7,9 +7,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from procrastinate import Blueprint
 
 from keel.core.jobs_context import TaskContext, TaskContextSlot
+from keel.core.jobs_spec import TaskBlueprint
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("keel.scribe.tasks")
 
-blueprint = Blueprint()
+blueprint = TaskBlueprint()  # procrastinate loads when the tasks are bound (the first job deferred)
 
 
 def _storage(settings: Settings, app: Litestar | None) -> Storage:

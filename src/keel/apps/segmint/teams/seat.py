@@ -14,7 +14,6 @@ from litestar import Request
 from litestar.params import HeaderParameter
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.apps.segmint.models import Workspace, WorkspaceMember
@@ -67,7 +66,10 @@ async def ensure_personal(db: AsyncSession, user_id: UUID) -> None:
     """The user's personal workspace (id = user id) and their owner membership, created when missing.
     Insert-or-nothing rather than a savepoint: a first GET on PostgreSQL runs on an AUTOCOMMIT connection
     (no transaction to nest in), and two first requests at once both succeed."""
-    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
+    if db.get_bind().dialect.name == "sqlite":  # the embedded database's dialect, imported when used
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        insert = pg_insert
     await db.execute(
         insert(Workspace)
         .values(
