@@ -217,6 +217,8 @@ class Storage:
     async def listing(self, prefix: str) -> AsyncIterator[ListedObject]:
         """Every object whose key starts with the folder `prefix` (e.g. `segmint/`), in batches from the
         store: for sweeps that look for objects no row points to any more."""
+        import obstore
+
         folder = _check_key(prefix.rstrip("/"))
         async for batch in obstore.list(self.store, prefix=folder):
             for meta in batch:
