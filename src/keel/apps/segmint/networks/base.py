@@ -148,6 +148,25 @@ def unreachable(network: str, exc: httpx.HTTPError) -> PublishFailed:
     return PublishFailed(f"{network} could not be reached ({type(exc).__name__})", transient=True)
 
 
+async def call(
+    client: httpx.AsyncClient,
+    network: str,
+    refused: Callable[[httpx.Response], PublishFailed],
+    method: str,
+    url: str,
+    **kw: Any,
+) -> httpx.Response:
+    """One request to a network: no answer is a transient failure, an answer other than 2xx is the
+    network's own error (`refused` reads its code and message in that network's shape)."""
+    try:
+        response = await client.request(method, url, **kw)
+    except httpx.HTTPError as exc:
+        raise unreachable(network, exc) from exc
+    if not response.is_success:
+        raise refused(response)
+    return response
+
+
 def expiry(expires_in: Any) -> datetime | None:
     try:
         seconds = int(expires_in)

@@ -25,6 +25,7 @@ from keel.apps.segmint.networks.base import (
     Published,
     PublishFailed,
     body,
+    call,
     failure,
     unreachable,
     until_processed,
@@ -50,13 +51,7 @@ def _error(response: httpx.Response) -> PublishFailed:
 
 async def whoami(client: httpx.AsyncClient, api: str, access_token: str) -> tuple[str, str]:
     headers = {"Authorization": f"Bearer {access_token}", "User-Agent": USER_AGENT}
-    try:
-        response = await client.get(f"{api}/v2/userinfo", headers=headers)
-    except httpx.HTTPError as exc:
-        raise unreachable(NAME, exc) from exc
-    if not response.is_success:
-        raise _error(response)
-    me = body(response)
+    me = body(await _rest(client, "GET", f"{api}/v2/userinfo", headers))
     if not me.get("sub"):
         raise PublishFailed(f"{NAME} answered without the member id (sub)", transient=False)
     return str(me["sub"]), str(me.get("name") or me.get("email") or me["sub"])
@@ -106,13 +101,7 @@ async def upload(
 async def _rest(
     client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], **kw: Any
 ) -> httpx.Response:
-    try:
-        response = await client.request(method, url, headers=headers, **kw)
-    except httpx.HTTPError as exc:
-        raise unreachable(NAME, exc) from exc
-    if not response.is_success:
-        raise _error(response)
-    return response
+    return await call(client, NAME, _error, method, url, headers=headers, **kw)
 
 
 async def upload_video(
@@ -208,12 +197,7 @@ async def publish(
             images = [{"id": urn, "altText": m.alt_text[:4086]} for urn, m in zip(urns, media, strict=True)]
             one = len(images) == 1
             payload["content"] = {"media": images[0]} if one else {"multiImage": {"images": images}}
-    try:
-        response = await client.post(f"{account.base_url}/rest/posts", json=payload, headers=headers)
-    except httpx.HTTPError as exc:
-        raise unreachable(NAME, exc) from exc
-    if not response.is_success:
-        raise _error(response)
+    response = await _rest(client, "POST", f"{account.base_url}/rest/posts", headers, json=payload)
     urn = response.headers.get("x-restli-id") or str(body(response).get("id") or "")
     if not urn:
         raise PublishFailed(f"{NAME} answered without the post's URN (x-restli-id)", transient=False)

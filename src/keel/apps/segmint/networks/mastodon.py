@@ -19,6 +19,7 @@ from keel.apps.segmint.networks.base import (
     Published,
     PublishFailed,
     body,
+    call,
     clip,
     failure,
     post_thread,
@@ -39,13 +40,7 @@ def _error(response: httpx.Response) -> PublishFailed:
 
 async def _call(client: httpx.AsyncClient, method: str, url: str, **kw: Any) -> dict[str, Any]:
     kw.setdefault("headers", {})["User-Agent"] = USER_AGENT
-    try:
-        response = await client.request(method, url, **kw)
-    except httpx.HTTPError as exc:
-        raise unreachable(NAME, exc) from exc
-    if not response.is_success:
-        raise _error(response)
-    return body(response)
+    return body(await call(client, NAME, _error, method, url, **kw))
 
 
 async def register_app(

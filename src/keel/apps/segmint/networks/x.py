@@ -22,9 +22,9 @@ from keel.apps.segmint.networks.base import (
     Published,
     PublishFailed,
     body,
+    call,
     failure,
     post_thread,
-    unreachable,
     until_processed,
 )
 
@@ -45,13 +45,7 @@ def _error(response: httpx.Response) -> PublishFailed:
 
 async def _call(client: httpx.AsyncClient, method: str, url: str, token: str, **kw: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
-    try:
-        response = await client.request(method, url, headers=headers, **kw)
-    except httpx.HTTPError as exc:
-        raise unreachable(NAME, exc) from exc
-    if not response.is_success:
-        raise _error(response)
-    return response
+    return await call(client, NAME, _error, method, url, headers=headers, **kw)
 
 
 async def whoami(client: httpx.AsyncClient, api: str, access_token: str) -> tuple[str, str]:
