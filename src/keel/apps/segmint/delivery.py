@@ -9,6 +9,7 @@ with Retry-After holds that target until then. Tokens due to expire are refreshe
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -205,28 +206,31 @@ async def run_publish(
         )
         images = await media.of_content(db, content.id)
 
-    try:
-        base["media"] = tuple(await media.load(settings, images))
-    except Exception as exc:  # a file gone from storage: nothing can be posted as approved
-        log.warning("segmint_media_missing", schedule_id=str(schedule_id), error=str(exc))
-        work = [
-            (d, None, f"An attached image cannot be read ({type(exc).__name__})", r) for d, _, _, r in work
-        ]
+    async with contextlib.AsyncExitStack() as files:  # the media files stay open while the targets run
+        try:
+            base["media"] = tuple(await files.enter_async_context(media.opened(settings, images)))
+        except Exception as exc:  # a file gone from storage: nothing can be posted as approved
+            log.warning("segmint_media_missing", schedule_id=str(schedule_id), error=str(exc))
+            work = [
+                (d, None, f"An attached image cannot be read ({type(exc).__name__})", r)
+                for d, _, _, r in work
+            ]
 
-    try:
-        async with httpx.AsyncClient(
-            timeout=settings.segmint_publish_timeout, follow_redirects=False
-        ) as client:
-            for delivery_id, target, problem, retry_at in work:
-                if retry_at is not None and retry_at > datetime.now(UTC) and not final_attempt:
-                    continue  # the network asked us to wait (429 Retry-After): stays pending
-                outcome = await _attempt(
-                    client, settings, target, problem, Post(delivery_id=str(delivery_id), **base), thread
+        try:
+            async with httpx.AsyncClient(
+                timeout=settings.segmint_publish_timeout, follow_redirects=False
+            ) as client:
+                for delivery_id, target, problem, retry_at in work:
+                    if retry_at is not None and retry_at > datetime.now(UTC) and not final_attempt:
+                        continue  # the network asked us to wait (429 Retry-After): stays pending
+                    post = Post(delivery_id=str(delivery_id), **base)
+                    outcome = await _attempt(client, settings, target, problem, post, thread)
+                    await _record(sessions, settings, delivery_id, target, outcome, final_attempt)
+        finally:
+            async with sessions() as db, db.begin():  # release the claim: a retry may run now
+                await db.execute(
+                    update(Schedule).where(Schedule.id == schedule_id).values(claimed_until=None)
                 )
-                await _record(sessions, settings, delivery_id, target, outcome, final_attempt)
-    finally:
-        async with sessions() as db, db.begin():  # release the claim: a retry may run now
-            await db.execute(update(Schedule).where(Schedule.id == schedule_id).values(claimed_until=None))
     return await finish(sessions, settings, schedule_id)
 
 
@@ -260,7 +264,7 @@ async def _attempt(
         return PublishFailed(blocked[0], transient=blocked[1])
     parts = [post.text]
     if target.provider in validation.RULES and target.provider != "webhook":
-        attached = [validation.Media(m.mime_type, len(m.data)) for m in post.media]
+        attached = [validation.Media(m.mime_type, m.size) for m in post.media]
         checked = validation.check(post.text, target.provider, thread=thread, media=attached)
         if not checked.ok:  # checked when scheduled; the text cannot change after approval, but rules can
             return PublishFailed("; ".join(checked.problems), transient=False)

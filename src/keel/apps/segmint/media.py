@@ -6,6 +6,7 @@ read back when it is published."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -145,13 +146,16 @@ def descriptors(rows: list[Media]) -> list[validation.Media]:
     return [validation.Media(r.mime_type, r.size, r.duration) for r in rows]
 
 
-async def load(settings: Settings, rows: list[Media]) -> list[Attachment]:
-    """The media's bytes for the adapters (read when a delivery runs; a missing file fails it)."""
+@contextlib.asynccontextmanager
+async def opened(settings: Settings, rows: list[Media]) -> AsyncIterator[list[Attachment]]:
+    """The media as files for the adapters while a delivery runs: the stored files themselves on local
+    disk, streamed temporary copies of S3 objects (removed after). A missing file fails the delivery."""
     from keel.core.storage import Storage
 
     storage = Storage(settings.storage_url, max_size=settings.max_upload_size)
-    out = []
-    for row in rows:
-        data = b"".join([chunk async for chunk in storage.open_stream(row.storage_key)])
-        out.append(Attachment(data, row.mime_type, row.alt_text, row.duration))
-    return out
+    async with contextlib.AsyncExitStack() as files:
+        out = []
+        for row in rows:
+            path = await files.enter_async_context(storage.local_copy(row.storage_key))
+            out.append(Attachment(path, path.stat().st_size, row.mime_type, row.alt_text, row.duration))
+        yield out

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,12 +52,31 @@ class Published:
 
 @dataclass(frozen=True)
 class Attachment:
-    """An image or video to upload with a post (the first post of a thread carries them)."""
+    """An image or video to upload with a post (the first post of a thread carries them). Its bytes stay
+    in a file (the stored object on local disk, a streamed copy of an S3 one) and are read a part at a
+    time, so publishing a 512 MB video holds one upload part in memory, not the video."""
 
-    data: bytes
+    path: Path
+    size: int
     mime_type: str
     alt_text: str = ""
     duration: float | None = None  # seconds, for a video
+
+    def part(self, start: int, stop: int) -> bytes:
+        """Bytes [start, stop): one part of a chunked upload."""
+        with self.path.open("rb") as fh:
+            fh.seek(start)
+            return fh.read(max(0, stop - start))
+
+    def whole(self) -> bytes:
+        """Every byte: for an image (8 MB at most) sent as one field."""
+        return self.part(0, self.size)
+
+    async def stream(self, chunk: int = 1 << 16) -> AsyncIterator[bytes]:
+        """The bytes in chunks: a request body sent with its Content-Length, never held whole."""
+        with self.path.open("rb") as fh:
+            while block := fh.read(chunk):
+                yield block
 
     @property
     def is_video(self) -> bool:

@@ -169,8 +169,8 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
             account,
             "POST",
             "com.atproto.repo.uploadBlob",
-            content=item.data,
-            headers={"Content-Type": item.mime_type},
+            content=item.stream(),
+            headers={"Content-Type": item.mime_type, "Content-Length": str(item.size)},
         )
         blob = body(response).get("blob")
         if not isinstance(blob, dict):

@@ -87,7 +87,7 @@ async def upload(
                 raise PublishFailed(f"{NAME} answered without an upload URL and image URN", transient=False)
             put = await client.put(
                 str(value["uploadUrl"]),
-                content=item.data,
+                content=item.whole(),
                 headers={"Authorization": headers["Authorization"], "Content-Type": item.mime_type},
             )
         except httpx.HTTPError as exc:
@@ -113,7 +113,7 @@ async def upload_video(
     start = {
         "initializeUploadRequest": {
             "owner": f"urn:li:person:{account.account_id}",
-            "fileSizeBytes": len(item.data),
+            "fileSizeBytes": item.size,
             "uploadCaptions": False,
             "uploadThumbnail": False,
         }
@@ -127,7 +127,7 @@ async def upload_video(
         raise PublishFailed(f"{NAME} answered without a video URN and upload instructions", transient=False)
     etags = []
     for part in parts:
-        chunk = item.data[int(part["firstByte"]) : int(part["lastByte"]) + 1]
+        chunk = item.part(int(part["firstByte"]), int(part["lastByte"]) + 1)
         put = await _rest(
             client,
             "PUT",

@@ -96,12 +96,13 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
             """202: processed asynchronously; GET answers 206 while still processing, 200 with the URL."""
             nonlocal response
             if response is None:
-                response = await client.post(
-                    f"{account.base_url}/api/v2/media",
-                    files={"file": ("video" if item.is_video else "image", item.data, item.mime_type)},
-                    data={"description": item.alt_text[:1500]},
-                    headers=headers,
-                )
+                with item.path.open("rb") as fh:  # httpx sends a file field in chunks
+                    response = await client.post(
+                        f"{account.base_url}/api/v2/media",
+                        files={"file": ("video" if item.is_video else "image", fh, item.mime_type)},
+                        data={"description": item.alt_text[:1500]},
+                        headers=headers,
+                    )
             else:
                 media_id = body(response).get("id")
                 response = await client.get(f"{account.base_url}/api/v1/media/{media_id}", headers=headers)

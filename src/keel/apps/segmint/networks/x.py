@@ -72,7 +72,7 @@ async def upload(client: httpx.AsyncClient, account: Account, media: list[Attach
             "POST",
             f"{base}/2/media/upload",
             token,
-            files={"media": ("media", item.data, item.mime_type)},
+            files={"media": ("media", item.whole(), item.mime_type)},
             data={"media_category": category, "media_type": item.mime_type},
         )
         media_id = str((body(response).get("data") or {}).get("id") or "")
@@ -96,7 +96,7 @@ async def upload_video(client: httpx.AsyncClient, base: str, token: str, item: A
     init = _form(
         command="INIT",
         media_type=item.mime_type,
-        total_bytes=str(len(item.data)),
+        total_bytes=str(item.size),
         media_category="tweet_video",
     )
     media_id = str(
@@ -104,9 +104,9 @@ async def upload_video(client: httpx.AsyncClient, base: str, token: str, item: A
     )
     if not media_id:
         raise PublishFailed(f"{NAME} answered INIT without a media id", transient=False)
-    for index, at in enumerate(range(0, len(item.data), CHUNK_BYTES)):
+    for index, at in enumerate(range(0, item.size, CHUNK_BYTES)):
         part = _form(command="APPEND", media_id=media_id, segment_index=str(index))
-        part["media"] = ("blob", item.data[at : at + CHUNK_BYTES], "application/octet-stream")
+        part["media"] = ("blob", item.part(at, at + CHUNK_BYTES), "application/octet-stream")
         await _call(client, "POST", url, token, files=part)
     done = _form(command="FINALIZE", media_id=media_id)
     info = (body(await _call(client, "POST", url, token, files=done)).get("data") or {}).get(
