@@ -58,8 +58,22 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             ],
         )
     )
+    handler.addFilter(_quiet_housekeeping)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _quiet_housekeeping(record: logging.LogRecord) -> bool:
+    """procrastinate's INFO lines about periodic jobs (registered, deferred, started, ended: the stalled-job
+    sweep alone is six lines a minute, forever) are left out; a periodic job is one that procrastinate
+    passes its `timestamp`. Its warnings and errors, and every line of the jobs users start, stay."""
+    if record.levelno > logging.INFO or not record.name.startswith("procrastinate"):
+        return True
+    if record.name == "procrastinate.periodic":
+        return False
+    job = getattr(record, "job", None)
+    kwargs = job.get("task_kwargs") if isinstance(job, dict) else None
+    return not (isinstance(kwargs, dict) and "timestamp" in kwargs)
