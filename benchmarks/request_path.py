@@ -182,6 +182,13 @@ async def main(names: list[str], settings: Any) -> None:
             stats = pstats.Stats(profile)
             calls_per = stats.total_calls / 100  # type: ignore[attr-defined]
             print(f"{name:10s} {best:7.3f} ms CPU/request  {calls_per:8.0f} calls/request", file=sys.stderr)
+            if os.environ.get("BENCH_PACKAGES"):
+                by: dict[str, int] = {}
+                for (path, _line, _fn), row in stats.stats.items():  # type: ignore[attr-defined]
+                    key = path.split("site-packages/")[-1].split("/src/")[-1].split("/")[0]
+                    by[key] = by.get(key, 0) + row[1]
+                top = sorted(by.items(), key=lambda kv: -kv[1])[:14]
+                print("   " + ", ".join(f"{k} {v / 100:.0f}" for k, v in top), file=sys.stderr)
             if os.environ.get("BENCH_PROFILE") == name:
                 stats.stream = sys.stderr  # type: ignore[attr-defined]
                 stats.sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
