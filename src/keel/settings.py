@@ -36,8 +36,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     # database
     database_url: str = "sqlite+aiosqlite:///./var/keel.db"
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # 20 connections per worker, opened on demand and kept: overflow connections are closed as soon as
+    # they are returned, so a worker busier than its pool size kept connecting (asyncpg connect, codecs,
+    # statements prepared again) on a share of its requests
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     db_pool_timeout: float = 30.0
     db_pool_recycle: int = 1800
     db_echo: bool = False

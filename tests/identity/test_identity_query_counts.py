@@ -7,7 +7,10 @@ SQLAlchemy's `before_cursor_execute` on the app's engine, every statement includ
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import time_machine
 
 from core_platform_helpers import StatementCounter
 from fixtures.identity import login
@@ -57,3 +60,13 @@ async def test_the_access_token_is_verified_once_per_request(app, client, user_f
     finally:
         keys.decode_access = original
     assert resp.status_code == 200 and calls == 1
+
+
+async def test_a_token_verified_before_still_expires(client, settings, user_factory):
+    """Verified tokens are remembered per process (no signature check per request), never past `exp`."""
+    alice = await user_factory()
+    assert (await client.get("/api/v1/users/me", headers=alice.headers)).status_code == 200
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=settings.jwt_expires_in + 5)):
+        resp = await client.get("/api/v1/users/me", headers=alice.headers)
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["error"]["code"] == "UNAUTHORIZED"

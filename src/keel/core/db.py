@@ -122,6 +122,15 @@ def engine_config(settings: Settings) -> EngineConfig:
     return EngineConfig(echo=settings.db_echo)
 
 
+_AUTOCOMMIT_KEY = "keel_autocommit"
+
+
+def _nothing_to_commit(session: AsyncSession) -> bool:
+    """A safe method's AUTOCOMMIT session with no pending ORM changes: its commit would only walk the
+    session's transaction machinery (and a rollback has nothing to undo)."""
+    return bool(session.info.get(_AUTOCOMMIT_KEY)) and not (session.new or session.dirty or session.deleted)
+
+
 def _scope_sessions(scope: Any) -> dict[str, Any]:
     return scope.setdefault(SCOPE_NAMESPACE, {})  # type: ignore[no-any-return]
 
@@ -189,6 +198,7 @@ class Database:
                 and scope.get("method", "GET") in SAFE_METHODS
             ):
                 session = maker(bind=self._autocommit_engine())
+                session.info[_AUTOCOMMIT_KEY] = True
             else:
                 session = maker()
             sessions[SESSION_SCOPE_KEY] = session
@@ -203,7 +213,9 @@ class Database:
         kind = message["type"]
         try:
             if kind == "http.response.start":
-                if 200 <= message["status"] < 400:  # type: ignore[typeddict-item]
+                if _nothing_to_commit(session):
+                    pass  # every statement of an AUTOCOMMIT read committed itself; close() releases it
+                elif 200 <= message["status"] < 400:  # type: ignore[typeddict-item]
                     await session.commit()
                 else:
                     await session.rollback()

@@ -18,26 +18,34 @@ import msgspec
 T = TypeVar("T")
 
 
-class _Overlay:
-    """The row's attributes, with `values` in front (msgspec reads attributes with getattr)."""
+_MISSING = object()
+_FIELDS: dict[type[Any], tuple[tuple[str, str], ...]] = {}
 
-    __slots__ = ("_row", "_values")
 
-    def __init__(self, row: Any, values: dict[str, Any]) -> None:
-        self._row = row
-        self._values = values
-
-    def __getattr__(self, name: str) -> Any:
-        values = object.__getattribute__(self, "_values")
-        if name in values:
-            return values[name]
-        return getattr(object.__getattribute__(self, "_row"), name)
+def _fields(schema: type[Any]) -> tuple[tuple[str, str], ...]:
+    """(attribute name, encoded name) of each field of `schema`, read once per schema."""
+    try:
+        return _FIELDS[schema]
+    except KeyError:
+        found = tuple((f.name, f.encode_name) for f in msgspec.structs.fields(schema))
+        _FIELDS[schema] = found
+        return found
 
 
 def to_read(row: Any, schema: type[T], /, **values: Any) -> T:
-    """`schema` from `row`'s attributes; `values` add or replace fields (computed ones)."""
-    source = _Overlay(row, values) if values else row
-    return msgspec.convert(source, schema, from_attributes=True)
+    """`schema` from `row`'s attributes; `values` add or replace fields (computed ones).
+
+    With `values`, the fields are gathered into a dict first (one getattr per field; nested objects
+    still convert from their attributes): a proxy in front of the row cost msgspec a failed attribute
+    lookup and a Python call per field, ~10 µs a row against ~1 µs."""
+    if not values:
+        return msgspec.convert(row, schema, from_attributes=True)
+    data: dict[str, Any] = {}
+    for name, encoded in _fields(schema):
+        value = values[name] if name in values else getattr(row, name, _MISSING)
+        if value is not _MISSING:
+            data[encoded] = value
+    return msgspec.convert(data, schema, from_attributes=True)
 
 
 def to_reads(rows: Any, schema: type[T], /) -> list[T]:

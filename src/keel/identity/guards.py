@@ -312,7 +312,11 @@ def current_account(connection: ASGIConnection[Any, Any, Any, Any]) -> UserRead:
     return account
 
 
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], db_session: AsyncSession) -> Principal:
+    """The `principal` dependency. It names `db_session` (the request's one session, which the guard
+    uses too) so Litestar resolves the two in sequence instead of in a task group of their own on every
+    request (its batches of independent dependencies each start one); a session is not for concurrent use
+    anyway."""
     return await authenticate_connection(request)
 
 

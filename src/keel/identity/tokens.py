@@ -56,8 +56,13 @@ class AccessClaims:
 class TokenKeys:
     """Signing and verification material for the configured algorithm, and the JWKS to publish."""
 
+    # verified access tokens kept (per process, per key set): a client sends the same token on every
+    # request until it expires, and its signature and claims verify the same way each time
+    VERIFIED_MAX = 4096
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._verified: dict[str, AccessClaims] = {}
         self.algorithm = settings.jwt_algorithm
         self.kid: str | None = None
         self.jwks: dict[str, Any] | None = None
@@ -100,7 +105,24 @@ class TokenKeys:
         return jwt.encode(claims, self.signing_key, algorithm=self.algorithm, headers=headers), exp
 
     def decode_access(self, token: str) -> AccessClaims:
-        """Verify signature (pinned algorithm), iss, aud, exp, nbf, iat and typ; raise InvalidToken."""
+        """Verify signature (pinned algorithm), iss, aud, exp, nbf, iat and typ; raise InvalidToken.
+
+        A token that verified before is answered from memory while it has not expired: what made it
+        valid (signature, issuer, audience, type, not-before) cannot change for the same string and the
+        same keys, and only its lifetime runs out. Whether its session is still live is the database's
+        answer on every request (the guard), never this cache's."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.exp > time.time():
+                return known
+            del self._verified[token]
+        claims = self._decode_access(token)
+        if len(self._verified) >= self.VERIFIED_MAX:
+            del self._verified[next(iter(self._verified))]  # the oldest entry first
+        self._verified[token] = claims
+        return claims
+
+    def _decode_access(self, token: str) -> AccessClaims:
         try:
             data = jwt.decode(
                 token,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -56,6 +57,28 @@ def move(
     row.status = to
 
 
+def event_values(
+    row: Content,
+    action: str,
+    *,
+    actor_id: UUID | None,
+    actor_email: str | None = None,
+    comment: str | None = None,
+    to_status: str | None = None,
+) -> dict[str, Any]:
+    """The columns of the audit event of `action` on `row` (what `record` adds)."""
+    return {
+        "content_id": row.id,
+        "actor_id": actor_id,
+        "actor_email": actor_email,
+        "action": action,
+        "from_status": row.status if to_status else None,
+        "to_status": to_status,
+        "review_round": row.review_round,
+        "comment": comment,
+    }
+
+
 def record(
     db: AsyncSession,
     row: Content,
@@ -68,13 +91,8 @@ def record(
 ) -> None:
     db.add(
         ContentEvent(
-            content_id=row.id,
-            actor_id=actor_id,
-            actor_email=actor_email,
-            action=action,
-            from_status=row.status if to_status else None,
-            to_status=to_status,
-            review_round=row.review_round,
-            comment=comment,
+            **event_values(
+                row, action, actor_id=actor_id, actor_email=actor_email, comment=comment, to_status=to_status
+            )
         )
     )
