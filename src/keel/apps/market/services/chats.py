@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from keel.apps.market.models import (
@@ -62,18 +62,26 @@ def _chat_load() -> list[Any]:
     return [joinedload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller)]
 
 
+_PARTICIPANT_CHAT: Any = None
+
+
 async def participant_chat(
     db: AsyncSession, principal: Principal, chat_id: uuid.UUID, *, refresh: bool = False
 ) -> Chat:
-    # one statement: the chat with its shop and assigned sellers joined (no LIMIT here, unlike the lists)
-    statement = (
-        select(Chat)
-        .where(Chat.id == chat_id, participant_filter(principal.user_id))
-        .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
-    )
+    # one statement: the chat with its shop and assigned sellers joined (no LIMIT here, unlike the lists),
+    # built once per process: every chat route runs it, and building it cost more than its cache lookup
+    global _PARTICIPANT_CHAT
+    if _PARTICIPANT_CHAT is None:
+        _PARTICIPANT_CHAT = (
+            select(Chat)
+            .where(Chat.id == bindparam("chat_id"), participant_filter(bindparam("user_id")))
+            .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
+        )
+    statement = _PARTICIPANT_CHAT
     if refresh:  # reload relations changed earlier in this transaction
         statement = statement.execution_options(populate_existing=True)
-    chat = (await db.execute(statement)).unique().scalar_one_or_none()
+    params = {"chat_id": chat_id, "user_id": principal.user_id}
+    chat = (await db.execute(statement, params)).unique().scalar_one_or_none()
     if chat is None:
         raise NotFound("Chat not found")
     return chat
