@@ -164,12 +164,12 @@ async def insert_messages(db: AsyncSession, chat: Chat, rows: list[Message]) -> 
     return rows
 
 
-_BATCH: tuple[Any, Any, Any] | None = None
+_BATCH: tuple[Any, Any, Any, Any] | None = None
 
 
-def _batch_statements() -> tuple[Any, Any, Any]:
-    """insert_batch's statements (lock the chats, move their activity time, their newest ids), built once
-    per process: every send and every batch of answers runs them."""
+def _batch_statements() -> tuple[Any, Any, Any, Any]:
+    """insert_batch's statements (lock the chats, the same returning their newest ids, move their activity
+    time, their newest ids), built once per process: every send and every batch of answers runs them."""
     global _BATCH
     if _BATCH is None:
         from sqlalchemy import bindparam, case, update
@@ -186,8 +186,10 @@ def _batch_statements() -> tuple[Any, Any, Any]:
             .correlate(chats)
             .scalar_subquery()
         )  # (PostgreSQL has no max() of uuid)
+        lock = update(chats).where(ids).values(last_message_at=activity)
         _BATCH = (
-            update(chats).where(ids).values(last_message_at=activity),
+            lock,
+            lock.returning(chats.c.id, last),
             update(chats)
             .where(ids)
             .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity)),
@@ -207,15 +209,23 @@ async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Mess
     smaller id; the activity time only moves forward. A concurrent retry with the same client id that
     slipped past the replay check fails the unique constraint: 409, and the client's next retry gets the
     stored message. Each row's `product` must be set (or None) by the caller: nothing is read back."""
-    lock, move, newest_of = _batch_statements()
+    lock, lock_newest, move, newest_of = _batch_statements()
     ids = sorted(rows_by_chat)  # one lock order for every writer
-    # take the chats' locks before reading the clock or the newest ids: whoever waits draws later ones
-    await db.execute(lock, {"ids": ids})
-    stamp = now()
-    await db.execute(move, {"ids": ids, "stamp": stamp})
     unnumbered = [chat_id for chat_id in ids if any(row.id is None for row in rows_by_chat[chat_id])]
     newest: dict[uuid.UUID, uuid.UUID | None] = dict.fromkeys(unnumbered)
-    if unnumbered:
+    # take the chats' locks before reading the clock or the newest ids: whoever waits draws later ones.
+    # SQLite reads them in the locking statement (RETURNING): its write lock comes with a snapshot no
+    # other writer has moved (or the statement fails busy). PostgreSQL's RETURNING would read them with
+    # the snapshot from before the lock wait, missing a message committed meanwhile: a statement later.
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    if sqlite and unnumbered:
+        found = await db.execute(lock_newest, {"ids": ids})
+        newest.update({chat_id: last for chat_id, last in found if chat_id in newest})
+    else:
+        await db.execute(lock, {"ids": ids})
+    stamp = now()
+    await db.execute(move, {"ids": ids, "stamp": stamp})
+    if unnumbered and not sqlite:
         found = await db.execute(newest_of, {"ids": unnumbered})
         newest.update({chat_id: last for chat_id, last in found})
     everything = []
