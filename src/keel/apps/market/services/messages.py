@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from keel.apps.market.models import (
     OPEN,
     TEXT,
+    USER,
     Chat,
     ChatMember,
     Message,
@@ -228,16 +229,31 @@ async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Mess
     if unnumbered and not sqlite:
         found = await db.execute(newest_of, {"ids": unnumbered})
         newest.update({chat_id: last for chat_id, last in found})
-    everything = []
+    values = []
     for chat_id in ids:
         for row in rows_by_chat[chat_id]:
             if row.id is None:
                 row.id = newest[chat_id] = _after(newest[chat_id])
-            row.created_at = stamp
-            everything.append(row)
-    db.add_all(everything)
-    await db.flush()  # one INSERT for all of them (SQLAlchemy's insertmanyvalues)
+            row.created_at = row.updated_at = stamp
+            row.author = row.author or USER
+            values.append({key: getattr(row, key) for key in _MESSAGE_COLUMNS})
+    # one INSERT for all of them, without the unit of work: the rows stay plain objects (what the caller
+    # reads back from them is set above; `load_message` reads a stored row afresh)
+    await db.execute(_insert_messages(), values)
     return stamp
+
+
+_MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key != "sa_orm_sentinel")
+_INSERT: Any = None
+
+
+def _insert_messages() -> Any:
+    global _INSERT
+    if _INSERT is None:
+        from sqlalchemy import insert
+
+        _INSERT = insert(Message.__table__)
+    return _INSERT
 
 
 @dataclass
