@@ -130,6 +130,52 @@ async def _customers(http: httpx.AsyncClient, vendor_id: str, count: int) -> lis
     return people
 
 
+def _profile(pid: int | None) -> Any:
+    """BENCH_MARKET_PROFILE=<file>: py-spy (installed beside the venv's python, not a dependency) samples
+    the server over the concurrent rounds and writes a speedscope profile there."""
+    import subprocess
+
+    out = os.environ.get("BENCH_MARKET_PROFILE")
+    if not out or pid is None:
+        return None
+    _thread_cpu.update(_threads(pid))
+    _thread_cpu["pid"] = pid
+    py_spy = Path(sys.executable).with_name("py-spy")
+    cmd = [str(py_spy), "record", "--pid", str(pid), "--format", "speedscope", "-o", out, "--gil"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+
+
+_thread_cpu: dict[str, Any] = {}
+
+
+def _threads(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) per thread of `pid`, by thread id and name."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        found[f"{task.name} {name}"] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def _stop_profile(profiler: Any, messages: int) -> None:
+    import signal
+
+    if profiler is None:
+        return
+    after = _threads(_thread_cpu["pid"])
+    by_name: dict[str, float] = {}
+    for key, seconds in after.items():
+        tid, name = key.split(" ", 1)
+        name = "main" if tid == str(_thread_cpu["pid"]) else f"other ({name})"
+        by_name[name] = by_name.get(name, 0.0) + seconds - _thread_cpu.get(key, 0.0)
+    for name, seconds in sorted(by_name.items(), key=lambda kv: -kv[1]):
+        print(f"  server thread {name}: {seconds * 1000 / messages:.2f} ms CPU per message", file=sys.stderr)
+    profiler.send_signal(signal.SIGINT)
+    profiler.wait(30)
+
+
 async def local_engine(base: str, pid: int | None = None) -> dict[str, Any]:
     """20 chats at once, then one chat alone (its latency without queueing); the server's CPU ms per
     message (the customer's POST, the reply, their events) over the concurrent rounds."""
@@ -143,10 +189,12 @@ async def local_engine(base: str, pid: int | None = None) -> dict[str, Any]:
         await asyncio.gather(*(c.ask(questions[i % len(questions)]) for i, c in enumerate(people)))  # warm-up
         samples: list[float] = []
         meter = measure.CpuMeter(pid)
+        profiler = _profile(pid)
         for round_ in range(ROUNDS):
             asked = [questions[(round_ * CHATS + i) % len(questions)] for i in range(CHATS)]
             samples += await asyncio.gather(*(c.ask(q) for c, q in zip(people, asked, strict=True)))
         cpu_ms = meter.per_request(len(samples))
+        _stop_profile(profiler, len(samples))
         alone = [await people[0].ask(questions[n % len(questions)]) for n in range(ROUNDS)]
         for c in people:
             assert c.task is not None

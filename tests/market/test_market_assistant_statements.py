@@ -7,7 +7,8 @@ The customer's send: the guard's user lookup, the chat with its shop and sellers
 client-id replay check, the chat's lock and activity time, the newest id, the message, the sender's read
 marker: 8. The assistant's turn: chat, shop, assistant, message and the catalogue's version (one
 statement), the full-text candidates, then its messages written by the writer: the chat's lock and
-activity time, the newest id, one INSERT for the sentence and every card: 6.
+activity time, the newest id, one INSERT for the sentence and every card: 6. On SQLite the chat's lock
+returns its newest id (one statement less in each: 7 and 5).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ async def test_a_message_and_its_answer_cost_fixed_statements_and_two_commits(
         answer = await _answered(client, shop, chat["id"])
         assert [m["product"] is not None for m in answer] == [False] + [True] * cards, answer
         assert all(m["engine"] == "retrieval" for m in answer)
-        assert counter.count == SEND + TURN, counter.statements
+        sqlite = app.state.sa_config.get_engine().dialect.name == "sqlite"
+        assert counter.count == SEND + TURN - (2 if sqlite else 0), counter.statements
         inserts = [s for s in counter.statements if s.startswith("INSERT INTO market_message ")]
         assert len(inserts) == 2, inserts  # the customer's message; the answer's sentence with its cards
         assert commits.count == 2

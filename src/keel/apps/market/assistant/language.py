@@ -7,6 +7,7 @@ Pure functions over text; no database. Typos are corrected later against the sho
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -282,21 +283,25 @@ def understand(message: str) -> Request:
 def topic_of(message: str, topics: list[str]) -> str | None:
     """The first configured hand-over topic the message raises (by the topic's own words and, for the
     common ones, the words customers use for it)."""
-    text = fold(message)
-    tokens = {stem(w) for w in words(text)}
+    stemmed = [stem(w) for w in words(fold(message))]
+    tokens, joined = set(stemmed), " ".join(stemmed)
     for topic in topics:
-        key = fold(topic).strip()
-        base = stem(key.split()[0]) if key else ""
-        phrases = TOPIC_WORDS.get(base, ()) + TOPIC_WORDS.get(key, ()) + (key,)
-        for phrase in phrases:
-            parts = [stem(w) for w in words(phrase)]
-            if not parts:
-                continue
+        for parts in _topic_phrases(topic):
             if len(parts) == 1 and any(t.startswith(parts[0]) for t in tokens):
                 return topic
-            if len(parts) > 1 and " ".join(parts) in " ".join(stem(w) for w in words(text)):
+            if len(parts) > 1 and " ".join(parts) in joined:
                 return topic
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _topic_phrases(topic: str) -> tuple[tuple[str, ...], ...]:
+    """A topic's phrases as stemmed words (its own words and, for the common ones, customers' words)."""
+    key = fold(topic).strip()
+    base = stem(key.split()[0]) if key else ""
+    phrases = TOPIC_WORDS.get(base, ()) + TOPIC_WORDS.get(key, ()) + (key,)
+    stemmed = (tuple(stem(w) for w in words(phrase)) for phrase in phrases)
+    return tuple(parts for parts in stemmed if parts)
 
 
 # --------------------------------------------------------------------------- what a product offers

@@ -62,6 +62,37 @@ def _tokens(value: str | None) -> list[str]:
     return words(fold(value or ""))
 
 
+@dataclass(frozen=True)
+class _Offer:
+    """What the engine reads from a product's text: its name's and other words, colours and sizes."""
+
+    name: list[str]
+    rest: list[str]
+    colours: set[str]
+    sizes: set[str]
+
+
+_OFFERS: dict[tuple[object, object], _Offer] = {}
+
+
+def _offer(product: Product) -> _Offer:
+    """Read once per product version (id, updated_at) and process: every question re-ranks the same rows."""
+    key = (product.id, product.updated_at)
+    offer = _OFFERS.get(key)
+    if offer is None:
+        text = f"{product.name}. {product.description or ''}"
+        offer = _Offer(
+            _tokens(product.name),
+            _tokens(product.description) + _tokens(product.sku),
+            product_colours(text),
+            product_sizes(text),
+        )
+        if len(_OFFERS) > 20_000:  # a bound on memory: forget them all, they are read again on need
+            _OFFERS.clear()
+        _OFFERS[key] = offer
+    return offer
+
+
 def _weight(group: tuple[str, ...], name: list[str], rest: list[str]) -> float:
     if any(token.startswith(alt) for alt in group for token in name):
         return 3.0
@@ -92,16 +123,14 @@ async def search_catalogue(
     )
     matches: list[Match] = []
     for order, product in enumerate(rows):
-        name = _tokens(product.name)
-        rest = _tokens(product.description) + _tokens(product.sku)
-        weights = [_weight(g, name, rest) for g in groups]
+        offer = _offer(product)
+        weights = [_weight(g, offer.name, offer.rest) for g in groups]
         covered = sum(1 for w in weights if w)
         if not _accepted(covered, len(groups)):
             continue
-        text = f"{product.name}. {product.description or ''}"
-        if request.colours and not all(set(family) & product_colours(text) for family in request.colours):
+        if request.colours and not all(set(family) & offer.colours for family in request.colours):
             continue
-        if request.sizes and not set(request.sizes) <= product_sizes(text):
+        if request.sizes and not set(request.sizes) <= offer.sizes:
             continue
         score = sum(weights) - order * 0.01  # the full-text rank breaks ties
         matches.append(Match(product, covered, score))

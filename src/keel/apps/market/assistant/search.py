@@ -12,9 +12,9 @@ import difflib
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import String, bindparam, func, literal_column, select, text
 
 from keel.apps.market.assistant.language import fold, stem, words
 from keel.apps.market.models import Product
@@ -46,22 +46,39 @@ async def candidates(
     cleaned = list(dict.fromkeys(t for t in (_safe(t) for t in terms) if t))
     if not cleaned:
         return []
-    conditions = [Product.vendor_id == vendor_id, Product.is_active.is_(True)]
-    if min_price is not None:
-        conditions.append(Product.price_minor >= min_price)
-    if max_price is not None:
-        conditions.append(Product.price_minor <= max_price)
-    if db.bind.dialect.name == "postgresql":
+    postgres = db.bind.dialect.name == "postgresql"
+    if postgres:
         query = " | ".join(f"{t}:*" for t in cleaned)
+    else:
+        query = " OR ".join(f'"{t}"*' for t in cleaned)
+    statement = _statement(postgres, min_price is not None, max_price is not None)
+    params = {"vendor_id": vendor_id, "query": query, "min_price": min_price, "max_price": max_price}
+    return list(await db.scalars(statement, params))
+
+
+_STATEMENTS: dict[tuple[bool, bool, bool], Any] = {}
+
+
+def _statement(postgres: bool, low: bool, high: bool) -> Any:
+    """The candidates' query with bound parameters (vendor_id, query, min_price, max_price), built once
+    per process for each dialect and choice of price limits."""
+    key = (postgres, low, high)
+    if key in _STATEMENTS:
+        return _STATEMENTS[key]
+    conditions = [Product.vendor_id == bindparam("vendor_id"), Product.is_active.is_(True)]
+    if low:
+        conditions.append(Product.price_minor >= bindparam("min_price"))
+    if high:
+        conditions.append(Product.price_minor <= bindparam("max_price"))
+    if postgres:
         document = literal_column(PG_DOCUMENT)
-        tsquery = func.to_tsquery("simple", query)
+        tsquery = func.to_tsquery("simple", bindparam("query", type_=String()))
         statement = (
             select(Product)
             .where(*conditions, document.op("@@")(tsquery))
             .order_by(func.ts_rank(document, tsquery).desc(), Product.id)
         )
     else:
-        query = " OR ".join(f'"{t}"*' for t in cleaned)
         ranked = (
             select(
                 literal_column("market_product_fts.rowid").label("product_rowid"),
@@ -76,9 +93,9 @@ async def candidates(
             .join(ranked, ranked.c.product_rowid == literal_column("market_product.rowid"))
             .where(*conditions)
             .order_by(ranked.c.rank, Product.id)
-            .params(query=query)
         )
-    return list(await db.scalars(statement.limit(CANDIDATES)))
+    _STATEMENTS[key] = statement.limit(CANDIDATES)
+    return _STATEMENTS[key]
 
 
 @dataclass

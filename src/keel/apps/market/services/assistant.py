@@ -192,25 +192,36 @@ class ReplyContext:
     catalogue: tuple[int, object]  # the shop's active products and their latest change: the vocabulary's key
 
 
+_REPLY_CONTEXT: Any = None
+
+
+def _reply_context_statement() -> Any:
+    """Built once per process (building it per turn cost more than running it from the cache)."""
+    global _REPLY_CONTEXT
+    if _REPLY_CONTEXT is None:
+        from sqlalchemy import bindparam, func
+        from sqlalchemy.orm import joinedload
+
+        products = Product.__table__
+        active = (products.c.vendor_id == Chat.vendor_id) & products.c.is_active.is_(True)
+        count = select(func.count()).select_from(products).where(active).correlate(Chat).scalar_subquery()
+        changed = select(func.max(products.c.updated_at)).where(active).correlate(Chat).scalar_subquery()
+        _REPLY_CONTEXT = (
+            select(Chat, Assistant, Message, count.label("products"), changed.label("changed"))
+            .join(Assistant, Assistant.vendor_id == Chat.vendor_id)
+            .join(Message, Message.chat_id == Chat.id)
+            .where(Chat.id == bindparam("chat_id"), Message.id == bindparam("message_id"))
+            .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
+        )
+    return _REPLY_CONTEXT
+
+
 async def reply_context(db: AsyncSession, chat_id: uuid.UUID, message_id: uuid.UUID) -> ReplyContext | None:
     """The chat, the shop's assistant and the customer's message the assistant should answer, in one
     statement; None when it must stay quiet: no assistant or switched off, a person answering, a closed
     chat, not the customer's message (or deleted)."""
-    from sqlalchemy import func
-    from sqlalchemy.orm import joinedload
-
-    products = Product.__table__
-    active = (products.c.vendor_id == Chat.vendor_id) & products.c.is_active.is_(True)
-    count = select(func.count()).select_from(products).where(active).correlate(Chat).scalar_subquery()
-    changed = select(func.max(products.c.updated_at)).where(active).correlate(Chat).scalar_subquery()
-    statement = (
-        select(Chat, Assistant, Message, count.label("products"), changed.label("changed"))
-        .join(Assistant, Assistant.vendor_id == Chat.vendor_id)
-        .join(Message, Message.chat_id == Chat.id)
-        .where(Chat.id == chat_id, Message.id == message_id)
-        .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
-    )
-    found = (await db.execute(statement)).unique().first()
+    params = {"chat_id": chat_id, "message_id": message_id}
+    found = (await db.execute(_reply_context_statement(), params)).unique().first()
     if found is None:
         return None
     chat, assistant, message, count_value, changed_value = found

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from keel.apps.market.models import (
@@ -62,18 +62,26 @@ def _chat_load() -> list[Any]:
     return [joinedload(Chat.vendor), selectinload(Chat.assignments).selectinload(ChatSeller.seller)]
 
 
+_PARTICIPANT_CHAT: Any = None
+
+
 async def participant_chat(
     db: AsyncSession, principal: Principal, chat_id: uuid.UUID, *, refresh: bool = False
 ) -> Chat:
-    # one statement: the chat with its shop and assigned sellers joined (no LIMIT here, unlike the lists)
-    statement = (
-        select(Chat)
-        .where(Chat.id == chat_id, participant_filter(principal.user_id))
-        .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
-    )
+    # one statement: the chat with its shop and assigned sellers joined (no LIMIT here, unlike the lists),
+    # built once per process: every chat route runs it, and building it cost more than its cache lookup
+    global _PARTICIPANT_CHAT
+    if _PARTICIPANT_CHAT is None:
+        _PARTICIPANT_CHAT = (
+            select(Chat)
+            .where(Chat.id == bindparam("chat_id"), participant_filter(bindparam("user_id")))
+            .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
+        )
+    statement = _PARTICIPANT_CHAT
     if refresh:  # reload relations changed earlier in this transaction
         statement = statement.execution_options(populate_existing=True)
-    chat = (await db.execute(statement)).unique().scalar_one_or_none()
+    params = {"chat_id": chat_id, "user_id": principal.user_id}
+    chat = (await db.execute(statement, params)).unique().scalar_one_or_none()
     if chat is None:
         raise NotFound("Chat not found")
     return chat
@@ -301,31 +309,64 @@ async def upsert_member(
     nor move the read marker backwards: it only ever moves to a greater message id. True when the row
     was written (for a marker: it moved)."""
     from advanced_alchemy.mixins.uuid import uuid7
-    from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = db.get_bind().dialect.name
+    reading, archiving = read_up_to is not None, archived_at is not _KEEP
+    statement = _member_statement(dialect, reading, archiving)
+    stamp = now()
+    params: dict[str, Any] = {
+        "id": uuid.UUID(str(uuid7())),
+        "chat_id": chat_id,
+        "user_id": user_id,
+        "stamp": stamp,
+        "read_up_to": read_up_to,
+        "archived_at": archived_at if archiving else None,
+    }
+    written = (await db.execute(statement, params)).first() is not None
+    return written
+
+
+_MEMBER_STATEMENTS: dict[tuple[str, bool, bool], Any] = {}
+
+
+def _member_statement(dialect: str, reading: bool, archiving: bool) -> Any:
+    """upsert_member's INSERT … ON CONFLICT with bound parameters (id, chat_id, user_id, stamp,
+    read_up_to, archived_at), built once per process for each dialect and kind of change."""
+    key = (dialect, reading, archiving)
+    if key in _MEMBER_STATEMENTS:
+        return _MEMBER_STATEMENTS[key]
+    from sqlalchemy.dialects import postgresql, sqlite
+
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ChatMember.__table__
-    stamp = now()
-    values: dict[str, Any] = {"chat_id": chat_id, "user_id": user_id, "updated_at": stamp}
+    stamp = bindparam("stamp", type_=table.c.updated_at.type)
+    values: dict[str, Any] = {
+        "id": bindparam("id", type_=table.c.id.type),
+        "created_at": stamp,
+        "chat_id": bindparam("chat_id", type_=table.c.chat_id.type),
+        "user_id": bindparam("user_id", type_=table.c.user_id.type),
+        "updated_at": stamp,
+    }
     changes: dict[str, Any] = {"updated_at": stamp}
     condition = None
-    if read_up_to is not None:
+    if reading:
+        marker = table.c.last_read_message_id
+        read_up_to = bindparam("read_up_to", type_=marker.type)
         values |= {"last_read_message_id": read_up_to, "last_read_at": stamp}
         changes |= {"last_read_message_id": read_up_to, "last_read_at": stamp}
-        marker = table.c.last_read_message_id
         condition = or_(marker.is_(None), marker < read_up_to)
-    if archived_at is not _KEEP:
-        values["archived_at"] = archived_at
-        changes["archived_at"] = archived_at
+    if archiving:
+        archived = bindparam("archived_at", type_=table.c.archived_at.type)
+        values["archived_at"] = archived
+        changes["archived_at"] = archived
     statement = (
         insert(table)
-        .values(id=uuid.UUID(str(uuid7())), created_at=stamp, **values)
+        .values(**values)
         .on_conflict_do_update(index_elements=["chat_id", "user_id"], set_=changes, where=condition)
         .returning(table.c.id)
     )
-    written = (await db.execute(statement)).first() is not None
-    return written
+    _MEMBER_STATEMENTS[key] = statement
+    return statement
 
 
 async def set_archived(db: AsyncSession, principal: Principal, chat_id: uuid.UUID, archived: bool) -> Chat:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from keel.apps.market.models import (
     OPEN,
     TEXT,
+    USER,
     Chat,
     ChatMember,
     Message,
@@ -109,14 +110,27 @@ def require_open(chat: Chat) -> None:
         raise Conflict("The chat is closed; reopen it to send messages")
 
 
+_EXISTING: Any = None
+
+
 async def existing_message(
     db: AsyncSession, chat_id: uuid.UUID, sender_id: uuid.UUID, client_id: uuid.UUID
 ) -> Message | None:
-    return await db.scalar(
-        select(Message)
-        .where(Message.chat_id == chat_id, Message.sender_id == sender_id, Message.client_id == client_id)
-        .options(selectinload(Message.product))
-    )
+    global _EXISTING
+    if _EXISTING is None:  # built once per process: every send runs it
+        from sqlalchemy import bindparam
+
+        _EXISTING = (
+            select(Message)
+            .where(
+                Message.chat_id == bindparam("chat_id"),
+                Message.sender_id == bindparam("sender_id"),
+                Message.client_id == bindparam("client_id"),
+            )
+            .options(selectinload(Message.product))
+        )
+    params = {"chat_id": chat_id, "sender_id": sender_id, "client_id": client_id}
+    return await db.scalar(_EXISTING, params)
 
 
 def _same_send(row: Message, kind: str, body: str | None, product_id: uuid.UUID | None) -> bool:
@@ -151,6 +165,40 @@ async def insert_messages(db: AsyncSession, chat: Chat, rows: list[Message]) -> 
     return rows
 
 
+_BATCH: tuple[Any, Any, Any, Any] | None = None
+
+
+def _batch_statements() -> tuple[Any, Any, Any, Any]:
+    """insert_batch's statements (lock the chats, the same returning their newest ids, move their activity
+    time, their newest ids), built once per process: every send and every batch of answers runs them."""
+    global _BATCH
+    if _BATCH is None:
+        from sqlalchemy import bindparam, case, update
+
+        chats = Chat.__table__
+        activity = chats.c.last_message_at
+        ids = chats.c.id.in_(bindparam("ids", expanding=True))
+        stamp = bindparam("stamp", type_=activity.type)
+        last = (
+            select(Message.id)
+            .where(Message.chat_id == chats.c.id)
+            .order_by(Message.id.desc())
+            .limit(1)
+            .correlate(chats)
+            .scalar_subquery()
+        )  # (PostgreSQL has no max() of uuid)
+        lock = update(chats).where(ids).values(last_message_at=activity)
+        _BATCH = (
+            lock,
+            lock.returning(chats.c.id, last),
+            update(chats)
+            .where(ids)
+            .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity)),
+            select(chats.c.id, last).where(ids),
+        )
+    return _BATCH
+
+
 async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Message]]) -> datetime:
     """Add messages to one or more chats in one INSERT and move the chats' activity time (a fixed number
     of statements however many chats and rows); returns the time stamped on them.
@@ -162,42 +210,50 @@ async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Mess
     smaller id; the activity time only moves forward. A concurrent retry with the same client id that
     slipped past the replay check fails the unique constraint: 409, and the client's next retry gets the
     stored message. Each row's `product` must be set (or None) by the caller: nothing is read back."""
-    from sqlalchemy import case, update
-
-    chats = Chat.__table__
-    activity = chats.c.last_message_at
+    lock, lock_newest, move, newest_of = _batch_statements()
     ids = sorted(rows_by_chat)  # one lock order for every writer
-    # take the chats' locks before reading the clock or the newest ids: whoever waits draws later ones
-    await db.execute(update(chats).where(chats.c.id.in_(ids)).values(last_message_at=activity))
-    stamp = now()
-    await db.execute(
-        update(chats)
-        .where(chats.c.id.in_(ids))
-        .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity))
-    )
     unnumbered = [chat_id for chat_id in ids if any(row.id is None for row in rows_by_chat[chat_id])]
     newest: dict[uuid.UUID, uuid.UUID | None] = dict.fromkeys(unnumbered)
-    if unnumbered:
-        last = (
-            select(Message.id)
-            .where(Message.chat_id == chats.c.id)
-            .order_by(Message.id.desc())
-            .limit(1)
-            .correlate(chats)
-            .scalar_subquery()
-        )  # (PostgreSQL has no max() of uuid)
-        found = await db.execute(select(chats.c.id, last).where(chats.c.id.in_(unnumbered)))
+    # take the chats' locks before reading the clock or the newest ids: whoever waits draws later ones.
+    # SQLite reads them in the locking statement (RETURNING): its write lock comes with a snapshot no
+    # other writer has moved (or the statement fails busy). PostgreSQL's RETURNING would read them with
+    # the snapshot from before the lock wait, missing a message committed meanwhile: a statement later.
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    if sqlite and unnumbered:
+        found = await db.execute(lock_newest, {"ids": ids})
+        newest.update({chat_id: last for chat_id, last in found if chat_id in newest})
+    else:
+        await db.execute(lock, {"ids": ids})
+    stamp = now()
+    await db.execute(move, {"ids": ids, "stamp": stamp})
+    if unnumbered and not sqlite:
+        found = await db.execute(newest_of, {"ids": unnumbered})
         newest.update({chat_id: last for chat_id, last in found})
-    everything = []
+    values = []
     for chat_id in ids:
         for row in rows_by_chat[chat_id]:
             if row.id is None:
                 row.id = newest[chat_id] = _after(newest[chat_id])
-            row.created_at = stamp
-            everything.append(row)
-    db.add_all(everything)
-    await db.flush()  # one INSERT for all of them (SQLAlchemy's insertmanyvalues)
+            row.created_at = row.updated_at = stamp
+            row.author = row.author or USER
+            values.append({key: getattr(row, key) for key in _MESSAGE_COLUMNS})
+    # one INSERT for all of them, without the unit of work: the rows stay plain objects (what the caller
+    # reads back from them is set above; `load_message` reads a stored row afresh)
+    await db.execute(_insert_messages(), values)
     return stamp
+
+
+_MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key != "sa_orm_sentinel")
+_INSERT: Any = None
+
+
+def _insert_messages() -> Any:
+    global _INSERT
+    if _INSERT is None:
+        from sqlalchemy import insert
+
+        _INSERT = insert(Message.__table__)
+    return _INSERT
 
 
 @dataclass
