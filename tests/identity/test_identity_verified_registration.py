@@ -104,3 +104,21 @@ async def test_an_unverified_account_promoted_by_createadmin_is_verified(client,
     await register(client, "later-admin@example.com")
     await create_admin(settings, email="later-admin@example.com", name="", password=DEFAULT_PASSWORD)
     assert (await login(client, "later-admin@example.com", DEFAULT_PASSWORD)).status_code == 200
+
+
+async def test_a_new_and_a_taken_address_cost_one_password_hash_each(client, monkeypatch):
+    """About the same time: each answer hashes the password once (timing them is too noisy under load)."""
+    from keel.identity.passwords import Passwords
+
+    hashed: list[str] = []
+    real_hash = Passwords.hash
+
+    async def counting_hash(self: Passwords, password: str) -> str:
+        hashed.append(password)
+        return await real_hash(self, password)
+
+    monkeypatch.setattr(Passwords, "hash", counting_hash)
+    assert (await register(client, "first@example.com")).status_code == 202
+    assert hashed == [DEFAULT_PASSWORD]
+    assert (await register(client, "first@example.com", NEW)).status_code == 202
+    assert hashed == [DEFAULT_PASSWORD, NEW]
