@@ -63,6 +63,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     password_hash_parallelism: int = 1
     password_hash_concurrency: int = 4
     auth_cookie_secure: bool | None = None  # None: secure everywhere but development
+    auth_require_verified_email: bool | None = None  # None: on in production, off otherwise
     login_max_failures: int = 5
     login_lockout_base: int = 30
     login_ip_limit: str = "30/minute"  # login attempts per client IP (moving window)
@@ -179,6 +180,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.auth_cookie_secure is not None:
             return self.auth_cookie_secure
         return self.keel_env != "development" and self.keel_env != "test"
+
+    @property
+    def require_verified_email(self) -> bool:
+        """Registration signs nobody in and login waits until the address is proven by a mailed link."""
+        if self.auth_require_verified_email is not None:
+            return self.auth_require_verified_email
+        return self.is_production
 
 
 # old name -> new name; the old ones keep working (with a DeprecationWarning) while deployments move

@@ -62,6 +62,8 @@ def test_error_responses_have_real_examples(schema: dict[str, Any]) -> None:
     seen: set[str] = set()
     for op in operations(schema):
         for status, response in op["responses"].items():
+            if int(status) < 400:  # success examples (register's 201 and 202) are not errors
+                continue
             content = response.get("content", {}).get("application/json", {})
             for example in (content.get("examples") or {}).values():
                 error = example["value"]["error"]
@@ -69,6 +71,18 @@ def test_error_responses_have_real_examples(schema: dict[str, Any]) -> None:
                 seen.add(error["code"])
                 assert str(next(e for e in all_errors() if e.code == error["code"]).status_code) == status
     assert {"VALIDATION_ERROR", "UNAUTHORIZED", "NOT_FOUND", "RATE_LIMITED", "CSRF_FAILED"} <= seen
+
+
+def test_register_documents_both_answers_with_examples(schema: dict[str, Any]) -> None:
+    """201 with tokens (the default) and 202 without (AUTH_REQUIRE_VERIFIED_EMAIL), each with an example."""
+    responses = schema["paths"]["/api/v1/auth/register"]["post"]["responses"]
+    created = responses["201"]["content"]["application/json"]
+    pending = responses["202"]["content"]["application/json"]
+    [tokens] = created["examples"].values()
+    [sent] = pending["examples"].values()
+    assert tokens["value"]["data"]["access_token"]
+    assert sent["value"]["data"] == {"email": "ada@example.com", "verification": "sent"}
+    assert pending["schema"]["$ref"].endswith("RegistrationPending")
 
 
 BINARY = {"type": "string", "format": "binary"}

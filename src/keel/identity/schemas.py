@@ -83,6 +83,13 @@ class TokenRead(msgspec.Struct, kw_only=True):
     csrf_token: str | None = None
 
 
+class RegistrationPending(msgspec.Struct, kw_only=True):
+    """Registration with AUTH_REQUIRE_VERIFIED_EMAIL: the same for a new and a taken address, no tokens."""
+
+    email: str
+    verification: str = "sent"
+
+
 class SessionRead(msgspec.Struct, kw_only=True):
     id: UUID
     browser: str

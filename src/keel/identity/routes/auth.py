@@ -6,14 +6,24 @@ import secrets
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from keel.core.envelope import Envelope
-from keel.core.errors import CsrfFailed, NotFound, Unauthorized, ValidationFailed, error_responses
+from keel.core.envelope import Envelope, ok
+from keel.core.errors import (
+    CsrfFailed,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+    error_responses,
+    merge_error_responses,
+)
 from keel.identity import services as svc
 from keel.identity.guards import Principal
 from keel.identity.routes.common import (
     AUTH_RATE,
+    NO_STORE,
     SECURITY,
     TOKEN_ERRORS,
     client_info,
@@ -34,9 +44,58 @@ from keel.identity.schemas import (
     AccountCreate,
     Done,
     EmailLinkConfirm,
+    RegistrationPending,
     SessionCreate,
     TokenRead,
     TokenRefresh,
+)
+
+PENDING_MESSAGE = "Open the link we mailed to this address, then log in"
+_USER = {
+    "id": "0193f6c2-7d4e-7a51-9f0e-2b8c4d6e8a10",
+    "email": "ada@example.com",
+    "name": "Ada Lovelace",
+    "is_active": True,
+    "is_verified": False,
+    "roles": ["user"],
+    "created_at": "2026-12-03T13:30:00Z",
+}
+_TOKENS = {
+    "transport": "bearer",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "session_id": "0193f6c2-7d4e-7a51-9f0e-2b8c4d6e8a11",
+    "user": _USER,
+    "access_token": "eyJhbGciOiJIUzI1NiJ9.…",
+    "refresh_token": "rt_…",
+}
+REGISTER_RESPONSES = merge_error_responses(
+    {
+        201: ResponseSpec(
+            data_container=Envelope[TokenRead],
+            generate_examples=False,
+            description="Created and logged in (AUTH_REQUIRE_VERIFIED_EMAIL off, the default outside "
+            "production); a taken address gets the same shape",
+            examples=[Example(summary="created", value={"status": "success", "data": _TOKENS})],
+        ),
+        202: ResponseSpec(
+            data_container=Envelope[RegistrationPending],
+            generate_examples=False,
+            description="Verification mailed, nobody logged in (AUTH_REQUIRE_VERIFIED_EMAIL on); "
+            "the same for a taken address",
+            examples=[
+                Example(
+                    summary="verification sent",
+                    value={
+                        "status": "success",
+                        "data": {"email": "ada@example.com", "verification": "sent"},
+                        "message": PENDING_MESSAGE,
+                    },
+                )
+            ],
+        ),
+    },
+    error_responses(ValidationFailed),
 )
 
 
@@ -48,14 +107,16 @@ class AuthController(Controller):
         "/register",
         status_code=201,
         opt=AUTH_RATE,
-        responses=error_responses(ValidationFailed),
-        summary="Create an account and log in",
-        description="An address that already has an account gets the same answer (its tokens open "
-        "nothing) and its owner a mail: registration does not tell who has an account.",
+        responses=REGISTER_RESPONSES,
+        summary="Create an account (and log in, unless the address must be verified first)",
+        description="201 with tokens by default; with AUTH_REQUIRE_VERIFIED_EMAIL (on in production) 202 "
+        "without tokens: log in after opening the mailed link. An address that already has an account "
+        "gets the same answer (with 201 its tokens open nothing) and its owner a mail: registration does "
+        "not tell who has an account.",
     )
     async def register(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, data: AccountCreate
-    ) -> Response[Envelope[TokenRead]]:
+    ) -> Response[Any]:
         identity = identity_of(request)
         issued, mail = await svc.register(
             identity,
@@ -65,7 +126,12 @@ class AuthController(Controller):
             name=data.name,
             client=client_info(request),
         )
-        response = token_response(request, issued, transport_of(request, data.transport), 201)
+        response: Response[Any]
+        if issued is None:  # the same answer for a new and a taken address
+            pending = RegistrationPending(email=svc.normalize_email(data.email))
+            response = Response(ok(pending, PENDING_MESSAGE), status_code=202, headers=NO_STORE)
+        else:
+            response = token_response(request, issued, transport_of(request, data.transport), 201)
         if mail:
             response.background = mail_task(identity, *mail)
         return response

@@ -17,7 +17,7 @@ from keel.identity import rbac
 from keel.identity.models import Role, User
 from keel.identity.services.admin import keep_an_admin
 from keel.identity.services.audit import audit
-from keel.identity.services.email_links import request_verification
+from keel.identity.services.email_links import Mail, request_verification
 from keel.identity.services.machinery import (
     ClientInfo,
     DurableFailure,
@@ -119,10 +119,11 @@ async def create_user(
 
 async def register(
     identity: Identity, db: AsyncSession, *, email: str, password: str, name: str, client: ClientInfo
-) -> tuple[IssuedTokens, tuple[str, str, str] | None]:
-    """(tokens, the mail to send: to, subject, body). An address that already has an account answers
-    alike (same status and shape, about the same time: the password is hashed all the same) and its
-    owner gets a mail instead, so registration does not tell who has an account."""
+) -> tuple[IssuedTokens | None, Mail | None]:
+    """(tokens, the mail to send). An address that already has an account answers alike (same status
+    and shape, about the same time: the password is hashed all the same) and its owner gets a mail
+    instead, so registration does not tell who has an account. With `require_verified_email` nobody is
+    signed in (tokens None, for a new and a taken address alike) until the mailed link proves the address."""
     await identity.throttle(
         identity.register_limit, "register", client.ip, "Too many registrations; try later"
     )
@@ -134,22 +135,38 @@ async def register(
     # (two registrations of one new address racing each other: the loser still gets create_user's 409)
     user = await create_user(identity, db, email=normalized, password=password, name=name)
     audit(db, "user.registered", client=client, user_id=user.id, actor_id=user.id, email=user.email)
-    issued = await start_session(identity, db, user, client)
+    issued = None
+    if not identity.settings.require_verified_email:
+        issued = await start_session(identity, db, user, client)
     return issued, await request_verification(identity, db, user_id=user.id, client=client)
 
 
 async def _register_taken(
     identity: Identity, db: AsyncSession, owner: User, *, password: str, name: str, client: ClientInfo
-) -> tuple[IssuedTokens, tuple[str, str, str] | None]:
-    from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]
-
+) -> tuple[IssuedTokens | None, Mail | None]:
     await identity.passwords.hash(password)  # the time a new account's hash takes
     audit(db, "user.register_existing", client=client, user_id=owner.id, email=owner.email)
-    # the shape of a new account's answer; these ids exist nowhere, so the tokens open nothing
+    base = identity.settings.frontend_url.rstrip("/")
+    mail = (
+        owner.email,
+        "Someone tried to register with your address",
+        "Someone (maybe you) tried to create a Keel account with this address, which already has one.\n"
+        f"If it was you, log in; if you forgot your password, reset it: {base}/reset-password\n"
+        "If it was not you, you need not do anything: your account is unchanged.\n",
+    )
+    if identity.settings.require_verified_email:
+        return None, mail
+    return _phantom_tokens(identity, owner.email, name), mail
+
+
+def _phantom_tokens(identity: Identity, email: str, name: str) -> IssuedTokens:
+    """The shape of a new account's answer; these ids exist nowhere, so the tokens open nothing."""
+    from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]
+
     now = utcnow()
     phantom = User(
         id=uuid7(),
-        email=owner.email,
+        email=email,
         name=name.strip(),
         password_hash=UNUSABLE_PASSWORD,
         is_active=True,
@@ -159,7 +176,7 @@ async def _register_taken(
     )
     session_id = uuid7()
     access, _ = identity.keys.issue_access(user_id=phantom.id, session_id=session_id, roles=[rbac.USER])
-    issued = IssuedTokens(
+    return IssuedTokens(
         access_token=access,
         expires_in=identity.settings.jwt_expires_in,
         refresh_token=new_refresh_token(),
@@ -167,15 +184,6 @@ async def _register_taken(
         user=phantom,
         roles=[rbac.USER],
     )
-    base = identity.settings.frontend_url.rstrip("/")
-    mail = (
-        owner.email,
-        "Someone tried to register with your address",
-        "Someone (maybe you) tried to create a Keel account with this address, which already has one.\n"
-        f"If it was you, log in; if you forgot your password, reset it: {base}/reset-password\n"
-        "If it was not you, you need not do anything: your account is unchanged.\n",
-    )
-    return issued, mail
 
 
 async def verify_password(
@@ -247,6 +255,7 @@ async def create_admin(settings: Settings, *, email: str, name: str, password: s
                 if admin not in user.roles:
                     user.roles = [*user.roles, admin]
                 user.is_active = True
+                user.is_verified = True  # the operator vouches for the address they typed
             audit(db, "role.changed", user_id=user.id, email=user.email, after=[rbac.ADMIN], via="cli")
     finally:
         await stores.close()

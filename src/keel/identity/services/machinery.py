@@ -37,6 +37,7 @@ log = structlog.get_logger("keel.identity")
 
 
 INVALID_CREDENTIALS = "Invalid email or password"
+UNVERIFIED_HINT = "; or, if you just registered, open the link we mailed you"
 RESET_TTL = 3600
 VERIFY_TTL = 2 * 24 * 3600
 LAST_SEEN_EVERY = 60  # seconds between last-seen updates of a session
@@ -56,6 +57,11 @@ def _limit(settings: Settings, name: str) -> RateLimitItem:
         return parse(value)
     except ValueError as exc:
         raise SettingsError(f"{name.upper()}={value!r} is not a rate limit such as '30/minute'") from exc
+
+
+def invalid_credentials(settings: Settings) -> str:
+    """What a failed login says: with `require_verified_email` the same for an unverified address."""
+    return INVALID_CREDENTIALS + (UNVERIFIED_HINT if settings.require_verified_email else "")
 
 
 def utcnow() -> datetime:

@@ -80,5 +80,6 @@ async def confirm_password_reset(
     check_password(new_password, user.email, field="new_password")
     user.password_hash = await identity.passwords.hash(new_password)
     user.password_changed_at = utcnow()
+    user.is_verified = True  # the link reached the address: that proves it as a verification link would
     ended = await revoke_user_sessions(identity, db, user.id, reason="password_reset")
     audit(db, "password.reset", client=client, user_id=user.id, actor_id=user.id, sessions_ended=ended)

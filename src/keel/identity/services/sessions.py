@@ -14,13 +14,13 @@ from keel.core.errors import NotFound, TooManyRequests, Unauthorized
 from keel.identity.models import LoginSession, RefreshToken, Role, User, user_role
 from keel.identity.services.audit import audit
 from keel.identity.services.machinery import (
-    INVALID_CREDENTIALS,
     ClientInfo,
     DurableFailure,
     Identity,
     IssuedTokens,
     aware_utc,
     email_key,
+    invalid_credentials,
     log,
     utcnow,
 )
@@ -84,9 +84,14 @@ async def login(
         valid, new_hash = False, None
     else:
         valid, new_hash = await identity.passwords.verify_and_update(password, user.password_hash)
-    if not valid or user is None or not user.is_active:
+    unverified = user is not None and not user.is_verified and identity.settings.require_verified_email
+    if not valid or user is None or not user.is_active or unverified:
+        # an unverified address answers exactly as a wrong password, lockout included
         lock = await identity.record_login_failure(key)
-        reason = "unknown_email" if user is None else ("inactive" if valid else "wrong_password")
+        if user is None:
+            reason = "unknown_email"
+        else:
+            reason = "wrong_password" if not valid else ("inactive" if not user.is_active else "unverified")
         audit(
             db,
             "login.failure",
@@ -96,7 +101,7 @@ async def login(
             reason=reason,
             lockout_seconds=lock or None,
         )
-        raise DurableFailure(Unauthorized(INVALID_CREDENTIALS))
+        raise DurableFailure(Unauthorized(invalid_credentials(identity.settings)))
     await identity.clear_login_failures(key)
     if new_hash:
         user.password_hash = new_hash
