@@ -64,6 +64,9 @@ def server_env(database_url: str | None = None) -> dict[str, str]:
         SEGMINT_ENCRYPTION_KEY=env.get("SEGMINT_ENCRYPTION_KEY")
         or "YmVuY2gtb25seS1rZXktMDEyMzQ1Njc4OWFiY2RlZmc=",
         LOG_LEVEL=env.get("BENCH_LOG_LEVEL", "INFO"),
+        # production would hold new accounts until their address is verified by mail; the bench's users
+        # sign in at registration, as in development
+        AUTH_REQUIRE_VERIFIED_EMAIL=env.get("AUTH_REQUIRE_VERIFIED_EMAIL", "false"),
         # one client drives everything: the limiter still runs on every request, it just never refuses
         RATE_LIMIT_MAX=str(10**9),
         RATE_LIMIT_WINDOW="1",

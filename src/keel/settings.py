@@ -274,6 +274,11 @@ def check_production(s: Settings) -> None:
             "SEGMINT_ENCRYPTION_KEY must be set to one or more Fernet keys (comma-separated; make one with "
             "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
         )
+    if s.require_verified_email and not s.smtp_host:
+        problems.append(
+            "SMTP_HOST must be set: new accounts wait for their verification mail "
+            "(AUTH_REQUIRE_VERIFIED_EMAIL, on in production); or set AUTH_REQUIRE_VERIFIED_EMAIL=false"
+        )
     if "*" in s.cors_origins and s.cors_allow_credentials:
         problems.append("CORS_ORIGIN must list explicit origins when CORS_ALLOW_CREDENTIALS is true")
     if problems:

@@ -48,6 +48,7 @@ def test_wrong_type_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"jwt_secret": "short"}, "JWT_SECRET"),
         ({"debug": True}, "DEBUG"),
         ({"cors_origin": "*", "cors_allow_credentials": True}, "CORS_ORIGIN"),
+        ({"smtp_host": ""}, "SMTP_HOST"),  # verification mails could not leave: nobody could sign up
     ],
 )
 def test_production_refuses_unsafe_values(overrides: dict, variable: str) -> None:
@@ -65,6 +66,7 @@ def test_production_accepts_safe_values() -> None:
         jwt_secret=SAFE_SECRET,
         cors_origin="https://app.example",
         segmint_encryption_key=Fernet.generate_key().decode(),
+        smtp_host="mail.example",
     )
     assert settings.is_production and settings.cookie_secure
 
