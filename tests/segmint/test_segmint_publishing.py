@@ -155,6 +155,7 @@ def test_production_refuses_to_start_without_an_encryption_key() -> None:
         "jwt_secret": "x" * 40,
         "keel_apps": "gym,scribe,segmint",
         "database_url": "sqlite+aiosqlite:///./var/never-opened.db",
+        "smtp_host": "mail.example",  # production sends the verification mails
     }
     with pytest.raises(SettingsError, match="SEGMINT_ENCRYPTION_KEY"):
         load_settings(None, **base)
