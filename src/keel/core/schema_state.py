@@ -18,8 +18,8 @@ _DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
 _QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
 
 
-def code_heads(versions: Path = MIGRATIONS_DIR / "versions") -> set[str]:
-    """The revisions no other revision builds on: what `keel migrate` upgrades to."""
+def _history(versions: Path) -> tuple[set[str], set[str]]:
+    """(every revision, every revision another one builds on), read from the revision files' text."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in versions.glob("*.py"):
@@ -31,6 +31,12 @@ def code_heads(versions: Path = MIGRATIONS_DIR / "versions") -> set[str]:
         down = _DOWN.search(text)
         if down is not None:
             parents.update(_QUOTED.findall(down.group(1)))
+    return revisions, parents
+
+
+def code_heads(versions: Path = MIGRATIONS_DIR / "versions") -> set[str]:
+    """The revisions no other revision builds on: what `keel migrate` upgrades to."""
+    revisions, parents = _history(versions)
     return revisions - parents
 
 
@@ -73,10 +79,11 @@ def schema_problem(database_url: str) -> str | None:
         return None
     if not found:
         return missing
-    wanted = code_heads()
+    revisions, parents = _history(MIGRATIONS_DIR / "versions")
+    wanted = revisions - parents
     if found == wanted:
         return None
-    if found - _all_revisions():
+    if found - revisions:
         return (
             f"the database is at revision {', '.join(sorted(found))}, which this code does not know "
             f"(it needs {', '.join(sorted(wanted))}): a newer release migrated it; serve that release"
@@ -85,8 +92,3 @@ def schema_problem(database_url: str) -> str | None:
         f"the database is at revision {', '.join(sorted(found))} and this code needs "
         f"{', '.join(sorted(wanted))}: run `keel migrate`"
     )
-
-
-def _all_revisions(versions: Path = MIGRATIONS_DIR / "versions") -> set[str]:
-    found = (_REVISION.search(p.read_text(encoding="utf-8")) for p in versions.glob("*.py"))
-    return {m.group(1) for m in found if m is not None}

@@ -37,11 +37,6 @@ MIME_TYPES = (*video.IMAGE_TYPES, *video.VIDEO_TYPES)
 REFUSAL = "Attach a JPEG, PNG, GIF or WebP image, or an MP4, MOV or WebM video"
 
 
-def sniff(head: bytes) -> str | None:
-    """The type the bytes are, whatever the client said."""
-    return video.sniff_type(head)
-
-
 async def _editable(db: AsyncSession, seat: Seat, content_id: UUID) -> Any:
     row = await services.get_content(db, seat, content_id, lock=True)
     if row.status not in EDITABLE:
