@@ -9,9 +9,10 @@ BENCH_DATABASES (sqlite,postgres), BENCH_POSTGRES_URL (DATABASE_URL when it is P
 postgresql+asyncpg://postgres@127.0.0.1:5432/keel_bench), BENCH_PIN (1: server on core 0, load on core 1),
 BENCH_LOG_LEVEL (INFO), REDIS_URL (optional). Uses wrk when installed, else a small asyncio httpx load
 generator. Per scenario: rps, p50, p99, the server's CPU ms per request (its /proc counters around the
-run) and that CPU as a multiple of the bare Litestar hello world's in the same run. Prints the tables and
-writes var/bench/results-<timestamp>.json. A group whose prerequisite is missing is reported as not
-measured, with the reason, instead of stopping the run.
+run) and that CPU as a multiple of the bare Litestar hello world's in the same run (under uvicorn with its
+access log on, as every server of the run logs each request; the same app without it is printed too).
+Prints the tables and writes var/bench/results-<timestamp>.json. A group whose prerequisite is missing
+is reported as not measured, with the reason, instead of stopping the run.
 
 One module per part: `config` (BENCH_* settings, the servers' environment), `server`, `load` (wrk or
 httpx, one measured scenario), `groups` (the runs; a group's data set-up goes in GROUP_SETUPS),

@@ -24,7 +24,7 @@ def print_table(bare: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> 
         print(
             f"{'-':<9}{'bare':<8}{'litestar hello world GET ' + path:<44} {ref['rps']:>7.0f} "
             f"{ref['p50_ms'] or 0:>7.2f} {ref['p99_ms'] or 0:>7.2f} {ref.get('cpu_ms') or 0:>10.3f} "
-            f"{'1.0x':>7} {ref['errors']:>7}"
+            f"{_times_bare(ref, bare_cpu):>7} {ref['errors']:>7}"
         )
     for row in rows:
         label = f"{row['name']}"[:44]

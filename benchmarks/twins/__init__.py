@@ -177,6 +177,8 @@ def print_comparison(bare: dict[str, Any], rows: list[dict[str, Any]], twins: li
     print("\nserver CPU per request, PostgreSQL (x the bare Litestar hello world of this run)")
     print(f"{'request':<36} {'Keel':>18} {'FastAPI twin':>18} {'Express+Prisma twin':>20}")
     print(f"{'bare hello (Litestar)':<36} {_cell(bare.get('/health'), bare_cpu):>18}")
+    if quiet := bare.get("/health (no log)"):
+        print(f"{'bare hello, no access log':<36} {_cell(quiet, bare_cpu):>18}")
     print(f"{'/health':<36} {_cell(keel.get('health'), bare_cpu):>18}")
     for scenario in TWIN_SCENARIOS:
         print(
