@@ -2,8 +2,9 @@
 benchmarks.request_path [users_me|sessions|create|health ...]`.
 
 The real app (all apps, production settings, INFO access log to /dev/null, Prometheus in process as
-`keel serve` has it with one worker; BENCH_MULTIPROC=1: multiprocess files, as with several) on DATABASE_URL (PostgreSQL) or a temporary SQLite file; each request
-is one ASGI call shaped like uvicorn's scope, in sequence, so what is measured is the server's own work
+`keel serve` has it with one worker; BENCH_MULTIPROC=1: multiprocess files, as with several) on
+DATABASE_URL (PostgreSQL) or a temporary SQLite file; each request is one ASGI call shaped like
+uvicorn's scope, in sequence, so what is measured is the server's own work
 per request (no client, no sockets). Prints CPU ms per request (process time, best of BENCH_ROUNDS
 rounds of BENCH_REQUESTS) and Python function calls per request (cProfile, which does not move with the
 machine's load); BENCH_PROFILE=<name> prints that scenario's cProfile (CPU time), the top BENCH_TOP (40)
