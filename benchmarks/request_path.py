@@ -1,9 +1,10 @@
 """CPU per request of the core scenarios in one process, without a load generator: `python -m
 benchmarks.request_path [users_me|sessions|create|health ...]`.
 
-The real app (all apps, production settings, INFO access log to /dev/null, Prometheus multiprocess
-files as `keel serve` has them) on DATABASE_URL (PostgreSQL) or a temporary SQLite file; each request
-is one ASGI call shaped like uvicorn's scope, in sequence, so what is measured is the server's own work
+The real app (all apps, production settings, INFO access log to /dev/null, Prometheus in process as
+`keel serve` has it with one worker; BENCH_MULTIPROC=1: multiprocess files, as with several) on
+DATABASE_URL (PostgreSQL) or a temporary SQLite file; each request is one ASGI call shaped like
+uvicorn's scope, in sequence, so what is measured is the server's own work
 per request (no client, no sockets). Prints CPU ms per request (process time, best of BENCH_ROUNDS
 rounds of BENCH_REQUESTS) and Python function calls per request (cProfile, which does not move with the
 machine's load); BENCH_PROFILE=<name> prints that scenario's cProfile (CPU time), the top BENCH_TOP (40)
@@ -26,8 +27,13 @@ from typing import Any
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 300))
 _ROOT = tempfile.mkdtemp(prefix="keel-request-path-")
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(_ROOT, "prometheus"))
-os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+if os.environ.get(
+    "BENCH_MULTIPROC"
+):  # as `keel serve --workers N` (N > 1) or a given PROMETHEUS_MULTIPROC_DIR
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(_ROOT, "prometheus"))
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+else:  # as `keel serve` with one worker: the in-process registry
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 def _settings() -> Any:
@@ -48,6 +54,7 @@ def _settings() -> Any:
         rate_limit_window=1,
         rate_limit_auth="1000000000/second",
         jobs_in_server=False,
+        auth_require_verified_email=False,  # as the bench's servers: signed in at registration
     )
     migrate.upgrade(settings)
     return settings

@@ -72,7 +72,9 @@ def server_env(database_url: str | None = None) -> dict[str, str]:
         RATE_LIMIT_WINDOW="1",
         RATE_LIMIT_AUTH="1000000000/second",
         JOBS_IN_SERVER="false",
-        PROMETHEUS_MULTIPROC_DIR=str(OUT / "prometheus"),
         STORAGE_URL=f"file://{OUT / 'storage'}",
     )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if WORKERS > 1:  # several workers add their samples up through files; one keeps them in process
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(OUT / "prometheus")
     return env

@@ -125,11 +125,15 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
             f"{processes} workers need REDIS_URL (rate limits, realtime events and caches are per process "
             "without it); set REDIS_URL or serve with --workers 1"
         )
-    # every worker writes its metrics here so /metrics adds them up; cleared at each start
-    metrics_dir = Path(settings.prometheus_multiproc_dir or "var/prometheus")
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    if processes > 1 or settings.prometheus_multiproc_dir:
+        # every worker (and a `keel worker` given the same folder) writes its metrics here so /metrics
+        # adds them up; cleared at each start
+        metrics_dir = Path(settings.prometheus_multiproc_dir or "var/prometheus")
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    # one worker and no folder given: the in-process registry, which /metrics reads directly (a
+    # multiprocess sample takes a lock, a pid check and an mmap write: ~50 Python calls of /users/me)
     from keel.core.schema_state import schema_problem
 
     with long_lived():  # the modules imported here (SQLAlchemy, the apps) serve until the process ends

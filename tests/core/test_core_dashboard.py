@@ -1,6 +1,6 @@
 """The Grafana dashboard (deploy/grafana/keel-dashboard.json) is built only on series that exist: every
-metric name in its expressions is in the /metrics of a real `keel serve` (the multi-process registry,
-which lists only series that were written) after ordinary traffic."""
+metric name in its expressions is in the /metrics of a real `keel serve` after ordinary traffic, with the
+multi-process registry (which lists only series that were written) and with one worker's in-process one."""
 
 from __future__ import annotations
 
@@ -66,7 +66,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_every_metric_in_the_dashboard_is_in_a_live_metrics_output(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("multiprocess", [True, False], ids=["multiprocess", "one-worker-in-process"])
+def test_every_metric_in_the_dashboard_is_in_a_live_metrics_output(
+    settings, tmp_path: Path, multiprocess: bool
+) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMETHEUS_", "OTEL_"))}
     env.update(
@@ -80,9 +83,11 @@ def test_every_metric_in_the_dashboard_is_in_a_live_metrics_output(settings, tmp
         JOBS_IN_SERVER="true",
         JOBS_POLL_INTERVAL="0.2",
         JOBS_RECOVER_INTERVAL="1",  # the stalled-job sweep: a job every second, so job series exist
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
         STORAGE_URL=f"file://{tmp_path}/storage",
     )
+    if multiprocess:  # a folder given (as for several workers, or a `keel worker` sharing it)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "prometheus")
+    # else one worker and no folder: `keel serve` keeps the samples in its own registry
     cmd = [KEEL, "serve", "--port", str(port), "--workers", "1"]
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
     base = f"http://127.0.0.1:{port}"

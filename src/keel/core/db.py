@@ -83,6 +83,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _skip_idle_commit_and_rollback(dialect: Any) -> None:
+    """SQLite: a COMMIT or ROLLBACK with no transaction open is not sent. sqlite3 does nothing in that
+    case either (it checks the same flag), but aiosqlite would still cross to its thread and back for it;
+    a read (no write, so no transaction: pysqlite begins only before one) paid two such hops, the
+    request's commit and the pool's reset-on-return rollback."""
+
+    def idle(dbapi_connection: Any) -> bool:
+        inner = getattr(dbapi_connection, "_connection", None)  # SQLAlchemy's adapter -> aiosqlite
+        return inner is not None and inner._connection is not None and not inner.in_transaction
+
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+    dialect.do_commit = lambda dbapi_connection: None if idle(dbapi_connection) else commit(dbapi_connection)
+    dialect.do_rollback = lambda dbapi_connection: (
+        None if idle(dbapi_connection) else rollback(dbapi_connection)
+    )
+
+
 def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """Checkout: an asyncpg connection whose socket is already closed (server restarted, backend
     terminated) is replaced by the pool (DisconnectionError), without the pre-ping's round trip."""
@@ -262,6 +279,7 @@ def sqlalchemy_config(settings: Settings) -> Database:
         event.listen(engine.sync_engine.pool, "checkout", _drop_closed_connection)
     else:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _skip_idle_commit_and_rollback(engine.sync_engine.dialect)
     from keel.core.metrics import instrument_pool
 
     instrument_pool(engine)

@@ -36,6 +36,7 @@ _PAGE_PREFIXES = ("/schema", "/verify-email", "/reset-password", "/account/")
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 NUL_MESSAGE = "must not contain NUL characters"
+_MAX_CACHED_SERIES = 4096  # (method, route, status) children kept; beyond that labels() per request
 
 
 def nul_fields(value: Any, path: str = "") -> list[str]:
@@ -118,6 +119,7 @@ class Edge:
         self.headers = security_headers(settings)
         self.max_query = settings.max_query_string
         self.metrics = settings.metrics_enabled
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -175,8 +177,9 @@ class Edge:
             status = status_holder[0]
             if self.metrics:
                 metrics.IN_FLIGHT.dec()
-                metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
-                metrics.LATENCY.labels(scope["method"], route).observe(elapsed)
+                count, latency = self._samples(scope["method"], route, status)
+                count.inc()
+                latency.observe(elapsed)
             access_log.info(
                 "request",
                 method=scope["method"],
@@ -188,6 +191,21 @@ class Edge:
                 user_id=state.get("user_id"),
             )
             structlog.contextvars.clear_contextvars()
+
+    def _samples(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The request counter's and latency histogram's children of this method, route template and
+        status, resolved once (`labels()` validates and looks them up under a lock on every call). The
+        keys are the series' own labels, so the cache grows no further than the series do."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                metrics.REQUESTS.labels(method, route, str(status)),
+                metrics.LATENCY.labels(method, route),
+            )
+            if len(self._children) < _MAX_CACHED_SERIES:
+                self._children[key] = children
+        return children
 
     @staticmethod
     async def _reject(err: Any, request_id: str, send: Any) -> None:

@@ -40,7 +40,7 @@ class ContentController(SegmintController):
     async def create_content(
         self, db_session: AsyncSession, seat: Seat, data: ContentCreate
     ) -> Envelope[ContentRead]:
-        return ok(services.content_read(await services.create_content(db_session, seat, data)))
+        return ok(services.draft_read(*await services.insert_draft(db_session, seat, data)))
 
     @get(
         summary="Your content, paginated",

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.params import HeaderParameter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,15 @@ from keel.core.errors import Forbidden, NotFound
 from keel.identity import Principal
 
 HEADER = "X-Workspace"
+# built once: every segmint request runs it, and building it (operators, coercions) cost more than running it
+_SEAT = (
+    select(WorkspaceMember.role, Workspace.personal)
+    .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+    .where(
+        WorkspaceMember.workspace_id == bindparam("workspace_id"),
+        WorkspaceMember.user_id == bindparam("user_id"),
+    )
+)
 PERSONAL_NAME = "Personal"
 
 
@@ -89,13 +98,7 @@ async def ensure_personal(db: AsyncSession, user_id: UUID) -> None:
 
 async def seat_for(db: AsyncSession, principal: Who, workspace_id: UUID | None) -> Seat:
     wanted = workspace_id or principal.user_id
-    found = (
-        await db.execute(
-            select(WorkspaceMember.role, Workspace.personal)
-            .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
-            .where(WorkspaceMember.workspace_id == wanted, WorkspaceMember.user_id == principal.user_id)
-        )
-    ).one_or_none()
+    found = (await db.execute(_SEAT, {"workspace_id": wanted, "user_id": principal.user_id})).one_or_none()
     if found is None:
         if wanted != principal.user_id:
             raise NotFound("Workspace not found", details={HEADER: str(wanted)})
