@@ -3,12 +3,12 @@
 answer carries. Counted with SQLAlchemy's `before_cursor_execute` (BEGIN/COMMIT are not statements on
 that hook; commits are counted on the engine's `commit` event).
 
-The customer's send: the guard's user lookup, the chat with its shop and sellers (one statement), the
-client-id replay check, the chat's lock and activity time, the newest id, the message, the sender's read
-marker: 8. The assistant's turn: chat, shop, assistant, message and the catalogue's version (one
-statement), the full-text candidates, then its messages written by the writer: the chat's lock and
-activity time, the newest id, one INSERT for the sentence and every card: 6. On SQLite the chat's lock
-returns its newest id (one statement less in each: 7 and 5).
+The customer's send: the guard's user lookup, the chat with its shop and sellers and the client-id
+replay check (one statement), the chat's lock with its activity time (one), the newest id, the message,
+the sender's read marker: 6. The assistant's turn: chat, shop, assistant, message and the catalogue's
+version (one statement), the full-text candidates, then its messages written by the writer: the chat's
+lock with its activity time, the newest id, one INSERT for the sentence and every card: 5. On SQLite
+the chat's lock returns its newest id (one statement less in each: 5 and 4).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 from core_platform_helpers import StatementCounter
 
 API = "/api/v1/market"
-SEND = 8
-TURN = 6
+SEND = 6
+TURN = 5
 
 
 class Commits:

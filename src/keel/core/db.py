@@ -12,7 +12,9 @@ Litestar extension, whose import pulls Alembic and the Litestar CLI into every s
   commits on its own);
 - no pool pre-ping (a round trip per request): a pooled asyncpg connection whose socket the server
   closed is dropped at checkout, and a statement that finds its connection dead before anything else
-  ran in the session is retried once on a fresh one.
+  ran in the session is retried once on a fresh one;
+- on SQLite this process's writers take turns for its one write lock in the event loop
+  (`keel.core.sqlite_writer`) instead of polling for it in SQLite's busy handler.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ Base = UUIDv7AuditBase
 metadata = orm_registry.metadata
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_BUSY_MS = 10_000  # how long a SQLite writer waits for the lock (its turn, sqlite_writer.py)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # where the request's session lives on the ASGI scope: advanced-alchemy's namespace and key, so code
 # written against its scope helpers keeps finding it
@@ -78,7 +81,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -278,8 +281,13 @@ def sqlalchemy_config(settings: Settings) -> Database:
     if settings.is_postgres:
         event.listen(engine.sync_engine.pool, "checkout", _drop_closed_connection)
     else:
+        from keel.core import sqlite_writer
+
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _skip_idle_commit_and_rollback(engine.sync_engine.dialect)
+        # this process's writers queue for SQLite's one write lock here, not in its polling busy handler
+        # (installed after the skip above: its release wraps whichever commit/rollback runs)
+        sqlite_writer.install(engine, timeout=SQLITE_BUSY_MS / 1000)
     from keel.core.metrics import instrument_pool
 
     instrument_pool(engine)

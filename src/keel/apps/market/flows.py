@@ -19,7 +19,7 @@ import structlog
 
 from keel.apps.market import services
 from keel.apps.market.schemas import MessageSend
-from keel.core.realtime import publish, user_channel
+from keel.core.realtime import publish_many, user_channel
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable
@@ -65,12 +65,11 @@ async def publish_all(app: Litestar, outbox: Outbox) -> None:
     """Each event to each recipient's `user:<id>:market` channel; all but TRANSIENT ones carry an id and
     are replayed to a stream that reconnects with an earlier Last-Event-ID."""
     for recipients, event in outbox.items:
-        replay = event.get("type") not in TRANSIENT
-        for user_id in recipients:
-            try:
-                await publish(app, user_channel(user_id, "market"), event, replay=replay)
-            except Exception:  # a broken pub/sub must not turn a sent message into an error
-                log.warning("market_publish_failed", event=event.get("type"), exc_info=True)
+        channels = [user_channel(user_id, "market") for user_id in recipients]
+        try:  # encoded once for all its recipients
+            await publish_many(app, channels, event, replay=event.get("type") not in TRANSIENT)
+        except Exception:  # a broken pub/sub must not turn a sent message into an error
+            log.warning("market_publish_failed", event=event.get("type"), exc_info=True)
 
 
 def deliver_later(request: Request[Any, Any, Any], outbox: Outbox) -> None:

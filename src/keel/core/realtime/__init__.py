@@ -47,7 +47,7 @@ from keel.core.realtime.backend import (
     make_backend,
 )
 from keel.core.realtime.presence import AWAY, ONLINE, PRESENCE_TTL, Presence
-from keel.core.realtime.replay import MemoryHistory, RedisHistory
+from keel.core.realtime.replay import MemoryHistory, RedisHistory, envelope
 from keel.core.realtime.streams import (
     MAX_TOPICS,
     _channels_for,
@@ -63,6 +63,8 @@ from keel.core.realtime.streams import (
 from keel.core.stores import Degraded, mark_degraded, mark_recovered
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from litestar import Litestar
 
     from keel.settings import Settings
@@ -86,6 +88,7 @@ __all__ = [
     "make_backend",
     "notify",
     "publish",
+    "publish_many",
     "sse_comment",
     "user_channel",
     "ws_events",
@@ -104,11 +107,20 @@ async def publish(app: Litestar, channel: str, event: dict[str, Any], *, replay:
     every instance sharing the backend. `replay=True`: the event gets an id and a stream that reconnects
     with an earlier `Last-Event-ID` receives it (what a client must not miss: a stored message); leave
     it off for transient events (progress, deltas, typing)."""
-    event_id = None
+    await publish_many(app, (channel,), event, replay=replay)
+
+
+async def publish_many(
+    app: Litestar, channels: Iterable[str], event: dict[str, Any], *, replay: bool = False
+) -> None:
+    """`publish` to each of `channels` (a chat's participants): the event is encoded once, each channel
+    only wraps it in its envelope."""
+    event_json = msgspec.json.encode(event)
     history = app.state.get("realtime_history") if replay else None
-    if history is not None:
-        event_id = await history.append(channel, msgspec.json.encode(event))
-    await _plugin(app).wait_published(encode_event(channel, event, event_id), [channel])
+    plugin = _plugin(app)
+    for channel in channels:
+        event_id = None if history is None else await history.append(channel, event_json)
+        await plugin.wait_published(envelope(channel, event_json, event_id), [channel])
 
 
 _process_app: Litestar | None = None  # the app serving in this process, if any (set at start-up)

@@ -234,7 +234,9 @@ LastEventId = Annotated[
     media_type="text/event-stream",
     security=[{"BearerToken": []}],
     responses=error_responses(Unauthorized, Forbidden),
-    opt={"rate_limit": None},
+    # no compression: each event is a small message flushed on its own (nothing for brotli to gain), and
+    # the compressor's per-write flush cost every delivery CPU on the way to a first token
+    opt={"rate_limit": None, "skip_compression": True},
 )
 async def events(
     request: Request[Any, Any, Any],

@@ -133,6 +133,45 @@ async def existing_message(
     return await db.scalar(_EXISTING, params)
 
 
+_CHAT_FOR_SEND: Any = None
+
+
+async def chat_for_send(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, client_id: uuid.UUID
+) -> tuple[Chat, Message | None]:
+    """The chat as `participant_chat` reads it, and the caller's message already stored under
+    `client_id` (a retry), in one statement: the replay check rides along as a column. Built once."""
+    global _CHAT_FOR_SEND
+    if _CHAT_FOR_SEND is None:
+        from sqlalchemy import bindparam
+        from sqlalchemy.orm import joinedload
+
+        from keel.apps.market.models import ChatSeller
+        from keel.apps.market.services.chats import participant_filter
+
+        replayed = (
+            select(Message.id)
+            .where(
+                Message.chat_id == Chat.id,
+                Message.sender_id == bindparam("sender_id"),
+                Message.client_id == bindparam("client_id"),
+            )
+            .correlate(Chat)
+            .scalar_subquery()
+        )
+        _CHAT_FOR_SEND = (
+            select(Chat, replayed)
+            .where(Chat.id == bindparam("chat_id"), participant_filter(bindparam("user_id")))
+            .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
+        )
+    params = {"chat_id": chat_id, "user_id": principal.user_id, "sender_id": principal.user_id}
+    found = (await db.execute(_CHAT_FOR_SEND, {**params, "client_id": client_id})).unique().first()
+    if found is None:
+        raise NotFound("Chat not found")
+    chat, replayed_id = found
+    return chat, None if replayed_id is None else await load_message(db, chat, replayed_id)
+
+
 def _same_send(row: Message, kind: str, body: str | None, product_id: uuid.UUID | None) -> bool:
     return row.kind == kind and row.body == body and row.product_id == product_id
 
@@ -160,17 +199,18 @@ async def insert_messages(db: AsyncSession, chat: Chat, rows: list[Message]) -> 
     """Add messages to one chat (`insert_batch`); the chat object's activity time follows."""
     from sqlalchemy.orm.attributes import set_committed_value
 
-    stamp = await insert_batch(db, {chat.id: rows})
-    set_committed_value(chat, "last_message_at", stamp)
+    stamps = await insert_batch(db, {chat.id: rows})
+    set_committed_value(chat, "last_message_at", stamps[chat.id])
     return rows
 
 
-_BATCH: tuple[Any, Any, Any, Any] | None = None
+_BATCH: tuple[Any, Any, Any] | None = None
 
 
-def _batch_statements() -> tuple[Any, Any, Any, Any]:
-    """insert_batch's statements (lock the chats, the same returning their newest ids, move their activity
-    time, their newest ids), built once per process: every send and every batch of answers runs them."""
+def _batch_statements() -> tuple[Any, Any, Any]:
+    """insert_batch's statements, built once per process (every send and every batch of answers runs
+    them): lock the chats while moving their activity time forward, returning it; the same returning
+    their newest ids too (SQLite); their newest ids (PostgreSQL)."""
     global _BATCH
     if _BATCH is None:
         from sqlalchemy import bindparam, case, update
@@ -187,50 +227,61 @@ def _batch_statements() -> tuple[Any, Any, Any, Any]:
             .correlate(chats)
             .scalar_subquery()
         )  # (PostgreSQL has no max() of uuid)
-        lock = update(chats).where(ids).values(last_message_at=activity)
-        _BATCH = (
-            lock,
-            lock.returning(chats.c.id, last),
+        move = (
             update(chats)
             .where(ids)
-            .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity)),
+            .values(last_message_at=case((activity.is_(None) | (activity < stamp), stamp), else_=activity))
+        )
+        _BATCH = (
+            move.returning(chats.c.id, chats.c.last_message_at),
+            move.returning(chats.c.id, chats.c.last_message_at, last),
             select(chats.c.id, last).where(ids),
         )
     return _BATCH
 
 
-async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Message]]) -> datetime:
+async def insert_batch(
+    db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Message]]
+) -> dict[uuid.UUID, datetime]:
     """Add messages to one or more chats in one INSERT and move the chats' activity time (a fixed number
-    of statements however many chats and rows); returns the time stamped on them.
+    of statements however many chats and rows); returns each chat's new activity time, which its new
+    rows are stamped with.
 
-    Sends to one chat are serialised: the chats' rows are updated first (PostgreSQL holds those row locks,
-    SQLite its write lock, until commit), and only then are the clock read and the ids drawn, greater than
-    every id already in the chat (rows without an id get one, in order). So ids follow commit order within
-    a chat, and a read marker ("read up to id X") never skips a message that committed late with a
-    smaller id; the activity time only moves forward. A concurrent retry with the same client id that
-    slipped past the replay check fails the unique constraint: 409, and the client's next retry gets the
-    stored message. Each row's `product` must be set (or None) by the caller: nothing is read back."""
-    lock, lock_newest, move, newest_of = _batch_statements()
+    Sends to one chat are serialised: the statement that moves the chats' activity time (forward only)
+    takes their row locks (PostgreSQL holds them, SQLite its write lock, until commit), and only then
+    are the ids drawn, greater than every id already in the chat (rows without an id get one, in
+    order). So ids follow commit order within a chat, and a read marker ("read up to id X") never skips
+    a message that committed late with a smaller id. The rows' time is the chat's activity time as that
+    statement left it (returned by it, after any lock wait): never earlier than an earlier message's.
+    A concurrent retry with the same client id that slipped past the replay check fails the unique
+    constraint: 409, and the client's next retry gets the stored message. Each row's `product` must be
+    set (or None) by the caller: nothing is read back."""
+    move, move_newest, newest_of = _batch_statements()
     ids = sorted(rows_by_chat)  # one lock order for every writer
     unnumbered = [chat_id for chat_id in ids if any(row.id is None for row in rows_by_chat[chat_id])]
     newest: dict[uuid.UUID, uuid.UUID | None] = dict.fromkeys(unnumbered)
-    # take the chats' locks before reading the clock or the newest ids: whoever waits draws later ones.
-    # SQLite reads them in the locking statement (RETURNING): its write lock comes with a snapshot no
-    # other writer has moved (or the statement fails busy). PostgreSQL's RETURNING would read them with
-    # the snapshot from before the lock wait, missing a message committed meanwhile: a statement later.
+    params = {"ids": ids, "stamp": now()}
+    # SQLite reads the newest ids in the locking statement (RETURNING): its write lock comes with a
+    # snapshot no other writer has moved (or the statement fails busy). PostgreSQL's RETURNING would read
+    # them with the snapshot from before a lock wait, missing a message committed meanwhile: a statement
+    # later. (The returned activity time is the locked row's own, current after the wait on both.)
     sqlite = db.get_bind().dialect.name == "sqlite"
+    stamps: dict[uuid.UUID, datetime] = {}
     if sqlite and unnumbered:
-        found = await db.execute(lock_newest, {"ids": ids})
-        newest.update({chat_id: last for chat_id, last in found if chat_id in newest})
+        for chat_id, stamp, last in await db.execute(move_newest, params):
+            stamps[chat_id] = stamp
+            if chat_id in newest:
+                newest[chat_id] = last
     else:
-        await db.execute(lock, {"ids": ids})
-    stamp = now()
-    await db.execute(move, {"ids": ids, "stamp": stamp})
+        stamps.update({chat_id: stamp for chat_id, stamp in await db.execute(move, params)})
     if unnumbered and not sqlite:
         found = await db.execute(newest_of, {"ids": unnumbered})
         newest.update({chat_id: last for chat_id, last in found})
     values = []
     for chat_id in ids:
+        if chat_id not in stamps:  # deleted since it was read
+            raise NotFound("Chat not found")
+        stamp = stamps[chat_id]
         for row in rows_by_chat[chat_id]:
             if row.id is None:
                 row.id = newest[chat_id] = _after(newest[chat_id])
@@ -240,7 +291,7 @@ async def insert_batch(db: AsyncSession, rows_by_chat: dict[uuid.UUID, list[Mess
     # one INSERT for all of them, without the unit of work: the rows stay plain objects (what the caller
     # reads back from them is set above; `load_message` reads a stored row afresh)
     await db.execute(_insert_messages(), values)
-    return stamp
+    return stamps
 
 
 _MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key != "sa_orm_sentinel")
@@ -282,11 +333,13 @@ async def send_text(
     *,
     chat: Chat | None = None,
 ) -> Sent:
-    chat = chat or await participant_chat(db, principal, chat_id)
+    if chat is None:
+        chat, existing = await chat_for_send(db, principal, chat_id, data.client_id)
+    else:  # a chat just opened with its first message
+        existing = await existing_message(db, chat.id, principal.user_id, data.client_id)
     body = data.body.strip()
     if not body:
         raise ValidationFailed(details={"body": "must not be blank"})
-    existing = await existing_message(db, chat.id, principal.user_id, data.client_id)
     if existing is not None:
         return _replay(chat, existing, TEXT, body, data.product_id)
     require_open(chat)
