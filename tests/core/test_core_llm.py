@@ -19,6 +19,7 @@ from keel.app import create_app
 from keel.core.llm import (
     LanguageModel,
     ModelBadOutput,
+    ModelRequestRejected,
     ModelUnavailable,
     TokenQuotaExceeded,
 )
@@ -249,6 +250,35 @@ async def test_5xx_after_the_retries_is_model_unavailable(llm: Any, openai_serve
         await llm.complete([{"role": "user", "content": "x"}], user_id=None, app="segmint")
     assert caught.value.status_code == 503 and int(caught.value.headers["Retry-After"]) >= 1
     assert len(openai_server.requests) == 3  # the first try and AI_MAX_RETRIES=2
+    await llm.close()
+
+
+async def test_a_stream_is_retried_like_a_completion_and_names_a_refusal(
+    llm: Any, openai_server: OpenAIServer
+) -> None:
+    """`stream` has its own HTTP path (for its first token): the same retries, errors and exact request."""
+    openai_server.script(Reply(status=429, headers=FAST), Reply(status=500, headers=FAST), "third time")
+    messages = [{"role": "user", "content": "x"}]
+    events = [e async for e in llm.stream(messages, user_id=None, app="segmint", max_tokens=9)]
+    assert "".join(e.delta for e in events) == "third time" and events[-1].finish_reason == "stop"
+    assert len(openai_server.requests) == 3
+    assert openai_server.requests[-1].headers["authorization"] == "Bearer sk-test-key"
+    assert openai_server.requests[-1].body == {
+        "model": "tiny-chat",
+        "messages": messages,
+        "max_tokens": 9,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    openai_server.script(*(Reply(status=503, headers=FAST) for _ in range(3)))
+    with pytest.raises(ModelUnavailable):
+        await anext(llm.stream(messages, user_id=None, app="segmint"))
+    assert len(openai_server.requests) == 6  # the first try and AI_MAX_RETRIES=2
+    openai_server.script(Reply(status=400, error="unknown model tiny-chat"))
+    with pytest.raises(ModelRequestRejected) as refused:
+        await anext(llm.stream(messages, user_id=None, app="segmint"))
+    assert refused.value.details == {"server": "unknown model tiny-chat"}
+    assert len(openai_server.requests) == 7  # a refusal is not retried
     await llm.close()
 
 

@@ -8,6 +8,7 @@ customer's message is stored and announced whatever happens here; a failure is l
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -177,6 +178,9 @@ async def _model_turn(
     async def publish_delta(message_id: uuid.UUID, delta: str, engine: str) -> None:
         await _publish_delta(app, chat, message_id, delta, engine)
         first_token_sent()
+        # let the loop run: the delta reaches the SSE streams through a few tasks' queues, and pieces
+        # already received parse without awaiting anything, so the first one waited for them all (~2 ms)
+        await asyncio.sleep(0)
 
     try:  # (each tool call runs in a savepoint of its own: nothing to roll back before the first token)
         turn = await llm.converse(app, db, chat, assistant, reply_id, publish_delta)
