@@ -27,6 +27,12 @@ from typing import Any
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 300))
 _ROOT = tempfile.mkdtemp(prefix="keel-request-path-")
+# BENCH_ACCEPT_ENCODING="gzip, deflate, br": requests as browsers and httpx send them (wrk sends none)
+_ACCEPT_ENCODING = (
+    [(b"accept-encoding", os.environ["BENCH_ACCEPT_ENCODING"].encode())]
+    if os.environ.get("BENCH_ACCEPT_ENCODING")
+    else []
+)
 if os.environ.get(
     "BENCH_MULTIPROC"
 ):  # as `keel serve --workers N` (N > 1) or a given PROMETHEUS_MULTIPROC_DIR
@@ -77,7 +83,7 @@ class Call:
             "path": path,
             "raw_path": path.encode(),
             "query_string": query.encode(),
-            "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+            "headers": [(b"host", b"127.0.0.1:8000"), *_ACCEPT_ENCODING, *headers],
         }
         self.body = body
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import msgspec
 from advanced_alchemy.mixins.uuid import uuid7 as _uuid7  # type: ignore[attr-defined]
-from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy import Table, and_, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -44,10 +44,10 @@ from keel.core.errors import Conflict, Forbidden, NotFound
 from keel.core.query import contains, parse_sort
 
 # the create path's plain INSERTs, built once (values come as parameters)
-_INSERT_CONTENT = insert(Content.__table__)
-_INSERT_TAG = insert(ContentTag.__table__)
-_INSERT_VERSION = insert(ContentVersion.__table__)
-_INSERT_EVENT = insert(ContentEvent.__table__)
+_INSERT_CONTENT = insert(cast(Table, Content.__table__))
+_INSERT_TAG = insert(cast(Table, ContentTag.__table__))
+_INSERT_VERSION = insert(cast(Table, ContentVersion.__table__))
+_INSERT_EVENT = insert(cast(Table, ContentEvent.__table__))
 # public sort name -> column
 SORTABLE = {
     name: getattr(Content, name)
