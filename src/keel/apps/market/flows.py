@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import structlog
 
 from keel.apps.market import services
@@ -54,7 +53,8 @@ class Outbox:
 
 
 def message_event(kind: str, message: MessageRead) -> dict[str, Any]:
-    return {"type": kind, "chat_id": str(message.chat_id), "message": msgspec.to_builtins(message)}
+    # the struct itself: publishing encodes it to the same JSON as its builtins, without building them
+    return {"type": kind, "chat_id": str(message.chat_id), "message": message}
 
 
 # seen live or not at all: a reconnecting client is not sent these again (the stored message follows deltas)

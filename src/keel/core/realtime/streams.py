@@ -172,15 +172,28 @@ def sse_comment(text: str) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=None, comment=text)
 
 
+class _Kind(msgspec.Struct):
+    type: Any = None
+
+
+class _Head(msgspec.Struct):
+    """What an SSE line needs of an envelope: read without building the event's dicts and lists."""
+
+    event: _Kind = msgspec.field(default_factory=_Kind)
+    id: Any = None
+
+
+_head = msgspec.json.Decoder(_Head)
+
+
 def _sse_message(item: bytes) -> ServerSentEventMessage:
     event_type, event_id = "message", None
     with contextlib.suppress(Exception):
-        decoded = msgspec.json.decode(item)
-        value = decoded.get("event", {}).get("type")
-        if isinstance(value, str) and _TOPIC.match(value):
-            event_type = value
-        if replay.parse_id(decoded.get("id")) is not None:
-            event_id = decoded["id"]
+        head = _head.decode(item)
+        if isinstance(head.event.type, str) and _TOPIC.match(head.event.type):
+            event_type = head.event.type
+        if isinstance(head.id, str) and replay.parse_id(head.id) is not None:
+            event_id = head.id
     return ServerSentEventMessage(data=item.decode(), event=event_type, id=event_id)
 
 
