@@ -45,11 +45,36 @@ async def tokens_today(engine: AsyncEngine, user_id: UUID) -> int:
     return int(used or 0)
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """The daily row's upsert with bound values, built once per dialect (building it per call cost more
+    Python than running it). A conflict adds this call's tokens to the row (`excluded`: the new values)."""
+    if dialect not in _UPSERTS:
+        from sqlalchemy import bindparam
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = AiUsage.__table__
+        names = ["id", "user_id", "app", "day", "prompt_tokens", "completion_tokens"]
+        names += ["created_at", "updated_at"]
+        stmt = insert(table).values({**{name: bindparam(name) for name in names}, "requests": 1})
+        new = stmt.excluded
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["user_id", "app", "day"],
+            set_={
+                "prompt_tokens": table.c.prompt_tokens + new.prompt_tokens,
+                "completion_tokens": table.c.completion_tokens + new.completion_tokens,
+                "requests": table.c.requests + 1,
+                "updated_at": new.updated_at,
+            },
+        )
+    return _UPSERTS[dialect]
+
+
 async def record(engine: AsyncEngine, user_id: UUID, app: str, prompt: int, completion: int) -> None:
     """One upsert per call: the daily row is created on first use and incremented after."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     now = datetime.now(UTC)
     values: dict[str, Any] = {
         "id": uuid7(),
@@ -58,20 +83,8 @@ async def record(engine: AsyncEngine, user_id: UUID, app: str, prompt: int, comp
         "day": today(),
         "prompt_tokens": prompt,
         "completion_tokens": completion,
-        "requests": 1,
         "created_at": now,
         "updated_at": now,
     }
-    table = AiUsage.__table__
-    stmt = insert(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["user_id", "app", "day"],
-        set_={
-            "prompt_tokens": table.c.prompt_tokens + prompt,
-            "completion_tokens": table.c.completion_tokens + completion,
-            "requests": table.c.requests + 1,
-            "updated_at": now,
-        },
-    )
     async with engine.begin() as conn:
-        await conn.execute(stmt)
+        await conn.execute(_upsert(engine.dialect.name), values)

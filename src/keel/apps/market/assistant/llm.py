@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from keel.apps.market.assistant import language, retrieval
 from keel.apps.market.models import ASSISTANT, Message, Product
@@ -132,16 +132,17 @@ def _system(chat: Chat, assistant: Assistant) -> str:
     )
 
 
-async def _history(db: AsyncSession, chat: Chat) -> list[dict[str, Any]]:
+_HISTORY = (
+    select(Message.author, Message.body)
+    .where(Message.chat_id == bindparam("chat_id"), Message.deleted_at.is_(None))
+    .order_by(Message.id.desc())
+    .limit(HISTORY)
+)  # built once: the statement is the same for every turn
+
+
+async def _history(db: AsyncSession, chat_id: uuid.UUID) -> list[dict[str, Any]]:
     """The chat's last HISTORY messages as the model's turns (two columns, no ORM objects)."""
-    rows = list(
-        await db.execute(
-            select(Message.author, Message.body)
-            .where(Message.chat_id == chat.id, Message.deleted_at.is_(None))
-            .order_by(Message.id.desc())
-            .limit(HISTORY)
-        )
-    )
+    rows = list(await db.execute(_HISTORY, {"chat_id": chat_id}))
     return [
         {"role": "assistant" if author == ASSISTANT else "user", "content": body}
         for author, body in reversed(rows)
@@ -159,7 +160,7 @@ async def converse(
 ) -> Turn:
     llm = app.state.llm
     messages: list[dict[str, Any]] = [{"role": "system", "content": _system(chat, assistant)}]
-    messages += await _history(db, chat)
+    messages += await _history(db, chat.id)
     shown: dict[uuid.UUID, Product] = {}
     model = ""
     for _ in range(MAX_ROUNDS):
