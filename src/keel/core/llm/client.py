@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -27,8 +25,8 @@ import structlog
 
 from keel.core.errors import KeelError
 from keel.core.llm import usage as usage_store
+from keel.core.llm import wire
 from keel.core.llm.types import (
-    UNAVAILABLE_RETRY_AFTER,
     Completion,
     ModelBadOutput,
     ModelRequestRejected,
@@ -46,8 +44,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("keel.llm")
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
-# the SDK's retry timing (openai._constants), so both paths back off alike
-INITIAL_RETRY_DELAY, MAX_RETRY_DELAY, MAX_RETRY_AFTER_DELAY = 0.5, 8.0, 120.0
 
 
 def _parse_arguments(raw: str | None) -> dict[str, Any]:
@@ -175,7 +171,7 @@ class LanguageModel:
         if isinstance(exc, openai.APIConnectionError):
             return ModelUnavailable("The language model server could not be reached")
         if isinstance(exc, openai.APIStatusError):
-            return _status_error(exc.status_code, exc.response.headers, _server_message(exc))
+            return wire.status_error(exc.status_code, exc.response.headers, wire.server_message(exc))
         if isinstance(exc, openai.OpenAIError):
             return ModelUnavailable(f"The language model failed ({type(exc).__name__})")
         raise exc
@@ -311,7 +307,7 @@ class LanguageModel:
         used: Usage | None = None
         decode = msgspec.json.decode
         try:
-            async for data in _sse_data(response):
+            async for data in wire.sse_data(response):
                 if data == "[DONE]":
                     break
                 try:
@@ -390,112 +386,18 @@ class LanguageModel:
                 finally:
                     await response.aclose()
                 headers = response.headers
-                error = _status_error(response.status_code, headers, _error_text(text))
-                retry = _should_retry(response.status_code, headers)
+                error = wire.status_error(response.status_code, headers, wire.error_text(text))
+                retry = wire.should_retry(response.status_code, headers)
             if not retry or attempt == retries:
                 raise error
-            await asyncio.sleep(_retry_delay(attempt, headers))
+            await asyncio.sleep(wire.retry_delay(attempt, headers))
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _sse_data(response: Any) -> AsyncIterator[str]:
-    """The `data` of each server-sent event (its data lines joined), in order."""
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
-            data.append(line[6:] if line.startswith("data: ") else line[5:])
-    if data:
-        yield "\n".join(data)
-
-
-def _status_error(status: int, headers: Any, server_message: str) -> KeelError:
-    """A model server's error status in Keel's terms (the same for the SDK's and the streaming path)."""
-    retry_after = headers.get("retry-after", "")
-    wait = int(float(retry_after)) if retry_after.replace(".", "", 1).isdigit() else None
-    if status in (401, 403):
-        return ModelUnavailable("The language model server refused our API key (AI_API_KEY)")
-    if status == 429:
-        return ModelUnavailable(
-            "The language model server is overloaded", retry_after=wait or UNAVAILABLE_RETRY_AFTER
-        )
-    if status >= 500 or status in (408, 409):
-        return ModelUnavailable(
-            f"The language model server answered {status}",
-            retry_after=wait or UNAVAILABLE_RETRY_AFTER,
-        )
-    return ModelRequestRejected(
-        f"The language model server answered {status}", details={"server": server_message}
-    )
-
-
-def _retry_after_seconds(headers: Any) -> float | None:
-    if headers is None:
-        return None
-    for name, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return float(value) / divisor
-            except ValueError:
-                continue
-    import email.utils
-
-    try:
-        when = email.utils.parsedate_tz(headers.get("retry-after"))
-        return None if when is None else float(email.utils.mktime_tz(when) - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _should_retry(status: int, headers: Any) -> bool:
-    wait = _retry_after_seconds(headers)
-    if wait is not None and wait > MAX_RETRY_AFTER_DELAY:
-        return False
-    told = headers.get("x-should-retry")
-    if told in ("true", "false"):
-        return bool(told == "true")
-    return status in (408, 409, 429) or status >= 500
-
-
-def _retry_delay(attempt: int, headers: Any) -> float:
-    wait = _retry_after_seconds(headers)
-    if wait is not None and 0 < wait <= MAX_RETRY_AFTER_DELAY:
-        return wait
-    return min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())  # noqa: S311
-
-
-def _error_text(text: str) -> str:
-    """The server's own message from an error body (`{"error": {"message": ...}}` or plain text)."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text.strip()[:500]
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict):
-            return str(error.get("message") or error)[:500]
-        return str(error)[:500]
-    return str(body)[:500]
 
 
 def _with_data(completion: Completion, data: Any) -> Completion:
     from dataclasses import replace
 
     return replace(completion, data=data)
-
-
-def _server_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict):
-            return str(error.get("message") or error)[:500]
-        return str(error)[:500]
-    return str(getattr(exc, "message", exc))[:500]
 
 
 async def first_event(events: AsyncIterator[StreamEvent]) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
