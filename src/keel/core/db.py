@@ -250,6 +250,18 @@ class Database:
                 if sessions is not None:
                     sessions.pop(SESSION_SCOPE_KEY, None)
 
+    async def release(self, scope: Any, *, commit: bool) -> None:
+        """End the request's session now, if it has one (commit or roll back, then close): for a request
+        that goes on for long after its guard (a stream, a transcription) and must hold no transaction."""
+        sessions: dict[str, Any] | None = scope.get(SCOPE_NAMESPACE)
+        session: AsyncSession | None = sessions.pop(SESSION_SCOPE_KEY, None) if sessions else None
+        if session is None:
+            return
+        try:
+            await (session.commit() if commit else session.rollback())
+        finally:
+            await session.close()
+
     async def dispose(self, _app: Litestar | None = None) -> None:
         await self.get_engine().dispose()
 

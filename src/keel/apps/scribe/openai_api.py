@@ -127,17 +127,7 @@ def _transcription_operation() -> type[Operation]:
 async def _release_request_session(request: Request[Any, Any, Any]) -> None:
     """Authentication opened the request's DB session: end it before minutes of work, so no transaction
     (on SQLite, the write lock of `last_seen_at`) stays open while the audio is transcribed."""
-    from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
-
-    config = request.app.state.get("sa_config")
-    key = getattr(config, "session_scope_key", None)
-    session = get_aa_scope_state(request.scope, key) if key else None
-    if session is not None:
-        try:
-            await session.commit()
-        finally:
-            await session.close()
-            delete_aa_scope_state(request.scope, key)
+    await request.app.state.sa_config.release(request.scope, commit=True)
 
 
 class Options(msgspec.Struct, kw_only=True):

@@ -73,16 +73,10 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
 async def _release_db_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """Authentication may open a request-scoped DB session; a long-lived stream must not keep its
     transaction (and its locks) open, and WebSockets get no before-send handler to close it."""
-    from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
-
-    config = connection.app.state.get("sa_config")
-    key = getattr(config, "session_scope_key", None)
-    session = get_aa_scope_state(connection.scope, key) if key else None
-    if key and session is not None:
+    database = connection.app.state.get("sa_config")
+    if database is not None:
         with contextlib.suppress(Exception):
-            await session.rollback()
-        await session.close()
-        delete_aa_scope_state(connection.scope, key)
+            await database.release(connection.scope, commit=False)
 
 
 def _plugin(app: Litestar) -> ChannelsPlugin:
