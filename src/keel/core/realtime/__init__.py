@@ -50,11 +50,14 @@ from keel.core.realtime.presence import AWAY, ONLINE, PRESENCE_TTL, Presence
 from keel.core.realtime.replay import MemoryHistory, RedisHistory, envelope
 from keel.core.realtime.streams import (
     MAX_TOPICS,
+    SUBSCRIBER_BACKLOG,
+    StreamSubscriber,
     _channels_for,
     _close_streams_on_signal,
     _closing,
     _plugin,
     authenticate,
+    close_streams,
     events,
     sse_comment,
     user_channel,
@@ -159,7 +162,14 @@ async def notify(
 
 def install(builder: AppBuilder) -> None:
     backend, redis = make_backend(builder.settings)
-    plugin = ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, create_ws_route_handlers=False)
+    plugin = ChannelsPlugin(
+        backend=backend,
+        arbitrary_channels_allowed=True,
+        create_ws_route_handlers=False,
+        subscriber_class=StreamSubscriber,
+        subscriber_max_backlog=SUBSCRIBER_BACKLOG,
+        subscriber_backlog_strategy="dropleft",
+    )
     builder.plugins.append(plugin)
     builder.route_handlers += [events, ws_events]
     builder.tags.append({"name": "realtime", "description": "Live events for the signed-in user"})
@@ -171,7 +181,7 @@ def install(builder: AppBuilder) -> None:
         _close_streams_on_signal(app)
 
     def unregister(app: Litestar) -> None:
-        _closing(app).set()
+        close_streams(app)
         global _process_app
         if _process_app is app:
             _process_app = None
