@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, true
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import ColumnElement, DateTime, or_, true, type_coerce
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import QueryableAttribute
 
 from keel.core.errors import ValidationFailed
@@ -73,6 +75,24 @@ def escape_like(text: str, escape: str = LIKE_ESCAPE) -> str:
 
 Column = ColumnElement[Any] | QueryableAttribute[Any]  # a Core column or a mapped attribute
 
+# PostgreSQL (asyncpg) already returns what the portable UUID and UTC-datetime column types convert to
+# (uuid.UUID, aware datetimes): read there, those columns need no Python call per value
+_NATIVE_ON_POSTGRES: dict[type[Any], Any] = {
+    GUID: PG_UUID(as_uuid=True),
+    DateTimeUTC: DateTime(timezone=True),
+}
+
+
+def plain(column: Any) -> Any:
+    """`column` for a hot read's SELECT: on PostgreSQL without the result conversion its portable type
+    does in Python (a GUID or DateTimeUTC value costs two Python calls, ~80 in a page of 20 sessions);
+    elsewhere (SQLite stores UUIDs as bytes, datetimes naive) the conversion stays. Labelled as the
+    column, so rows keep their attribute names."""
+    native = _NATIVE_ON_POSTGRES.get(type(column.type))
+    if native is None:
+        return column
+    return type_coerce(column, column.type.with_variant(native, "postgresql")).label(column.key)
+
 
 def contains(columns: Column | Iterable[Column], text: str | None) -> ColumnElement[bool]:
     """Rows where any of `columns` contains `text` literally, ignoring case; no text: every row.
@@ -89,4 +109,4 @@ def contains(columns: Column | Iterable[Column], text: str | None) -> ColumnElem
     return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in targets))
 
 
-__all__ = ["LIKE_ESCAPE", "contains", "escape_like", "parse_sort", "parse_sort_keys"]
+__all__ = ["LIKE_ESCAPE", "contains", "escape_like", "parse_sort", "parse_sort_keys", "plain"]

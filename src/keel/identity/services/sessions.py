@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.errors import NotFound, TooManyRequests, Unauthorized
+from keel.core.query import plain
 from keel.identity.models import LoginSession, RefreshToken, Role, User, user_role
 from keel.identity.services.audit import audit
 from keel.identity.services.machinery import (
@@ -269,14 +270,16 @@ _LIVE_SESSIONS = (
 # one page of my live sessions and their total in one statement (a window count), built once
 LIVE_SESSIONS_PAGE = (
     select(
-        _session_table.c.id,
+        plain(_session_table.c.id),
         _session_table.c.browser,
         _session_table.c.os,
         _session_table.c.device_type,
         _session_table.c.ip,
-        _session_table.c.created_at,
-        _session_table.c.last_seen_at,
-        _session_table.c.expires_at,
+        plain(_session_table.c.created_at),
+        plain(_session_table.c.last_seen_at),
+        plain(_session_table.c.expires_at),
+        # the caller's own session is flagged by the database, so the page converts in one pass
+        (_session_table.c.id == bindparam("current_session")).label("current"),
         func.count().over().label("total"),
     )
     .where(*_LIVE_SESSIONS)
@@ -288,10 +291,22 @@ LIVE_SESSIONS_COUNT = select(func.count()).select_from(_session_table).where(*_L
 
 
 async def list_sessions(
-    db: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    limit: int,
+    offset: int,
+    current_session: uuid.UUID | None = None,
 ) -> tuple[list[Any], int]:
-    """(rows with the columns of a session, total): plain rows, one round trip for a page that has rows."""
-    params = {"user_id": user_id, "now": utcnow(), "limit": limit, "offset": offset}
+    """(rows with the columns of a session and `current`, total): plain rows, one round trip for a page
+    that has rows. `current` is true on the row of `current_session` (the caller's own)."""
+    params = {
+        "user_id": user_id,
+        "now": utcnow(),
+        "limit": limit,
+        "offset": offset,
+        "current_session": current_session,
+    }
     rows = (await db.execute(LIVE_SESSIONS_PAGE, params)).all()
     if rows:
         return list(rows), rows[0].total
