@@ -3,6 +3,10 @@
     orders = parse_sort(sort, {"name": Product.name, "created_at": Product.created_at}, default="name")
     stmt = select(Product).where(contains([Product.name, Product.sku], q)).order_by(*orders, Product.id)
 
+A hot list (`keel.identity.services.sessions.list_sessions` is the model): a module-level SELECT of
+`plain(...)` columns with `total_column()` and bind parameters (built and compiled once, no ORM
+entities), read by `page_with_total` and turned into the schema by `keel.core.mapping.to_reads`.
+
 `parse_sort` takes `field` / `-field` (descending), comma-separated, and refuses an unknown or repeated
 field with a 400 `VALIDATION_ERROR` whose details name the query parameter and list what is sortable.
 `contains` matches the text literally and case-insensitively: `%`, `_` and the escape character match
@@ -11,11 +15,12 @@ themselves, never act as wildcards (escaped, not stripped).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ColumnElement, or_, true, type_coerce
+from sqlalchemy import ColumnElement, func, or_, true, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.functions import FunctionElement
@@ -97,6 +102,26 @@ def _utc_text_sqlite(element: _UtcText, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(element.clauses, **kw)} || 'Z')"
 
 
+def total_column() -> Any:
+    """`count(*) OVER ()` labelled `total`: a page's SELECT carries the total it is a page of (one round
+    trip instead of a COUNT and the page); read it with `page_with_total`."""
+    return func.count().over().label("total")
+
+
+async def page_with_total(
+    db: AsyncSession, page: Any, count: Any, params: Mapping[str, Any], *, offset: int
+) -> tuple[Sequence[Any], int]:
+    """(rows, total) of `page` (a SELECT with `total_column()`, its limit and offset bound from `params`):
+    one statement when the page has rows. Past the last page the window has no row to ride on, so
+    `count` (a `SELECT count(*)` with the same conditions and `params`) runs then, and only then (the
+    first page empty means the total is 0)."""
+    rows = (await db.execute(page, params)).all()
+    if rows:
+        return rows, int(rows[0].total)
+    total = await db.scalar(count, params) if offset else 0
+    return [], int(total or 0)
+
+
 def plain(column: Any) -> Any:
     """`column` for a hot read whose rows go straight into msgspec schemas (`to_reads`): the driver's
     value, without the Python result conversion of its portable type (two Python calls a value for a
@@ -126,4 +151,13 @@ def contains(columns: Column | Iterable[Column], text: str | None) -> ColumnElem
     return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in targets))
 
 
-__all__ = ["LIKE_ESCAPE", "contains", "escape_like", "parse_sort", "parse_sort_keys", "plain"]
+__all__ = [
+    "LIKE_ESCAPE",
+    "contains",
+    "escape_like",
+    "page_with_total",
+    "parse_sort",
+    "parse_sort_keys",
+    "plain",
+    "total_column",
+]
