@@ -297,7 +297,7 @@ async def list_sessions(
     *,
     limit: int,
     offset: int,
-    current_session: uuid.UUID | None = None,
+    current_session: uuid.UUID,
 ) -> tuple[Sequence[Any], int]:
     """(rows with the columns of a session and `current`, total): plain rows, one round trip for a page
     that has rows. `current` is true on the row of `current_session` (the caller's own)."""
