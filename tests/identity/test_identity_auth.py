@@ -267,6 +267,20 @@ async def test_sessions_list_shows_parsed_device_ip_and_current(client, user_fac
     assert s["ip"] and s["current"] is True and s["created_at"] and s["last_seen_at"]
 
 
+async def test_only_the_callers_own_session_is_current_on_every_page(client, user_factory):
+    user = await user_factory()
+    others = [(await login(client, user.email, user.password)).json()["data"] for _ in range(3)]
+    pages = []
+    for offset in (0, 2):
+        resp = await client.get(f"{A}/sessions", params={"limit": 2, "offset": offset}, headers=user.headers)
+        pages.append(resp.json())
+    listed = [s for body in pages for s in body["data"]]
+    assert [body["meta"]["total"] for body in pages] == [4, 4]
+    assert {s["id"] for s in listed} == {user.session_id, *(o["session_id"] for o in others)}
+    assert [s["id"] for s in listed if s["current"]] == [user.session_id]
+    assert all(s["created_at"].endswith("Z") and str(uuid.UUID(s["id"])) == s["id"] for s in listed)
+
+
 async def test_user_revokes_own_session_and_its_token_dies(client, user_factory):
     user = await user_factory()
     other = (await login(client, user.email, user.password)).json()["data"]

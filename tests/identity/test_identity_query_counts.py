@@ -38,8 +38,10 @@ async def test_owner_scoped_page_with_total_costs_two_statements(app, client, us
     assert body["meta"]["total"] == 4 and len(body["data"]) == 2
     assert len(counter.statements) == 2, counter.statements
     # past the last page the total is still right (one more statement: nothing to count the window on)
-    resp = await client.get(f"{A}/sessions", params={"limit": 2, "offset": 10}, headers=alice.headers)
+    with StatementCounter(app) as counter:
+        resp = await client.get(f"{A}/sessions", params={"limit": 2, "offset": 10}, headers=alice.headers)
     assert resp.json()["meta"]["total"] == 4 and resp.json()["data"] == []
+    assert len(counter.statements) == 3, counter.statements
 
 
 async def test_the_access_token_is_verified_once_per_request(app, client, user_factory):

@@ -49,8 +49,10 @@ def to_read(row: Any, schema: type[T], /, **values: Any) -> T:
 
 
 def to_reads(rows: Any, schema: type[T], /) -> list[T]:
-    """`to_read` for each row of a page (no per-row extras)."""
-    return [msgspec.convert(row, schema, from_attributes=True) for row in rows]
+    """`to_read` for every row of a page at once (no per-row extras: select computed fields as labelled
+    columns instead). One `msgspec.convert` of the whole list: SQLAlchemy's `Row` attributes are read in
+    C, so a page of plain rows costs no Python call per row (a comprehension of `to_read` cost ~12)."""
+    return msgspec.convert(rows, list[schema], from_attributes=True)  # type: ignore[valid-type]
 
 
 __all__ = ["to_read", "to_reads"]

@@ -3,6 +3,10 @@
     orders = parse_sort(sort, {"name": Product.name, "created_at": Product.created_at}, default="name")
     stmt = select(Product).where(contains([Product.name, Product.sku], q)).order_by(*orders, Product.id)
 
+A hot list (`keel.identity.services.sessions.list_sessions` is the model): a module-level SELECT of
+`plain(...)` columns with `total_column()` and bind parameters (built and compiled once, no ORM
+entities), read by `page_with_total` and turned into the schema by `keel.core.mapping.to_reads`.
+
 `parse_sort` takes `field` / `-field` (descending), comma-separated, and refuses an unknown or repeated
 field with a 400 `VALIDATION_ERROR` whose details name the query parameter and list what is sortable.
 `contains` matches the text literally and case-insensitively: `%`, `_` and the escape character match
@@ -11,11 +15,16 @@ themselves, never act as wildcards (escaped, not stripped).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, true
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import ColumnElement, func, or_, true, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.sqltypes import NullType
 
 from keel.core.errors import ValidationFailed
 
@@ -74,6 +83,59 @@ def escape_like(text: str, escape: str = LIKE_ESCAPE) -> str:
 Column = ColumnElement[Any] | QueryableAttribute[Any]  # a Core column or a mapped attribute
 
 
+class _UtcText(FunctionElement[Any]):
+    """A DateTimeUTC column as the driver has it, for msgspec to parse: PostgreSQL's aware datetime
+    as is; SQLite's naive UTC text (`2026-12-04 14:00:00.123456`) with a `Z` (NULL stays NULL)."""
+
+    type = NullType()
+    inherit_cache = True
+    name = "utc_text"
+
+
+@compiles(_UtcText)
+def _utc_text(element: _UtcText, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_UtcText, "sqlite")
+def _utc_text_sqlite(element: _UtcText, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} || 'Z')"
+
+
+def total_column() -> Any:
+    """`count(*) OVER ()` labelled `total`: a page's SELECT carries the total it is a page of (one round
+    trip instead of a COUNT and the page); read it with `page_with_total`."""
+    return func.count().over().label("total")
+
+
+async def page_with_total(
+    db: AsyncSession, page: Any, count: Any, params: Mapping[str, Any], *, offset: int
+) -> tuple[Sequence[Any], int]:
+    """(rows, total) of `page` (a SELECT with `total_column()`, its limit and offset bound from `params`):
+    one statement when the page has rows. Past the last page the window has no row to ride on, so
+    `count` (a `SELECT count(*)` with the same conditions and `params`) runs then, and only then (the
+    first page empty means the total is 0)."""
+    rows = (await db.execute(page, params)).all()
+    if rows:
+        return rows, int(rows[0].total)
+    total = await db.scalar(count, params) if offset else 0
+    return [], int(total or 0)
+
+
+def plain(column: Any) -> Any:
+    """`column` for a hot read whose rows go straight into msgspec schemas (`to_reads`): the driver's
+    value, without the Python result conversion of its portable type (two Python calls a value for a
+    GUID or a DateTimeUTC, ~80-190 in a page of 20 sessions). msgspec converts what the drivers give
+    in C: a UUID from asyncpg's UUID or SQLite's 16 bytes, an aware datetime from asyncpg's or from
+    SQLite's text with `Z`. Labelled as the column, so rows keep their attribute names; other columns
+    are returned as they are. Not for rows read by Python code (on SQLite they hold bytes and text)."""
+    if isinstance(column.type, GUID):
+        return type_coerce(column, NullType()).label(column.key)
+    if isinstance(column.type, DateTimeUTC):
+        return _UtcText(column).label(column.key)
+    return column
+
+
 def contains(columns: Column | Iterable[Column], text: str | None) -> ColumnElement[bool]:
     """Rows where any of `columns` contains `text` literally, ignoring case; no text: every row.
 
@@ -89,4 +151,13 @@ def contains(columns: Column | Iterable[Column], text: str | None) -> ColumnElem
     return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in targets))
 
 
-__all__ = ["LIKE_ESCAPE", "contains", "escape_like", "parse_sort", "parse_sort_keys"]
+__all__ = [
+    "LIKE_ESCAPE",
+    "contains",
+    "escape_like",
+    "page_with_total",
+    "parse_sort",
+    "parse_sort_keys",
+    "plain",
+    "total_column",
+]

@@ -10,16 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import NotFound, Unauthorized, error_responses
-from keel.core.mapping import to_read
+from keel.core.mapping import to_reads
 from keel.identity import services as svc
 from keel.identity.guards import Principal
 from keel.identity.routes.common import NO_STORE, SECURITY, client_info, identity_of
 from keel.identity.schemas import Done, SessionRead
-
-
-def session_read(s: Any, principal: Principal) -> SessionRead:
-    """From a session row (or a `LoginSession`)."""
-    return to_read(s, SessionRead, current=s.id == principal.session_id)
 
 
 class SessionController(Controller):
@@ -31,8 +26,10 @@ class SessionController(Controller):
     async def sessions(
         self, db_session: AsyncSession, principal: Principal, limit: Limit = 20, offset: Offset = 0
     ) -> Response[Page[SessionRead]]:
-        rows, total = await svc.list_sessions(db_session, principal.user_id, limit=limit, offset=offset)
-        body = page([session_read(s, principal) for s in rows], total=total, limit=limit, offset=offset)
+        rows, total = await svc.list_sessions(
+            db_session, principal.user_id, limit=limit, offset=offset, current_session=principal.session_id
+        )
+        body = page(to_reads(rows, SessionRead), total=total, limit=limit, offset=offset)
         return Response(body, headers=NO_STORE)
 
     @delete(

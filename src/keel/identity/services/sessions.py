@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.errors import NotFound, TooManyRequests, Unauthorized
+from keel.core.query import page_with_total, plain, total_column
 from keel.identity.models import LoginSession, RefreshToken, Role, User, user_role
 from keel.identity.services.audit import audit
 from keel.identity.services.machinery import (
@@ -269,15 +271,17 @@ _LIVE_SESSIONS = (
 # one page of my live sessions and their total in one statement (a window count), built once
 LIVE_SESSIONS_PAGE = (
     select(
-        _session_table.c.id,
+        plain(_session_table.c.id),
         _session_table.c.browser,
         _session_table.c.os,
         _session_table.c.device_type,
         _session_table.c.ip,
-        _session_table.c.created_at,
-        _session_table.c.last_seen_at,
-        _session_table.c.expires_at,
-        func.count().over().label("total"),
+        plain(_session_table.c.created_at),
+        plain(_session_table.c.last_seen_at),
+        plain(_session_table.c.expires_at),
+        # the caller's own session is flagged by the database, so the page converts in one pass
+        (_session_table.c.id == bindparam("current_session")).label("current"),
+        total_column(),
     )
     .where(*_LIVE_SESSIONS)
     .order_by(_session_table.c.last_seen_at.desc(), _session_table.c.id)
@@ -288,16 +292,23 @@ LIVE_SESSIONS_COUNT = select(func.count()).select_from(_session_table).where(*_L
 
 
 async def list_sessions(
-    db: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
-) -> tuple[list[Any], int]:
-    """(rows with the columns of a session, total): plain rows, one round trip for a page that has rows."""
-    params = {"user_id": user_id, "now": utcnow(), "limit": limit, "offset": offset}
-    rows = (await db.execute(LIVE_SESSIONS_PAGE, params)).all()
-    if rows:
-        return list(rows), rows[0].total
-    # past the last page the window has nothing to count on
-    total = await db.scalar(LIVE_SESSIONS_COUNT, params) if offset else 0
-    return [], total or 0
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    limit: int,
+    offset: int,
+    current_session: uuid.UUID,
+) -> tuple[Sequence[Any], int]:
+    """(rows with the columns of a session and `current`, total): plain rows, one round trip for a page
+    that has rows. `current` is true on the row of `current_session` (the caller's own)."""
+    params = {
+        "user_id": user_id,
+        "now": utcnow(),
+        "limit": limit,
+        "offset": offset,
+        "current_session": current_session,
+    }
+    return await page_with_total(db, LIVE_SESSIONS_PAGE, LIVE_SESSIONS_COUNT, params, offset=offset)
 
 
 async def revoke_own_session(
