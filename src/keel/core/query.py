@@ -3,7 +3,7 @@
     orders = parse_sort(sort, {"name": Product.name, "created_at": Product.created_at}, default="name")
     stmt = select(Product).where(contains([Product.name, Product.sku], q)).order_by(*orders, Product.id)
 
-A hot list (`keel.identity.services.sessions.list_sessions` is the model): a module-level SELECT of
+A hot list (the signed-in user's login sessions list is the model): a module-level SELECT of
 `plain(...)` columns with `total_column()` and bind parameters (built and compiled once, no ORM
 entities), read by `page_with_total` and turned into the schema by `keel.core.mapping.to_reads`.
 
