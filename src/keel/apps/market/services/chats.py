@@ -65,11 +65,10 @@ def _chat_load() -> list[Any]:
 _PARTICIPANT_CHAT: Any = None
 
 
-async def participant_chat(
-    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, *, refresh: bool = False
-) -> Chat:
-    # one statement: the chat with its shop and assigned sellers joined (no LIMIT here, unlike the lists),
-    # built once per process: every chat route runs it, and building it cost more than its cache lookup
+def participant_chat_statement() -> Any:
+    """The chat `:chat_id` if `:user_id` takes part in it, with its shop and assigned sellers joined, in
+    one statement (no LIMIT here, unlike the lists). Built once per process: every chat route runs it,
+    and building it cost more than its cache lookup."""
     global _PARTICIPANT_CHAT
     if _PARTICIPANT_CHAT is None:
         _PARTICIPANT_CHAT = (
@@ -77,7 +76,13 @@ async def participant_chat(
             .where(Chat.id == bindparam("chat_id"), participant_filter(bindparam("user_id")))
             .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
         )
-    statement = _PARTICIPANT_CHAT
+    return _PARTICIPANT_CHAT
+
+
+async def participant_chat(
+    db: AsyncSession, principal: Principal, chat_id: uuid.UUID, *, refresh: bool = False
+) -> Chat:
+    statement = participant_chat_statement()
     if refresh:  # reload relations changed earlier in this transaction
         statement = statement.execution_options(populate_existing=True)
     params = {"chat_id": chat_id, "user_id": principal.user_id}

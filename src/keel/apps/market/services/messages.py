@@ -144,10 +144,8 @@ async def chat_for_send(
     global _CHAT_FOR_SEND
     if _CHAT_FOR_SEND is None:
         from sqlalchemy import bindparam
-        from sqlalchemy.orm import joinedload
 
-        from keel.apps.market.models import ChatSeller
-        from keel.apps.market.services.chats import participant_filter
+        from keel.apps.market.services.chats import participant_chat_statement
 
         replayed = (
             select(Message.id)
@@ -159,11 +157,7 @@ async def chat_for_send(
             .correlate(Chat)
             .scalar_subquery()
         )
-        _CHAT_FOR_SEND = (
-            select(Chat, replayed)
-            .where(Chat.id == bindparam("chat_id"), participant_filter(bindparam("user_id")))
-            .options(joinedload(Chat.vendor), joinedload(Chat.assignments).joinedload(ChatSeller.seller))
-        )
+        _CHAT_FOR_SEND = participant_chat_statement().add_columns(replayed)
     params = {"chat_id": chat_id, "user_id": principal.user_id, "sender_id": principal.user_id}
     found = (await db.execute(_CHAT_FOR_SEND, {**params, "client_id": client_id})).unique().first()
     if found is None:

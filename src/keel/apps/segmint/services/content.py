@@ -238,22 +238,9 @@ async def create_content(
 
 
 def draft_read(values: dict[str, Any], tags: list[str]) -> ContentRead:
-    """What `content_read` says of a draft `insert_draft` wrote, from the columns it wrote."""
-    return ContentRead(
-        id=values["id"],
-        title=values["title"],
-        text=values["text"],
-        tone=values["tone"],
-        status=values["status"],
-        platforms=values["platforms"],
-        tags=tags,
-        version=1,
-        workflow_id=None,
-        published_at=None,
-        created_at=values["created_at"],
-        updated_at=values["updated_at"],
-        owner_id=values["owner_id"],
-    )
+    """What `content_read` says of a draft `insert_draft` wrote, from the columns it wrote (the other
+    columns among them are ignored)."""
+    return msgspec.convert({**values, "tags": tags}, ContentRead)
 
 
 def _require_editable(row: Content) -> None:
