@@ -44,7 +44,8 @@ async def slow_marker_job(workdir: str, key: str) -> None:
 
 class StatementCounter:
     """The SQL of every statement the app's engine sends inside the `with` block (whitespace folded), for
-    the statement-count contracts of hot requests. BEGIN/COMMIT are not statements on this hook."""
+    the statement-count contracts of hot requests: SQLAlchemy's cursor events and the hot reads run on
+    the driver (`keel.core.driver_select`). BEGIN/COMMIT are not statements on these hooks."""
 
     def __init__(self, app: Any) -> None:
         self.engine = app.state.sa_config.get_engine().sync_engine
@@ -57,17 +58,26 @@ class StatementCounter:
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.statements.append(" ".join(statement.split()))
 
+    def _driver(self, statement: str) -> None:
+        self.statements.append(" ".join(statement.split()))
+
     def __enter__(self) -> StatementCounter:
         from sqlalchemy import event
 
+        from keel.core.driver_select import observe_statements
+
         self.statements = []
         event.listen(self.engine, "before_cursor_execute", self)
+        observe_statements(self.engine, self._driver)
         return self
 
     def __exit__(self, *_: Any) -> None:
         from sqlalchemy import event
 
+        from keel.core.driver_select import stop_observing
+
         event.remove(self.engine, "before_cursor_execute", self)
+        stop_observing(self.engine, self._driver)
 
 
 def free_port() -> int:

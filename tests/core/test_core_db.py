@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from keel.app import create_app
 from keel.core import db
+from keel.core.driver_select import observe_statements, stop_observing
 from keel.core.errors import ValidationFailed
 
 
@@ -64,9 +65,9 @@ async def test_a_failed_write_request_leaves_nothing_written(client, user_factor
 
 
 class WireLog:
-    """What the app sends to PostgreSQL: each statement (SQLAlchemy's cursor event) and each BEGIN and
-    COMMIT the asyncpg adapter issues (it begins lazily before the first statement unless the
-    connection is in AUTOCOMMIT)."""
+    """What the app sends to PostgreSQL: each statement (SQLAlchemy's cursor event, or the driver's for a
+    hot read) and each BEGIN and COMMIT the asyncpg adapter issues (it begins lazily before the first
+    statement unless the connection is in AUTOCOMMIT)."""
 
     def __init__(self, app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection as Adapted
@@ -91,12 +92,17 @@ class WireLog:
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.sent.append(" ".join(statement.split())[:80])
 
+    def _driver_statement(self, statement: str) -> None:
+        self.sent.append(" ".join(statement.split())[:80])
+
     def __enter__(self) -> WireLog:
         event.listen(self.engine, "before_cursor_execute", self._statement)
+        observe_statements(self.engine, self._driver_statement)  # the hot reads run on the driver
         return self
 
     def __exit__(self, *_: Any) -> None:
         event.remove(self.engine, "before_cursor_execute", self._statement)
+        stop_observing(self.engine, self._driver_statement)
 
 
 @pytest.mark.services

@@ -153,6 +153,11 @@ def _query_finished(_conn: Any, _cursor: Any, statement: str, _params: Any, cont
     _QUERY_BY_KIND[kind].observe(time.perf_counter() - started)
 
 
+def observe_query(kind: str, seconds: float) -> None:
+    """A statement run outside SQLAlchemy's cursor events (`keel.core.driver_select`)."""
+    _QUERY_BY_KIND[kind].observe(seconds)
+
+
 def _checked_out(_dbapi: Any, record: Any, _proxy: Any) -> None:
     record.info["keel_in_use"] = True
     DB_POOL_CHECKED_OUT.inc()

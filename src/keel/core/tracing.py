@@ -83,6 +83,9 @@ def trace_engine(settings: Settings, sync_engine: Any) -> None:
     )
     connections = NoOpMeter("keel").create_up_down_counter("db.client.connections.usage")  # pool: /metrics
     EngineTracer(tracer, sync_engine, connections)  # type: ignore[no-untyped-call]
+    from keel.core.driver_select import through_sqlalchemy
+
+    through_sqlalchemy(sync_engine)  # its hot reads too, so each statement has its span
 
 
 def wrap(app: Any, settings: Settings) -> Any:

@@ -23,6 +23,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from sqlalchemy import and_, bindparam, select, update
 
+from keel.core.driver_select import DriverSelect
 from keel.core.errors import CsrfFailed, Forbidden, Unauthorized
 from keel.identity.models import ApiKey, LoginSession, Permission, Role, User, role_permission, user_role
 from keel.identity.schemas import UserRead
@@ -164,9 +165,10 @@ def _with_grants(source: Any) -> Any:
     )
 
 
-# Built once at import: no statement construction or cache-key generation per request. One row per
-# (role, permission) of the account; the account and session columns repeat on each.
-PRINCIPAL_BY_SESSION = (
+# Built once at import and run on the driver (keel.core.driver_select): no statement construction,
+# cache key or ORM session work per request. One row per (role, permission) of the account; the account
+# and session columns repeat on each.
+PRINCIPAL_BY_SESSION = DriverSelect(
     select(*_ACCOUNT_COLUMNS, _sessions.c.revoked_at, _sessions.c.last_seen_at)
     .select_from(
         _with_grants(
@@ -178,7 +180,7 @@ PRINCIPAL_BY_SESSION = (
     )
     .where(_users.c.id == bindparam("user_id"))
 )
-PRINCIPAL_BY_API_KEY = (
+PRINCIPAL_BY_API_KEY = DriverSelect(
     select(
         *_ACCOUNT_COLUMNS,
         _keys.c.id.label("key_id"),
@@ -196,17 +198,17 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _account(rows: Sequence[Any]) -> UserRead:
+def _account(rows: Sequence[dict[str, Any]]) -> UserRead:
     first = rows[0]
     return UserRead(
-        id=first.id,
-        email=first.email,
-        name=first.name,
-        is_active=first.is_active,
-        is_verified=first.is_verified,
-        roles=sorted({r.role for r in rows if r.role}),
-        created_at=_aware(first.created_at),  # type: ignore[arg-type]
-        last_login_at=_aware(first.last_login_at),
+        id=first["id"],
+        email=first["email"],
+        name=first["name"],
+        is_active=first["is_active"],
+        is_verified=first["is_verified"],
+        roles=sorted({r["role"] for r in rows if r["role"]}),
+        created_at=_aware(first["created_at"]),  # type: ignore[arg-type]
+        last_login_at=_aware(first["last_login_at"]),
     )
 
 
@@ -218,11 +220,11 @@ async def _from_access_token(
         raise Unauthorized("Invalid or expired access token")
     user_id, session_id = uuid.UUID(claims.sub), uuid.UUID(claims.sid)
     db = _db(connection)
-    rows = (await db.execute(PRINCIPAL_BY_SESSION, {"user_id": user_id, "session_id": session_id})).all()
-    if not rows or not rows[0].is_active or rows[0].revoked_at is not None:
+    rows = await PRINCIPAL_BY_SESSION.rows(db, {"user_id": user_id, "session_id": session_id})
+    if not rows or not rows[0]["is_active"] or rows[0]["revoked_at"] is not None:
         raise Unauthorized("Session revoked or account inactive")
     now = datetime.now(UTC)
-    last_seen = _aware(rows[0].last_seen_at)
+    last_seen = _aware(rows[0]["last_seen_at"])
     if last_seen is None or (now - last_seen).total_seconds() >= LAST_SEEN_EVERY:
         await db.execute(update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now))
     account = _account(rows)
@@ -231,7 +233,7 @@ async def _from_access_token(
         session_id=session_id,
         email=account.email,
         roles=frozenset(account.roles),
-        permissions=frozenset(r.permission for r in rows if r.permission),
+        permissions=frozenset(r["permission"] for r in rows if r["permission"]),
         via_cookie=via_cookie,
     )
     return principal, account
@@ -242,35 +244,36 @@ async def _from_api_key(
 ) -> tuple[Principal, UserRead]:
     db = _db(connection)
     key_hash = sha256_hex(secret)
-    rows = (await db.execute(PRINCIPAL_BY_API_KEY, {"key_hash": key_hash})).all()
+    rows = await PRINCIPAL_BY_API_KEY.rows(db, {"key_hash": key_hash})
     if not rows:
         raise Unauthorized("Invalid API key")
     first, now = rows[0], datetime.now(UTC)
-    if first.revoked_at is not None:
+    key_id: uuid.UUID = first["key_id"]
+    if first["revoked_at"] is not None:
         from keel.identity.services.api_keys import audit_revoked_key_use
 
-        await audit_revoked_key_use(connection, first.key_id, first.id)
+        await audit_revoked_key_use(connection, key_id, first["id"])
         raise Unauthorized("API key revoked")
-    expires_at = _aware(first.expires_at)
+    expires_at = _aware(first["expires_at"])
     if expires_at is not None and expires_at <= now:
         raise Unauthorized("API key expired")
-    if not first.is_active:
+    if not first["is_active"]:
         raise Unauthorized("Session revoked or account inactive")
-    last_used = _aware(first.last_used_at)
+    last_used = _aware(first["last_used_at"])
     if last_used is None or (now - last_used).total_seconds() >= API_KEY_LAST_USED_EVERY:
-        await db.execute(update(ApiKey).where(ApiKey.id == first.key_id).values(last_used_at=now))
-    granted = frozenset(r.permission for r in rows if r.permission)
-    scopes = first.scopes or []
+        await db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+    granted = frozenset(r["permission"] for r in rows if r["permission"])
+    scopes = first["scopes"] or []
     account = _account(rows)
     principal = Principal(
-        user_id=first.id,
-        session_id=first.key_id,
+        user_id=first["id"],
+        session_id=key_id,
         email=account.email,
         roles=frozenset(account.roles),
         # the key's scopes, never more than the account holds today ("*": all of them)
         permissions=granted if "*" in scopes else granted & frozenset(scopes),
         via_cookie=False,
-        api_key_id=first.key_id,
+        api_key_id=key_id,
     )
     return principal, account
 
