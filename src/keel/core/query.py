@@ -3,9 +3,10 @@
     orders = parse_sort(sort, {"name": Product.name, "created_at": Product.created_at}, default="name")
     stmt = select(Product).where(contains([Product.name, Product.sku], q)).order_by(*orders, Product.id)
 
-A hot list (the signed-in user's login sessions list is the model): a module-level SELECT of
-`plain(...)` columns with `total_column()` and bind parameters (built and compiled once, no ORM
-entities), read by `page_with_total` and turned into the schema by `keel.core.mapping.to_reads`.
+A hot list (the signed-in user's login sessions list is the model): a module-level `DriverSelect` of
+`plain(...)` columns with `total_column()` and bind parameters (built and compiled once, run on the
+driver, no ORM entities), read by `page_with_total` and turned into the schema by
+`keel.core.mapping.to_reads`.
 
 `parse_sort` takes `field` / `-field` (descending), comma-separated, and refuses an unknown or repeated
 field with a 400 `VALIDATION_ERROR` whose details name the query parameter and list what is sortable.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.sqltypes import NullType
 
+from keel.core.driver_select import DriverSelect
 from keel.core.errors import ValidationFailed
 
 LIKE_ESCAPE = "\\"
@@ -111,13 +113,18 @@ def total_column() -> Any:
 async def page_with_total(
     db: AsyncSession, page: Any, count: Any, params: Mapping[str, Any], *, offset: int
 ) -> tuple[Sequence[Any], int]:
-    """(rows, total) of `page` (a SELECT with `total_column()`, its limit and offset bound from `params`):
-    one statement when the page has rows. Past the last page the window has no row to ride on, so
-    `count` (a `SELECT count(*)` with the same conditions and `params`) runs then, and only then (the
-    first page empty means the total is 0)."""
-    rows = (await db.execute(page, params)).all()
-    if rows:
-        return rows, int(rows[0].total)
+    """(rows, total) of `page` (a SELECT with `total_column()`, its limit and offset bound from `params`;
+    a `DriverSelect` of one for a hot list: rows as dicts, read on the driver): one statement when the page
+    has rows. Past the last page the window has no row to ride on, so `count` (a `SELECT count(*)` with
+    the same conditions and `params`) runs then, and only then (the first page empty means the total is 0)."""
+    if isinstance(page, DriverSelect):
+        found: Sequence[Any] = await page.rows(db, params)
+        if found:
+            return found, int(found[0]["total"])
+    else:
+        found = (await db.execute(page, params)).all()
+        if found:
+            return found, int(found[0].total)
     total = await db.scalar(count, params) if offset else 0
     return [], int(total or 0)
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keel.core.driver_select import DriverSelect
 from keel.core.errors import NotFound, TooManyRequests, Unauthorized
 from keel.core.query import page_with_total, plain, total_column
 from keel.identity.models import LoginSession, RefreshToken, Role, User, user_role
@@ -268,8 +269,9 @@ _LIVE_SESSIONS = (
     _session_table.c.revoked_at.is_(None),
     _session_table.c.expires_at > bindparam("now"),
 )
-# one page of my live sessions and their total in one statement (a window count), built once
-LIVE_SESSIONS_PAGE = (
+# one page of my live sessions and their total in one statement (a window count), built once, read on
+# the driver
+LIVE_SESSIONS_PAGE = DriverSelect(
     select(
         plain(_session_table.c.id),
         _session_table.c.browser,
