@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from keel.core.metrics import observe_query
@@ -129,13 +129,15 @@ class DriverSelect:
             found = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect)
         return found
 
-    async def rows(self, db: AsyncSession, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Every row, as {column name: value}."""
-        sync_engine = getattr(db.bind, "sync_engine", None)
+    async def rows(self, db: AsyncSession | AsyncEngine, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row, as {column name: value}; `db` is the request's session (its transaction, once it has
+        one, is where the statement runs) or, before the request has one, the engine."""
+        in_session = isinstance(db, AsyncSession)
+        sync_engine = getattr(db.bind if in_session else db, "sync_engine", None)  # type: ignore[union-attr]
         driver_name = getattr(getattr(sync_engine, "dialect", None), "driver", None)
         if (
             driver_name not in _FETCH
-            or db.in_transaction()
+            or (in_session and db.in_transaction())  # type: ignore[union-attr]
             or sync_engine.echo  # type: ignore[union-attr]
             or sync_engine.pool in _through_sqlalchemy  # type: ignore[union-attr]
         ):
@@ -161,9 +163,17 @@ class DriverSelect:
         await greenlet_spawn(pooled.close)
         return compiled.rows(records)
 
-    async def _through_session(self, db: AsyncSession, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        result = await db.execute(self.statement, dict(params))
-        return [dict(row._mapping) for row in result]
+    async def _through_session(
+        self, db: AsyncSession | AsyncEngine, params: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        if isinstance(db, AsyncSession):
+            result = await db.execute(self.statement, dict(params))
+            return [dict(row._mapping) for row in result]
+        from keel.core.db import RetryingSession  # (the engine's own: a dead connection is retried once)
+
+        async with RetryingSession(bind=db) as session:
+            result = await session.execute(self.statement, dict(params))
+            return [dict(row._mapping) for row in result]
 
 
 __all__ = ["DriverSelect", "observe_statements", "stop_observing", "through_sqlalchemy"]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
 from keel.identity import services as svc
-from keel.identity.guards import Principal, current_account, requires_permission
+from keel.identity.guards import Principal, authenticate_connection, current_account, requires_permission
 from keel.identity.routes.common import (
     NO_STORE,
     SECURITY,
@@ -32,8 +32,11 @@ class MeController(Controller):
     security = SECURITY
 
     @get("/", responses=error_responses(Unauthorized), summary="My account")
-    async def me(self, request: Request[Any, Any, Any], principal: Principal) -> Response[Envelope[UserRead]]:
-        # the guard's one statement already loaded the account: no second read
+    async def me(self, request: Request[Any, Any, Any]) -> Response[Envelope[UserRead]]:
+        # authenticated here rather than by the `principal` dependency: with no dependency to resolve
+        # (neither the principal nor the database session it names) the request makes no session at
+        # all; the guard's one statement already loaded the account, so there is no second read
+        await authenticate_connection(request)
         return Response(ok(current_account(request)), headers=NO_STORE)
 
     @patch("/", responses=error_responses(Unauthorized, ValidationFailed), summary="Change my profile")
