@@ -132,3 +132,27 @@ async def test_keys_are_managed_from_a_login_not_with_a_key(client, user_factory
     assert resp.status_code == 403
     assert (await client.get(f"{KEYS}/", headers=bearer(key["secret"]))).status_code == 403
     assert (await client.get("/api/v1/users/me", headers=bearer("keel_not-a-key"))).status_code == 401
+
+
+async def test_my_keys_list_is_one_statement_a_page_newest_first(app, client, user_factory):
+    from core_platform_helpers import StatementCounter
+
+    alice, bob = await user_factory(), await user_factory()
+    expires = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    first = await create_key(client, alice.headers, name="first", scopes=["*"])
+    await create_key(client, alice.headers, name="second", scopes=["*"], expires_at=expires.isoformat())
+    third = await create_key(client, alice.headers, name="third", scopes=["*"])
+    await create_key(client, bob.headers, name="bob's")
+    with StatementCounter(app) as counter:
+        resp = await client.get(f"{KEYS}/", params={"limit": 2}, headers=alice.headers)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert len(counter.statements) == 2, counter.statements  # the guard's, and the page with its total
+    assert body["meta"]["total"] == 3 and [k["name"] for k in body["data"]] == ["third", "second"]
+    newest, second = body["data"]
+    assert newest == {key: third[key] for key in newest} and "secret" not in newest
+    assert second["scopes"] == ["*"] and datetime.fromisoformat(second["expires_at"]) == expires
+    last = (await client.get(f"{KEYS}/", params={"limit": 2, "offset": 2}, headers=alice.headers)).json()
+    assert [k["id"] for k in last["data"]] == [first["id"]] and last["meta"]["total"] == 3
+    past = (await client.get(f"{KEYS}/", params={"offset": 5}, headers=alice.headers)).json()
+    assert past["data"] == [] and past["meta"]["total"] == 3

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, error_responses
-from keel.core.mapping import to_read
+from keel.core.mapping import to_read, to_reads
 from keel.identity.guards import Principal, authenticate_connection
 from keel.identity.models import ApiKey
 from keel.identity.routes.common import NO_STORE, SECURITY, client_info
@@ -70,7 +70,9 @@ class ApiKeyController(Controller):
         self, db_session: AsyncSession, principal: Principal, limit: Limit = 20, offset: Offset = 0
     ) -> Response[Page[ApiKeyRead]]:
         rows, total = await api_keys.list_api_keys(db_session, principal.user_id, limit=limit, offset=offset)
-        body = page([api_key_read(k) for k in rows], total=total, limit=limit, offset=offset)
+        for row in rows:
+            row["scopes"] = row["scopes"] or []
+        body = page(to_reads(rows, ApiKeyRead), total=total, limit=limit, offset=offset)
         return Response(body, headers=NO_STORE)
 
     @delete(
