@@ -32,8 +32,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.util.concurrency import greenlet_spawn
+from sqlalchemy.util.concurrency import await_only, greenlet_spawn
 
 from keel.core.metrics import observe_query
 
@@ -145,22 +146,32 @@ class DriverSelect:
         compiled = self._compiled(sync_engine.dialect)  # type: ignore[union-attr]
         arguments = compiled.arguments(params)
         pool = sync_engine.pool  # type: ignore[union-attr]
-        pooled = await greenlet_spawn(pool.connect)
+        fetch, sql = _FETCH[driver_name], compiled.sql
+
+        def checkout_fetch_checkin() -> Any:
+            # one greenlet for the checkout, the driver call (await_only hands it to the loop) and the
+            # checkin, as SQLAlchemy's own async layer runs a statement
+            pooled = pool.connect()
+            try:
+                for observer in _observers.get(pool, ()):
+                    observer(sql)
+                started = time.perf_counter()
+                records = await_only(fetch(pooled.driver_connection, sql, arguments))
+                observe_query("select", time.perf_counter() - started)
+            except BaseException:
+                pooled.invalidate()  # its state after a failure mid-statement is unknown
+                raise
+            finally:
+                pooled.close()
+            return records
+
         try:
-            for observer in _observers.get(pool, ()):
-                observer(compiled.sql)
-            started = time.perf_counter()
-            records = await _FETCH[driver_name](pooled.driver_connection, compiled.sql, arguments)
-            observe_query("select", time.perf_counter() - started)
-        except BaseException as exc:
-            # the connection's state after a failure mid-statement is unknown: it leaves the pool
-            await greenlet_spawn(pooled.invalidate)
-            await greenlet_spawn(pooled.close)
-            if not isinstance(exc, Exception):  # cancelled: nothing to answer
+            records = await greenlet_spawn(checkout_fetch_checkin)
+        except Exception as exc:
+            if isinstance(exc, SQLAlchemyError):  # from the checkout: the database is not reachable
                 raise
             # the session's path retries a dead connection and raises SQLAlchemy's error for the rest
             return await self._through_session(db, params)
-        await greenlet_spawn(pooled.close)
         return compiled.rows(records)
 
     async def _through_session(
