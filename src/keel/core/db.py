@@ -151,6 +151,12 @@ def _nothing_to_commit(session: AsyncSession) -> bool:
     return bool(session.info.get(_AUTOCOMMIT_KEY)) and not (session.new or session.dirty or session.deleted)
 
 
+def _untouched(session: AsyncSession) -> bool:
+    """A session that never ran a statement nor held an object (its request read on the driver, or not
+    at all): closing it would only walk its empty state (~16 µs and a greenlet)."""
+    return not (session.in_transaction() or session.identity_map or session.new or session.deleted)
+
+
 def _scope_sessions(scope: Any) -> dict[str, Any]:
     return scope.setdefault(SCOPE_NAMESPACE, {})  # type: ignore[no-any-return]
 
@@ -231,6 +237,10 @@ class Database:
         if session is None:
             return
         kind = message["type"]
+        if _untouched(session):  # nothing to commit, roll back or close
+            if kind in _SESSION_ENDS and sessions is not None:
+                sessions.pop(SESSION_SCOPE_KEY, None)
+            return
         try:
             if kind == "http.response.start":
                 if _nothing_to_commit(session):
