@@ -16,7 +16,6 @@ from keel.apps.segmint.services.content import (
     get_content,
     history,
     insert_draft,
-    list_content,
     list_versions,
     reopen,
     restore_version,
@@ -24,6 +23,7 @@ from keel.apps.segmint.services.content import (
     update_content,
     version_read,
 )
+from keel.apps.segmint.services.content_list import list_content
 from keel.apps.segmint.services.reviews import decide, get_review, pending_reviews, submit
 from keel.apps.segmint.services.states import EDITABLE, TRANSITIONS, log, move, record
 from keel.apps.segmint.services.workflows import (
