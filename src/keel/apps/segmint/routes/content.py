@@ -54,6 +54,7 @@ class ContentController(SegmintController):
         self,
         db_session: AsyncSession,
         principal: Principal,
+        workspace: WorkspaceHeader = None,
         limit: Limit = 20,
         offset: Offset = 0,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
@@ -61,7 +62,6 @@ class ContentController(SegmintController):
         tone: Tone | None = None,
         tag: Annotated[str | None, Parameter(max_length=50)] = None,
         sort: Annotated[str, Parameter(max_length=100)] = "-created_at",
-        workspace: WorkspaceHeader = None,
     ) -> Page[ContentRead]:
         # no seat dependency: the page's statement checks the membership itself (one statement, not two)
         rows, total = await services.list_content(

@@ -47,11 +47,6 @@ _INSERT_CONTENT = insert(cast(Table, Content.__table__))
 _INSERT_TAG = insert(cast(Table, ContentTag.__table__))
 _INSERT_VERSION = insert(cast(Table, ContentVersion.__table__))
 _INSERT_EVENT = insert(cast(Table, ContentEvent.__table__))
-# public sort name -> column
-SORTABLE = {
-    name: getattr(Content, name)
-    for name in ("created_at", "updated_at", "title", "status", "tone", "published_at")
-}
 
 # --------------------------------------------------------------------------- reading
 

@@ -29,7 +29,8 @@ from keel.apps.segmint.teams.seat import Who, seat_for
 from keel.core.query import LIKE_ESCAPE, escape_like, page_with_total, parse_sort_keys, plain, total_column
 
 DEFAULT_SORT = "-created_at"
-SORT_FIELDS = ("created_at", "updated_at", "title", "status", "tone", "published_at")
+# the public sort names (each a column of the content table)
+SORTABLE = ("created_at", "updated_at", "title", "status", "tone", "published_at")
 
 _content = cast(Table, Content.__table__)
 _tag = cast(Table, ContentTag.__table__)
@@ -136,7 +137,7 @@ _FILTERS = {
 def statements(sort: str, filters: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
     """(page, count) for `sort` (as the query parameter has it) and the names of the filters given; an
     unknown or repeated sort field raises the 400 (not cached)."""
-    keys = parse_sort_keys(sort, SORT_FIELDS, default=DEFAULT_SORT)
+    keys = parse_sort_keys(sort, SORTABLE, default=DEFAULT_SORT)
     order = [_content.c[name].desc() if descending else _content.c[name].asc() for name, descending in keys]
     conditions = (*_IN_WORKSPACE, *(_FILTERS[name] for name in filters))
     page = (
