@@ -1,5 +1,5 @@
 """CPU per request of the core scenarios in one process, without a load generator: `python -m
-benchmarks.request_path [users_me|sessions|create|health ...]`.
+benchmarks.request_path [users_me|sessions|create|content_list|health ...]`.
 
 The real app (all apps, production settings, INFO access log to /dev/null, Prometheus in process as
 `keel serve` has it with one worker; BENCH_MULTIPROC=1: multiprocess files, as with several) on
@@ -7,9 +7,10 @@ DATABASE_URL (PostgreSQL) or a temporary SQLite file; each request is one ASGI c
 uvicorn's scope, in sequence, so what is measured is the server's own work
 per request (no client, no sockets). Prints CPU ms per request (process time, best of BENCH_ROUNDS
 rounds of BENCH_REQUESTS) and Python function calls per request (cProfile, which does not move with the
-machine's load); BENCH_PROFILE=<name> prints that scenario's cProfile (CPU time), the top BENCH_TOP (40)
-by BENCH_SORT (tottime). For the figures the issue's goals name, `make bench` (wrk against `keel serve`)
-remains the reference.
+machine's load); `content_list` is a user of its own with 100 posts (created before its first round,
+so the other scenarios' rows do not move it) asking for the first page of 20; BENCH_PROFILE=<name>
+prints that scenario's cProfile (CPU time), the top BENCH_TOP (40) by BENCH_SORT (tottime). For the
+figures the issue's goals name, `make bench` (wrk against `keel serve`) remains the reference.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def _settings() -> Any:
         rate_limit_max=10**9,
         rate_limit_window=1,
         rate_limit_auth="1000000000/second",
+        register_limit="1000000000/second",  # each run registers two users (content_list its own)
         jobs_in_server=False,
         auth_require_verified_email=False,  # as the bench's servers: signed in at registration
     )
@@ -130,7 +132,8 @@ def _scenarios(token: str) -> dict[str, Call]:
     }
 
 
-async def _prepare(app: Any) -> str:
+async def _register(app: Any) -> tuple[str, str]:
+    """A new user's email and access token."""
     import msgspec
 
     email = f"bench{time.time_ns()}@example.com"
@@ -139,6 +142,34 @@ async def _prepare(app: Any) -> str:
     status, body = await Call("POST", "/api/v1/auth/register", json, account)(app)
     assert status == 201, body
     token: str = msgspec.json.decode(body)["data"]["access_token"]
+    return email, token
+
+
+async def _content_list(app: Any) -> Call:
+    """A user with 100 posts of their own (two tags each), asking for the first page of 20."""
+    _, token = await _register(app)
+    auth = [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json")]
+    post = Call(
+        "POST",
+        "/api/v1/segmint/content",
+        auth,
+        b'{"text": "Post {n}", "tone": "friendly", "tags": ["b", "a{n}"]}',
+    )
+    for n in range(100):
+        status, body = await post(app, n)
+        assert status == 201, body
+    return Call("GET", "/api/v1/segmint/content?limit=20", auth[:1])
+
+
+# scenarios that need rows of their own, made before their first round
+_LAZY = {"content_list": _content_list}
+
+
+async def _prepare(app: Any) -> str:
+    import msgspec
+
+    email, token = await _register(app)
+    json = [(b"content-type", b"application/json")]
     login = msgspec.json.encode({"email": email, "password": "Bench-password-0001"})
     for n in range(99):
         # a client address per login (loopback is a trusted proxy): the per-IP login limit stays out
@@ -182,8 +213,8 @@ async def main(names: list[str], settings: Any) -> None:
     counter = [0]
     async with _lifespan(app):
         calls = _scenarios(await _prepare(app))
-        for name in names or list(calls):
-            call = calls[name]
+        for name in names or [*calls, *_LAZY]:
+            call = calls[name] if name in calls else await _LAZY[name](app)
             await _round(app, call, counter)  # warm-up
             best = min([await _round(app, call, counter) for _ in range(ROUNDS)])
             profile = cProfile.Profile(time.process_time)

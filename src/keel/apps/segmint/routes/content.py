@@ -27,10 +27,12 @@ from keel.apps.segmint.schemas import (
     Tone,
     VersionRead,
 )
-from keel.apps.segmint.teams import Seat
+from keel.apps.segmint.teams import Seat, WorkspaceHeader
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import ValidationFailed, error_responses
+from keel.core.mapping import to_reads
 from keel.core.storage import Storage
+from keel.identity import Principal
 
 
 class ContentController(SegmintController):
@@ -51,7 +53,8 @@ class ContentController(SegmintController):
     async def list_content(
         self,
         db_session: AsyncSession,
-        seat: Seat,
+        principal: Principal,
+        workspace: WorkspaceHeader = None,
         limit: Limit = 20,
         offset: Offset = 0,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
@@ -60,9 +63,11 @@ class ContentController(SegmintController):
         tag: Annotated[str | None, Parameter(max_length=50)] = None,
         sort: Annotated[str, Parameter(max_length=100)] = "-created_at",
     ) -> Page[ContentRead]:
+        # no seat dependency: the page's statement checks the membership itself (one statement, not two)
         rows, total = await services.list_content(
             db_session,
-            seat,
+            principal,
+            workspace,
             limit=limit,
             offset=offset,
             q=q,
@@ -71,7 +76,7 @@ class ContentController(SegmintController):
             tag=tag,
             sort=sort,
         )
-        return page([services.content_read(r) for r in rows], total=total, limit=limit, offset=offset)
+        return page(to_reads(rows, ContentRead), total=total, limit=limit, offset=offset)
 
     @get(
         "/{content_id:uuid}",

@@ -7,7 +7,6 @@ Nothing here commits: the request's transaction does (tasks use their own sessio
 from __future__ import annotations
 
 from keel.apps.segmint.services.content import (
-    SORTABLE,
     content_read,
     create_content,
     default_title,
@@ -16,7 +15,6 @@ from keel.apps.segmint.services.content import (
     get_content,
     history,
     insert_draft,
-    list_content,
     list_versions,
     reopen,
     restore_version,
@@ -24,6 +22,7 @@ from keel.apps.segmint.services.content import (
     update_content,
     version_read,
 )
+from keel.apps.segmint.services.content_list import SORTABLE, list_content
 from keel.apps.segmint.services.reviews import decide, get_review, pending_reviews, submit
 from keel.apps.segmint.services.states import EDITABLE, TRANSITIONS, log, move, record
 from keel.apps.segmint.services.workflows import (

@@ -41,18 +41,12 @@ from keel.apps.segmint.services.states import EDITABLE, event_values, move, reco
 from keel.apps.segmint.teams import Seat, personal_seat
 from keel.apps.segmint.teams import roles as team_roles
 from keel.core.errors import Conflict, Forbidden, NotFound
-from keel.core.query import contains, parse_sort
 
 # the create path's plain INSERTs, built once (values come as parameters)
 _INSERT_CONTENT = insert(cast(Table, Content.__table__))
 _INSERT_TAG = insert(cast(Table, ContentTag.__table__))
 _INSERT_VERSION = insert(cast(Table, ContentVersion.__table__))
 _INSERT_EVENT = insert(cast(Table, ContentEvent.__table__))
-# public sort name -> column
-SORTABLE = {
-    name: getattr(Content, name)
-    for name in ("created_at", "updated_at", "title", "status", "tone", "published_at")
-}
 
 # --------------------------------------------------------------------------- reading
 
@@ -124,32 +118,6 @@ async def get_content(
     if write:
         seat.require(team_roles.WRITE, "change content")
     return row
-
-
-async def list_content(
-    db: AsyncSession,
-    seat: Seat,
-    *,
-    limit: int,
-    offset: int,
-    q: str | None,
-    status: str | None,
-    tone: str | None,
-    tag: str | None,
-    sort: str,
-) -> tuple[list[Content], int]:
-    conditions: list[Any] = [Content.workspace_id == seat.workspace_id]
-    if q:
-        conditions.append(contains([Content.title, Content.text], q))
-    if status:
-        conditions.append(Content.status == status)
-    if tone:
-        conditions.append(Content.tone == tone)
-    if tag:
-        conditions.append(exists().where(ContentTag.content_id == Content.id, ContentTag.tag == tag.lower()))
-    query = select(Content).options(selectinload(Content.tags))
-    order = (*parse_sort(sort, SORTABLE, default="-created_at"), Content.id)
-    return await paged(db, Content, conditions, query, order_by=order, limit=limit, offset=offset)
 
 
 # --------------------------------------------------------------------------- writing

@@ -32,6 +32,16 @@ _SEAT = (
     )
 )
 PERSONAL_NAME = "Personal"
+# the header every seat-taking route documents (the seat's dependency, and the routes that take the seat
+# themselves, in their own statement)
+WorkspaceHeader = Annotated[
+    UUID | None,
+    HeaderParameter(
+        name=HEADER,
+        required=False,
+        description="The workspace to act in (its id); omitted: your personal workspace",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -113,14 +123,7 @@ async def provide_seat(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     principal: Principal,
-    workspace: Annotated[
-        UUID | None,
-        HeaderParameter(
-            name=HEADER,
-            required=False,
-            description="The workspace to act in (its id); omitted: your personal workspace",
-        ),
-    ] = None,
+    workspace: WorkspaceHeader = None,
 ) -> Seat:
     db_session.info["segmint_settings"] = request.app.state.settings  # notifications mail after commit
     return await seat_for(db_session, principal, workspace)
