@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 
 from keel.core import db
 from keel.core.driver_select import DriverSelect, observe_statements, stop_observing
@@ -101,6 +101,19 @@ async def test_a_plain_column_keeps_the_drivers_value(database: Any) -> None:
         (row,) = await read.rows(session, {"email": "p@example.com"})
     # what msgspec converts in C: asyncpg's UUID, or SQLite's 16 bytes
     assert isinstance(row["id"], uuid.UUID if database.settings.is_postgres else bytes)
+
+
+async def test_values_the_statement_carries_are_bound_with_the_callers(database: Any) -> None:
+    await _account_with_keys(database, "v@example.com")
+    read = DriverSelect(
+        select(func.coalesce(_keys.c.expires_at.is_(None), False).label("open"), _keys.c.name)
+        .join(_users, _users.c.id == _keys.c.user_id)
+        .where(_users.c.email == bindparam("email"), _keys.c.name != "zz")  # two literals of its own
+        .order_by(_keys.c.name)
+    )
+    async with database.get_session() as session:
+        rows = await read.rows(session, {"email": "v@example.com"})
+    assert rows == [{"open": False, "name": "a"}, {"open": True, "name": "b"}]
 
 
 async def test_a_session_in_its_transaction_reads_its_own_writes(database: Any) -> None:

@@ -79,7 +79,7 @@ class _Compiled:
     """The statement for one dialect: its SQL, parameter order with bind processors, and result columns
     with result processors."""
 
-    __slots__ = ("binds", "keys", "results", "sql")
+    __slots__ = ("binds", "defaults", "keys", "results", "sql")
 
     def __init__(self, statement: Select[Any], dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -91,6 +91,8 @@ class _Compiled:
             (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in compiled.positiontup or ()
         )
+        # values the statement carries itself (a literal such as coalesce(..., '[]')), by their names
+        self.defaults = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
         columns = list(statement.selected_columns)
         self.keys: tuple[str, ...] = tuple(str(column.key) for column in columns)
         self.results = tuple(
@@ -100,6 +102,8 @@ class _Compiled:
             raise ValueError(f"a DriverSelect needs distinct column names: {self.keys}")
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        if self.defaults:
+            params = {**self.defaults, **params}
         return [params[name] if proc is None else proc(params[name]) for name, proc in self.binds]
 
     def rows(self, records: Any) -> list[dict[str, Any]]:

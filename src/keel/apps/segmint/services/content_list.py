@@ -8,7 +8,9 @@ JSON lists come back as text decoded by msgspec in C, so the rows go straight in
 is not a member of, the personal workspace made on first use), then the COUNT past the last page.
 
 The statements are built once per combination of filters and sort (bind parameters carry the values):
-a handful in use, kept in a bounded cache; the default request's is built at import."""
+a handful in use, kept in a bounded cache; the default request's is built at import. The page runs on
+the driver (`keel.core.driver_select`): its JSON text columns are decoded by their type's result
+processor there too."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from sqlalchemy.types import UserDefinedType
 
 from keel.apps.segmint.models import Content, ContentTag, WorkspaceMember
 from keel.apps.segmint.teams.seat import Who, seat_for
+from keel.core.driver_select import DriverSelect
 from keel.core.query import LIKE_ESCAPE, escape_like, page_with_total, parse_sort_keys, plain, total_column
 
 DEFAULT_SORT = "-created_at"
@@ -134,9 +137,9 @@ _FILTERS = {
 
 
 @lru_cache(maxsize=64)
-def statements(sort: str, filters: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
+def statements(sort: str, filters: tuple[str, ...]) -> tuple[DriverSelect, Select[Any]]:
     """(page, count) for `sort` (as the query parameter has it) and the names of the filters given; an
-    unknown or repeated sort field raises the 400 (not cached)."""
+    unknown or repeated sort field raises the 400 (not cached). The page is read on the driver."""
     keys = parse_sort_keys(sort, SORTABLE, default=DEFAULT_SORT)
     order = [_content.c[name].desc() if descending else _content.c[name].asc() for name, descending in keys]
     conditions = (*_IN_WORKSPACE, *(_FILTERS[name] for name in filters))
@@ -147,7 +150,7 @@ def statements(sort: str, filters: tuple[str, ...]) -> tuple[Select[Any], Select
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
-    return page, select(func.count()).select_from(_content).where(*conditions)
+    return DriverSelect(page), select(func.count()).select_from(_content).where(*conditions)
 
 
 statements(DEFAULT_SORT, ())  # the default request's, built at import
