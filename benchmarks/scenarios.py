@@ -32,6 +32,10 @@ SCENARIOS: list[Scenario] = [
     Scenario("core", "health", "GET", "/health", bare="/health"),
     Scenario("core", "users/me (bearer)", "GET", "/api/v1/users/me", auth=True),
     Scenario("core", "my sessions, 20 of 100 with total", "GET", "/api/v1/auth/sessions?limit=20", auth=True),
+    # the issue's own list (before the create below adds to it): the personal workspace's posts, with tags
+    Scenario(
+        "core", "my content, 20 of 100 with total", "GET", "/api/v1/segmint/content?limit=20", auth=True
+    ),
     Scenario(
         "core",
         "create with audit (segmint content)",

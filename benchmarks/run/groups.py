@@ -50,16 +50,22 @@ QUIET = " (no log)"  # the key suffix of the bare rows measured without an acces
 
 
 CORE_SESSIONS = 100  # the bench user's login sessions: the owner-scoped list pages 20 of them
+CORE_POSTS = 100  # the bench user's segmint posts (two tags each): the content list pages 20 of them
 
 
-def core_setup(base: str, email: str, password: str) -> dict[str, str]:
-    """The bench user logs in until it has CORE_SESSIONS sessions (the list scenario's rows)."""
+def core_setup(base: str, email: str, password: str, token: str) -> dict[str, str]:
+    """The bench user logs in until it has CORE_SESSIONS sessions and writes CORE_POSTS posts (the list
+    scenarios' rows)."""
     with httpx.Client(base_url=base, timeout=60) as client:
         for n in range(CORE_SESSIONS - 1):
             # a client address per login (loopback is a trusted proxy): the per-IP login limit stays out
             forwarded = {"X-Forwarded-For": f"10.77.{n // 256}.{n % 256}"}
             body = {"email": email, "password": password}
             client.post("/api/v1/auth/login", json=body, headers=forwarded).raise_for_status()
+        auth = {"Authorization": f"Bearer {token}"}
+        for n in range(CORE_POSTS):
+            post = {"text": f"Bench list post {n}", "tone": "friendly", "tags": ["bench", f"t{n % 7}"]}
+            client.post("/api/v1/segmint/content", json=post, headers=auth).raise_for_status()
     return {}
 
 
@@ -71,7 +77,7 @@ def _gym_setup(base: str, user: dict[str, str], env: dict[str, str]) -> dict[str
 
 # group -> its set-up (base URL, the bench user {email, password, token}, the server's env) -> values
 GROUP_SETUPS: dict[str, Callable[[str, dict[str, str], dict[str, str]], dict[str, str]]] = {
-    "core": lambda base, user, _env: core_setup(base, user["email"], user["password"]),
+    "core": lambda base, user, _env: core_setup(base, user["email"], user["password"], user["token"]),
     "gym": _gym_setup,
 }
 
