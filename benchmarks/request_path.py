@@ -1,5 +1,5 @@
 """CPU per request of the core scenarios in one process, without a load generator: `python -m
-benchmarks.request_path [users_me|sessions|create|content_list|health ...]`.
+benchmarks.request_path [users_me|sessions|create|content_list|gym_sessions|health ...]`.
 
 The real app (all apps, production settings, INFO access log to /dev/null, Prometheus in process as
 `keel serve` has it with one worker; BENCH_MULTIPROC=1: multiprocess files, as with several) on
@@ -60,7 +60,7 @@ def _settings() -> Any:
         rate_limit_max=10**9,
         rate_limit_window=1,
         rate_limit_auth="1000000000/second",
-        register_limit="1000000000/second",  # each run registers two users (content_list its own)
+        register_limit="1000000000/second",  # each run registers its users (a lazy scenario its own)
         jobs_in_server=False,
         auth_require_verified_email=False,  # as the bench's servers: signed in at registration
     )
@@ -177,6 +177,35 @@ async def _prepare(app: Any) -> str:
         status, body = await Call("POST", "/api/v1/auth/login", json + forwarded, login)(app)
         assert status == 200, body
     return token
+
+
+# --- gym_sessions: a lifter of their own with 100 workout sessions (two sets each), the first page of 20
+async def _gym_sessions(app: Any) -> Call:
+    from datetime import UTC, datetime, timedelta
+
+    import msgspec
+
+    _, token = await _register(app)
+    json = [(b"content-type", b"application/json")]
+    auth = [(b"authorization", f"Bearer {token}".encode())]
+    status, body = await Call("POST", "/api/v1/gym/exercises", auth + json, b'{"name": "Bench lift"}')(app)
+    assert status == 201, body
+    exercise = msgspec.json.decode(body)["data"]["id"]
+    for n in range(100):
+        started = datetime(2026, 1, 1, 7, tzinfo=UTC) + timedelta(days=n)
+        start = msgspec.json.encode({"name": f"Day {n}", "started_at": started})
+        status, body = await Call("POST", "/api/v1/gym/sessions", auth + json, start)(app)
+        assert status == 201, body
+        sets = f"/api/v1/gym/sessions/{msgspec.json.decode(body)['data']['id']}/sets"
+        for reps in (5, 8):
+            logged = msgspec.json.encode({"exercise_id": exercise, "reps": reps, "weight": 60 + n % 7})
+            status, body = await Call("POST", sets, auth + json, logged)(app)
+            assert status == 201, body
+    return Call("GET", "/api/v1/gym/sessions?limit=20", auth)
+
+
+_LAZY["gym_sessions"] = _gym_sessions
+# ---
 
 
 async def _round(app: Any, call: Call, counter: list[int]) -> float:
