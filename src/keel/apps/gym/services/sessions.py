@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.sqltypes import NullType
 
 from keel.apps.gym.clock import aware, utc_now
 from keel.apps.gym.models import Exercise, Plan, PlanDay, PlanExercise, WorkoutSession, WorkoutSet
@@ -27,8 +40,10 @@ from keel.apps.gym.schemas import (
 )
 from keel.apps.gym.services.common import ZERO, load_fields
 from keel.apps.gym.units import db_decimal, from_metres
+from keel.core.driver_select import DriverSelect
 from keel.core.errors import NotFound, ValidationFailed
-from keel.core.mapping import to_read
+from keel.core.mapping import to_read, to_reads
+from keel.core.query import page_with_total, plain, total_column
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,15 +54,15 @@ if TYPE_CHECKING:
 
 
 def _volume_expr() -> Any:
+    """The working sets' kg x reps; its constants are SQL literals, so a DriverSelect binds none."""
+    sets = WorkoutSet.__table__.c
+    warmup = literal_column(f"'{SetType.WARMUP.value}'", String)
     return func.coalesce(
-        func.sum(
-            case(
-                (WorkoutSet.set_type != SetType.WARMUP.value, WorkoutSet.weight_kg * WorkoutSet.reps),
-                else_=0,
-            )
-        ),
-        0,
+        func.sum(case((sets.set_type != warmup, sets.weight_kg * sets.reps), else_=_ZERO_SQL)), _ZERO_SQL
     )
+
+
+_ZERO_SQL = literal_column("0", Integer)
 
 
 def session_read(row: WorkoutSession, set_count: int, volume: Any) -> SessionRead:
@@ -101,6 +116,70 @@ async def start_session(db: AsyncSession, principal: Principal, data: SessionSta
     return await session_detail(db, principal, row.id)
 
 
+_session = WorkoutSession.__table__
+_set = WorkoutSet.__table__
+_OWNED = _session.c.owner_id == bindparam("owner_id")
+# each filter as a condition on bind parameters: a list statement is prebuilt per set of filters given
+_FILTERS: dict[str, Any] = {
+    "date_from": _session.c.started_at >= bindparam("date_from", type_=_session.c.started_at.type),
+    "date_to": _session.c.started_at < bindparam("date_to", type_=_session.c.started_at.type),
+    "plan_id": _session.c.plan_id == bindparam("plan_id"),
+    "exercise_id": exists().where(
+        _set.c.session_id == _session.c.id, _set.c.exercise_id == bindparam("exercise_id")
+    ),
+}
+
+
+def _list_statements(filters: tuple[str, ...]) -> tuple[DriverSelect, Any]:
+    """A page of the caller's sessions with their set count and volume and the total, in one statement
+    (the page first, then its sets' aggregates: the sets of the page's sessions only), and the COUNT for
+    a page past the end; with the conditions of `filters`."""
+    conditions = (_OWNED, *(_FILTERS[name] for name in filters))
+    page = (
+        select(*(_session.c[name] for name in _SESSION_COLUMNS), total_column())
+        .where(*conditions)
+        .order_by(_session.c.started_at.desc(), _session.c.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .cte("page")
+    )
+    stats = (
+        select(
+            _set.c.session_id.label("sid"),
+            func.count(_set.c.id).label("n"),
+            _volume_expr().label("volume"),
+        )
+        .where(_set.c.owner_id == bindparam("owner_id"), _set.c.session_id.in_(select(page.c.id)))
+        .group_by(_set.c.session_id)
+        .subquery("stats")
+    )
+    statement = (
+        select(
+            *(plain(page.c[name]) for name in _SESSION_COLUMNS),
+            func.coalesce(stats.c.n, _ZERO_SQL).label("set_count"),
+            # the driver's number (asyncpg's Decimal, SQLite's float), made the Decimal every read has by
+            # db_decimal below (SQLAlchemy's numeric result types need the driver's result metadata)
+            type_coerce(stats.c.volume, NullType()).label("volume_kg"),
+            page.c.total,
+        )
+        .select_from(page.outerjoin(stats, stats.c.sid == page.c.id))
+        .order_by(page.c.started_at.desc(), page.c.id)
+    )
+    return DriverSelect(statement), select(func.count()).select_from(_session).where(*conditions)
+
+
+_SESSION_COLUMNS = (
+    "id", "name", "plan_id", "plan_day_id", "started_at", "finished_at", "duration_s", "notes",
+    "imported_from",
+)  # fmt: skip
+# every combination of filters, built once (16 statements, each compiled on its first use)
+_LISTS = {
+    names: _list_statements(names)
+    for size in range(len(_FILTERS) + 1)
+    for names in itertools.combinations(_FILTERS, size)
+}
+
+
 async def list_sessions(
     db: AsyncSession,
     principal: Principal,
@@ -112,39 +191,20 @@ async def list_sessions(
     limit: int,
     offset: int,
 ) -> tuple[list[SessionRead], int]:
-    conditions: list[Any] = [WorkoutSession.owner_id == principal.user_id]
-    if date_from is not None:
-        conditions.append(WorkoutSession.started_at >= aware(date_from))
-    if date_to is not None:
-        conditions.append(WorkoutSession.started_at < aware(date_to))
-    if plan_id is not None:
-        conditions.append(WorkoutSession.plan_id == plan_id)
-    if exercise_id is not None:
-        conditions.append(
-            exists().where(WorkoutSet.session_id == WorkoutSession.id, WorkoutSet.exercise_id == exercise_id)
-        )
-    total = await db.scalar(select(func.count()).select_from(WorkoutSession).where(*conditions))
-    stats = (
-        select(
-            WorkoutSet.session_id.label("sid"),
-            func.count(WorkoutSet.id).label("n"),
-            _volume_expr().label("volume"),
-        )
-        .where(WorkoutSet.owner_id == principal.user_id)
-        .group_by(WorkoutSet.session_id)
-        .subquery()
-    )
-    rows = (
-        await db.execute(
-            select(WorkoutSession, stats.c.n, stats.c.volume)
-            .outerjoin(stats, stats.c.sid == WorkoutSession.id)
-            .where(*conditions)
-            .order_by(WorkoutSession.started_at.desc(), WorkoutSession.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    return [session_read(s, n or 0, v) for s, n, v in rows], total or 0
+    given = {
+        "date_from": aware(date_from) if date_from is not None else None,
+        "date_to": aware(date_to) if date_to is not None else None,
+        "plan_id": plan_id,
+        "exercise_id": exercise_id,
+    }
+    filters = tuple(name for name, value in given.items() if value is not None)
+    params = {name: given[name] for name in filters}
+    params.update(owner_id=principal.user_id, limit=limit, offset=offset)
+    page, count = _LISTS[filters]
+    rows, total = await page_with_total(db, page, count, params, offset=offset)
+    for row in rows:  # the volume as every read has it (3 places, 0 for none)
+        row["volume_kg"] = db_decimal(row["volume_kg"]) or ZERO
+    return to_reads(rows, SessionRead), total
 
 
 SET_READ_COLUMNS = tuple(
