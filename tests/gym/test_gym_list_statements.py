@@ -76,3 +76,41 @@ async def test_sessions_list_is_one_statement_for_a_page_with_its_total(app, cli
     assert len(statements) == 3, statements
     body, _ = await _get(client, app, bob.headers, f"{API}/sessions")
     assert [s["id"] for s in body["data"]] == [theirs] and body["meta"]["total"] == 1
+
+
+async def test_plans_list_is_a_page_with_its_total_and_one_statement_for_the_days(
+    app, client, user_factory
+) -> None:
+    alice, bob = await user_factory(), await user_factory()
+    press = await _lift(client, alice.headers)
+    made = []
+    for n in range(3):
+        days = [
+            {"name": "A", "exercises": [{"exercise_id": press, "sets": 3, "reps": 5, "weight": 100}]},
+            {"name": "Rest", "exercises": []},
+        ]
+        resp = await client.post(
+            f"{API}/workout-plans", json={"name": f"Plan {n}", "days": days}, headers=alice.headers
+        )
+        assert resp.status_code == 201, resp.text
+        made.append(resp.json()["data"]["id"])
+    theirs = await client.post(
+        f"{API}/workout-plans", json={"name": "Bob's", "days": []}, headers=bob.headers
+    )
+    assert theirs.status_code == 201, theirs.text
+
+    body, statements = await _get(client, app, alice.headers, f"{API}/workout-plans", scope="mine", limit=2)
+    assert len(statements) == 3, statements  # the guard's, the page with its total, the page's days
+    assert body["meta"]["total"] == 3
+    assert [p["id"] for p in body["data"]] == [made[2], made[1]]  # newest first, none of Bob's
+    for plan in body["data"]:
+        assert [(d["name"], len(d["exercises"])) for d in plan["days"]] == [("A", 1), ("Rest", 0)]
+        assert plan["exercises"][0]["exercise_id"] == press and plan["exercises"][0]["weight_kg"] == "100.000"
+        assert plan["predefined"] is False
+
+    # past the last page: the COUNT instead of the days
+    body, statements = await _get(client, app, alice.headers, f"{API}/workout-plans", scope="mine", offset=5)
+    assert body["data"] == [] and body["meta"]["total"] == 3
+    assert len(statements) == 3, statements
+    body, _ = await _get(client, app, bob.headers, f"{API}/workout-plans", scope="mine")
+    assert [p["id"] for p in body["data"]] == [theirs.json()["data"]["id"]] and body["meta"]["total"] == 1

@@ -23,13 +23,13 @@ from keel.apps.gym.services.library import (
     name_lookup,
     visible_exercise,
 )
+from keel.apps.gym.services.plan_list import list_plans
 from keel.apps.gym.services.plans import (
     PLAN_LOAD,
     copy_plan,
     create_plan,
     delete_plan,
     get_plan,
-    list_plans,
     load_plan,
     plan_read,
     predefined_plans,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from keel.apps.gym.models import Plan, PlanDay, PlanExercise
@@ -33,14 +33,15 @@ if TYPE_CHECKING:
 PLAN_LOAD = (selectinload(Plan.days).selectinload(PlanDay.exercises).selectinload(PlanExercise.exercise),)
 
 
-def _plan_exercise_read(pe: PlanExercise) -> PlanExerciseRead:
+def plan_exercise_read(pe: PlanExercise | Any, name: str, slug: str | None) -> PlanExerciseRead:
+    """`pe` is an entry or any row with its columns; `name` and `slug` are its exercise's."""
     exact = pe.reps_min if pe.reps_min is not None and pe.reps_min == pe.reps_max else None
     return PlanExerciseRead(
         id=pe.id,
         position=pe.position,
         exercise_id=pe.exercise_id,
-        name=pe.exercise.name,
-        exercise_slug=pe.exercise.slug,
+        name=name,
+        exercise_slug=slug,
         sets=pe.sets,
         reps=exact,
         reps_min=pe.reps_min,
@@ -57,7 +58,10 @@ def _plan_exercise_read(pe: PlanExercise) -> PlanExerciseRead:
 def plan_read(plan: Plan) -> PlanRead:
     days = [
         PlanDayRead(
-            id=d.id, position=d.position, name=d.name, exercises=[_plan_exercise_read(e) for e in d.exercises]
+            id=d.id,
+            position=d.position,
+            name=d.name,
+            exercises=[plan_exercise_read(e, e.exercise.name, e.exercise.slug) for e in d.exercises],
         )
         for d in plan.days
     ]
@@ -84,32 +88,6 @@ async def predefined_plans(db: AsyncSession, cache: Cache) -> list[PlanRead]:
         return [plan_read(p) for p in (await db.scalars(statement)).all()]
 
     return await cache.get_or_set(PLANS_NS, "predefined", load, type=list[PlanRead])
-
-
-async def list_plans(
-    db: AsyncSession, cache: Cache, principal: Principal, *, scope: str, limit: int, offset: int
-) -> tuple[list[PlanRead], int]:
-    """`mine`: own plans, newest first; `predefined`: the catalogue (cached); `all`: predefined, then own."""
-    predefined = await predefined_plans(db, cache) if scope in ("all", "predefined") else []
-    if scope == "predefined":
-        return predefined[offset : offset + limit], len(predefined)
-    own_total = await db.scalar(
-        select(func.count()).select_from(Plan).where(Plan.owner_id == principal.user_id)
-    )
-    items = predefined[offset : offset + limit]
-    own_offset = max(0, offset - len(predefined))
-    own_limit = limit - len(items)
-    if own_limit > 0:
-        statement = (
-            select(Plan)
-            .where(Plan.owner_id == principal.user_id)
-            .options(*PLAN_LOAD)
-            .order_by(Plan.created_at.desc(), Plan.id)
-            .limit(own_limit)
-            .offset(own_offset)
-        )
-        items.extend(plan_read(p) for p in (await db.scalars(statement)).all())
-    return items, len(predefined) + (own_total or 0)
 
 
 async def load_plan(db: AsyncSession, principal: Principal, plan_id: uuid.UUID) -> Plan:
