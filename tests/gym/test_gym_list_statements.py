@@ -114,3 +114,22 @@ async def test_plans_list_is_a_page_with_its_total_and_one_statement_for_the_day
     assert len(statements) == 3, statements
     body, _ = await _get(client, app, bob.headers, f"{API}/workout-plans", scope="mine")
     assert [p["id"] for p in body["data"]] == [theirs.json()["data"]["id"]] and body["meta"]["total"] == 1
+
+
+async def test_library_list_reads_the_callers_exercises_in_one_statement(app, client, user_factory) -> None:
+    alice, bob = await user_factory(), await user_factory()
+    for name in ("Zercher squat", "Arnold press"):
+        resp = await client.post(
+            f"{API}/exercises", json={"name": name, "aliases": ["x"]}, headers=alice.headers
+        )
+        assert resp.status_code == 201, resp.text
+    resp = await client.post(f"{API}/exercises", json={"name": "Bob's curl"}, headers=bob.headers)
+    assert resp.status_code == 201, resp.text
+
+    body, statements = await _get(client, app, alice.headers, f"{API}/exercises", custom="true")
+    assert len(statements) == 2, statements  # the guard's and the caller's exercises
+    assert [(e["name"], e["custom"], e["aliases"]) for e in body["data"]] == [
+        ("Arnold press", True, ["x"]),
+        ("Zercher squat", True, ["x"]),
+    ]
+    assert body["meta"]["total"] == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from keel.apps.gym.catalog import ExerciseNameIndex, name_key
 from keel.apps.gym.models import Exercise
@@ -13,8 +13,10 @@ from keel.apps.gym.schemas import (
     ExerciseRead,
 )
 from keel.apps.gym.services.common import LIBRARY_NS
+from keel.core.driver_select import DriverSelect
 from keel.core.errors import NotFound
-from keel.core.mapping import to_read
+from keel.core.mapping import to_read, to_reads
+from keel.core.query import plain
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,11 +50,29 @@ async def catalogue(db: AsyncSession, cache: Cache) -> list[ExerciseRead]:
     return await cache.get_or_set(LIBRARY_NS, "catalogue", load, type=list[ExerciseRead])
 
 
+_exercise = Exercise.__table__
+# the caller's custom exercises, every request of the library list: built once, read on the driver
+CUSTOM_EXERCISES = DriverSelect(
+    select(
+        plain(_exercise.c.id),
+        *(_exercise.c[name] for name in ("name", "slug")),
+        _exercise.c.owner_id.is_not(None).label("custom"),
+        *(_exercise.c[name] for name in ("primary_muscles", "secondary_muscles", "equipment", "category")),
+        *(_exercise.c[name] for name in ("measurement", "aliases", "notes")),
+    )
+    .where(_exercise.c.owner_id == bindparam("owner_id"))
+    .order_by(_exercise.c.name)
+)
+_LISTS = ("primary_muscles", "secondary_muscles", "aliases")
+
+
 async def custom_exercises(db: AsyncSession, user_id: uuid.UUID) -> list[ExerciseRead]:
-    rows = (
-        await db.scalars(select(Exercise).where(Exercise.owner_id == user_id).order_by(Exercise.name))
-    ).all()
-    return [exercise_read(r) for r in rows]
+    rows = await CUSTOM_EXERCISES.rows(db, {"owner_id": user_id})
+    for row in rows:  # a JSON null reads as no names, as exercise_read has it
+        for name in _LISTS:
+            if row[name] is None:
+                row[name] = []
+    return to_reads(rows, ExerciseRead)
 
 
 def _matches(
