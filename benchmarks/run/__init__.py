@@ -1,7 +1,8 @@
 """`make bench`: Keel (`keel serve --workers N`) against a bare Litestar app on loopback, on SQLite and on
 PostgreSQL, then start-up, the FastAPI and Express twins (benchmarks/twins/), gym, scribe and segmint.
 
-Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_CONNECTIONS (32),
+Environment: BENCH_WORKERS (1), BENCH_DURATION seconds per scenario (10), BENCH_WARMUP seconds of the
+same load before each, not measured (1; wrk only), BENCH_CONNECTIONS (32),
 BENCH_THREADS (1), BENCH_LOAD (wrk; httpx forces the fallback), BENCH_GROUPS
 (core,gym,startup,twins,scribe,market,segmint; market: the assistant's first streamed token,
 benchmarks/market.py),

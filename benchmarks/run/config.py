@@ -19,6 +19,9 @@ def _env_int(name: str, default: int) -> int:
 
 WORKERS = _env_int("BENCH_WORKERS", 1)
 DURATION = _env_int("BENCH_DURATION", 10)
+# seconds of the same load before each measured run, not counted: the pool's connections are opened and
+# first-use paths taken then, so p99 is the steady state's, not the first second's
+WARMUP = _env_int("BENCH_WARMUP", 1)
 CONNECTIONS = _env_int("BENCH_CONNECTIONS", 32)
 THREADS = _env_int("BENCH_THREADS", 1)
 # BENCH_LOAD=httpx forces the built-in generator (what a machine without wrk uses)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from benchmarks import measure as m
-from benchmarks.run.config import CONNECTIONS, DURATION, THREADS, USE_WRK
+from benchmarks.run.config import CONNECTIONS, DURATION, THREADS, USE_WRK, WARMUP
 from benchmarks.scenarios import Scenario
 
 _WRK_LUA = """
@@ -56,7 +56,9 @@ def _body_template(scenario: Scenario, values: dict[str, str]) -> str:
     return body.replace("{{", "{").replace("}}", "}")
 
 
-def run_wrk(url: str, scenario: Scenario, token: str | None, path: str, body: str) -> dict[str, Any]:
+def run_wrk(
+    url: str, scenario: Scenario, token: str | None, path: str, body: str, seconds: int = DURATION
+) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -76,7 +78,7 @@ def run_wrk(url: str, scenario: Scenario, token: str | None, path: str, body: st
         "-c",
         str(CONNECTIONS),
         "-d",
-        f"{DURATION}s",
+        f"{seconds}s",
         "--timeout",
         "60s",  # slow endpoints must show as slow, not vanish as wrk's default 2 s timeouts
         "--latency",
@@ -172,6 +174,9 @@ def measure(
     for key, value in values.items():
         path = path.replace("{" + key + "}", value)
     body = _body_template(scenario, values)
+    if USE_WRK and WARMUP > 0:
+        run_wrk(base + path, scenario, token, path, body, seconds=WARMUP)
+        drain(base)
     meter = m.CpuMeter(pid)
     if USE_WRK:
         result = run_wrk(base + path, scenario, token, path, body)
