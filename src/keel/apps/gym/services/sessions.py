@@ -9,18 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import (
-    Integer,
-    String,
-    bindparam,
-    case,
-    exists,
-    func,
-    literal_column,
-    or_,
-    select,
-    type_coerce,
-)
+from sqlalchemy import bindparam, case, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.sqltypes import NullType
 
@@ -54,15 +43,10 @@ if TYPE_CHECKING:
 
 
 def _volume_expr() -> Any:
-    """The working sets' kg x reps; its constants are SQL literals, so a DriverSelect binds none."""
     sets = WorkoutSet.__table__.c
-    warmup = literal_column(f"'{SetType.WARMUP.value}'", String)
     return func.coalesce(
-        func.sum(case((sets.set_type != warmup, sets.weight_kg * sets.reps), else_=_ZERO_SQL)), _ZERO_SQL
+        func.sum(case((sets.set_type != SetType.WARMUP.value, sets.weight_kg * sets.reps), else_=0)), 0
     )
-
-
-_ZERO_SQL = literal_column("0", Integer)
 
 
 def session_read(row: WorkoutSession, set_count: int, volume: Any) -> SessionRead:
@@ -156,7 +140,7 @@ def _list_statements(filters: tuple[str, ...]) -> tuple[DriverSelect, Any]:
     statement = (
         select(
             *(plain(page.c[name]) for name in _SESSION_COLUMNS),
-            func.coalesce(stats.c.n, _ZERO_SQL).label("set_count"),
+            func.coalesce(stats.c.n, 0).label("set_count"),
             # the driver's number (asyncpg's Decimal, SQLite's float), made the Decimal every read has by
             # db_decimal below (SQLAlchemy's numeric result types need the driver's result metadata)
             type_coerce(stats.c.volume, NullType()).label("volume_kg"),
