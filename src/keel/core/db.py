@@ -230,6 +230,13 @@ class Database:
             sessions[SESSION_SCOPE_KEY] = session
         return session
 
+    def reader(self, scope: Any) -> AsyncSession | AsyncEngine:
+        """Where a hot read (`keel.core.driver_select`) of this request runs: the request's session once
+        it has one (its transaction), otherwise the engine, so no session is made for the read."""
+        sessions: dict[str, Any] | None = scope.get(SCOPE_NAMESPACE)
+        session: AsyncSession | None = sessions.get(SESSION_SCOPE_KEY) if sessions else None
+        return session if session is not None else self.get_engine()
+
     async def before_send(self, message: Message, scope: Any) -> None:
         """Commit on 2xx/3xx, roll back otherwise, then close: before the response starts."""
         sessions: dict[str, Any] | None = scope.get(SCOPE_NAMESPACE)

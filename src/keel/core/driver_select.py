@@ -171,10 +171,9 @@ class DriverSelect:
 
         try:
             records = await greenlet_spawn(checkout_fetch_checkin)
-        except Exception as exc:
-            if isinstance(exc, SQLAlchemyError):  # from the checkout: the database is not reachable
-                raise
-            # the session's path retries a dead connection and raises SQLAlchemy's error for the rest
+        except SQLAlchemyError:  # from the checkout: the database is not reachable
+            raise
+        except Exception:  # the session's path retries a dead connection, raises SQLAlchemy's error
             return await self._through_session(db, params)
         return compiled.rows(records)
 

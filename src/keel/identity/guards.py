@@ -23,7 +23,6 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from sqlalchemy import and_, bindparam, select, update
 
-from keel.core.db import SCOPE_NAMESPACE
 from keel.core.driver_select import DriverSelect
 from keel.core.errors import CsrfFailed, Forbidden, Unauthorized
 from keel.identity.models import ApiKey, LoginSession, Permission, Role, User, role_permission, user_role
@@ -34,7 +33,7 @@ from keel.identity.tokens import API_KEY_PREFIX, AccessClaims, InvalidToken, sha
 if TYPE_CHECKING:
     from litestar import Request
     from litestar.handlers.base import BaseRouteHandler
-    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SCOPE_KEY = "keel_principal"
@@ -142,18 +141,6 @@ def _db(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
     return session
 
 
-def _read_source(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession | AsyncEngine:
-    """Where the principal is read: the request's session when it has one (its transaction), otherwise
-    the engine (no session is made for a request whose handler needs none, such as /users/me)."""
-    database = connection.app.state.sa_config
-    sessions: dict[str, Any] = connection.scope.get(SCOPE_NAMESPACE) or {}  # type: ignore[assignment]
-    existing: AsyncSession | None = sessions.get(database.session_scope_key)
-    if existing is not None:
-        return existing
-    engine: AsyncEngine = database.get_engine()
-    return engine
-
-
 _users, _sessions, _keys = User.__table__, LoginSession.__table__, ApiKey.__table__
 _roles, _permissions = Role.__table__, Permission.__table__
 _ACCOUNT_COLUMNS = (
@@ -233,7 +220,8 @@ async def _from_access_token(
         raise Unauthorized("Invalid or expired access token")
     user_id, session_id = uuid.UUID(claims.sub), uuid.UUID(claims.sid)
     rows = await PRINCIPAL_BY_SESSION.rows(
-        _read_source(connection), {"user_id": user_id, "session_id": session_id}
+        connection.app.state.sa_config.reader(connection.scope),
+        {"user_id": user_id, "session_id": session_id},
     )
     if not rows or not rows[0]["is_active"] or rows[0]["revoked_at"] is not None:
         raise Unauthorized("Session revoked or account inactive")
@@ -259,7 +247,9 @@ async def _from_api_key(
     connection: ASGIConnection[Any, Any, Any, Any], identity: Identity, secret: str
 ) -> tuple[Principal, UserRead]:
     key_hash = sha256_hex(secret)
-    rows = await PRINCIPAL_BY_API_KEY.rows(_read_source(connection), {"key_hash": key_hash})
+    rows = await PRINCIPAL_BY_API_KEY.rows(
+        connection.app.state.sa_config.reader(connection.scope), {"key_hash": key_hash}
+    )
     if not rows:
         raise Unauthorized("Invalid API key")
     first, now = rows[0], datetime.now(UTC)
