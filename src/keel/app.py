@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Receive, Scope, Send
 
+import keel
 from keel import __version__
 from keel.core import db, tracing
 from keel.core.components import AppBuilder, AppSpec, Seeder
@@ -214,7 +216,13 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: list[A
         for spec in apps:
             if spec.startup:
                 await spec.startup(app)
-        yield
+        loop = asyncio.get_running_loop()
+        settling = [loop.call_later(delay, keel.settle) for delay in keel.SETTLE_AFTER]
+        try:
+            yield
+        finally:
+            for handle in settling:
+                handle.cancel()
 
     app = KeelApp(
         route_handlers=[*builder.route_handlers, *(extra_route_handlers or ())],

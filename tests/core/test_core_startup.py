@@ -4,12 +4,17 @@ what a server does, `import keel.asgi` (create_app with every app on), and then 
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from litestar.testing import AsyncTestClient
+
+import keel
 from keel.app import KNOWN_APPS
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "keel"
@@ -73,3 +78,25 @@ def test_serving_process_does_not_import_what_serving_does_not_use(tmp_path: Pat
     assert "keel.asgi" in loaded and {f"keel.apps.{a}" for a in apps.split(",")} <= loaded
     imported = sorted(name for name in NOT_AT_START if name in loaded)
     assert imported == [], f"imported at start-up: {imported}"
+
+
+class BuiltOnFirstUse:
+    """Stands for what a first request builds that lives on (a compiled statement, a lazy import)."""
+
+
+async def test_what_first_use_built_is_frozen_once_the_app_has_settled(app, monkeypatch) -> None:
+    """After SETTLE_AFTER the objects the running app holds leave the collector's reach, so its full
+    collections stop walking them; a stopped app schedules no more settling."""
+    monkeypatch.setattr(keel, "SETTLE_AFTER", (0.2, 0.8))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        assert (await client.get("/health")).status_code == 200
+        kept = BuiltOnFirstUse()
+        app.state["kept_for_the_test"] = kept
+        assert any(obj is kept for obj in gc.get_objects())
+        frozen_before = gc.get_freeze_count()
+        await asyncio.sleep(0.5)
+        assert gc.get_freeze_count() > frozen_before
+        assert not any(obj is kept for obj in gc.get_objects()), "still walked by every full collection"
+    after_stop = BuiltOnFirstUse()
+    await asyncio.sleep(0.6)
+    assert any(obj is after_stop for obj in gc.get_objects()), "the stopped app settled again"
