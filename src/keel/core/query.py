@@ -4,7 +4,7 @@
     stmt = select(Product).where(contains([Product.name, Product.sku], q)).order_by(*orders, Product.id)
 
 A hot list (the signed-in user's login sessions list is the model): a module-level `DriverSelect` of
-`plain(...)` columns with `total_column()` and bind parameters (built and compiled once, run on the
+`plain(...)` columns with `total_column(count)` and bind parameters (built and compiled once, run on the
 driver, no ORM entities), read by `page_with_total` and turned into the schema by
 `keel.core.mapping.to_reads`.
 
@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ColumnElement, func, or_, true, type_coerce
+from sqlalchemy import ColumnElement, Select, or_, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
@@ -104,16 +104,19 @@ def _utc_text_sqlite(element: _UtcText, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(element.clauses, **kw)} || 'Z')"
 
 
-def total_column() -> Any:
-    """`count(*) OVER ()` labelled `total`: a page's SELECT carries the total it is a page of (one round
-    trip instead of a COUNT and the page); read it with `page_with_total`."""
-    return func.count().over().label("total")
+def total_column(count: Select[Any]) -> Any:
+    """`count` (the page's `SELECT count(*)` with the same conditions) as the page's column `total`: the
+    page carries the total it is a page of (one round trip, not a COUNT and the page); read it with
+    `page_with_total`. A scalar subquery, run once per statement: a window count (`count(*) OVER ()`)
+    made the database keep every matching row, all its columns, to sort them for the page, where the
+    page alone keeps the LIMIT's rows (SQLite: 0.22 -> 0.12 ms for 20 of 100 sessions)."""
+    return count.correlate(None).scalar_subquery().label("total")
 
 
 async def page_with_total(
     db: AsyncSession, page: Any, count: Any, params: Mapping[str, Any], *, offset: int
 ) -> tuple[Sequence[Any], int]:
-    """(rows, total) of `page` (a SELECT with `total_column()`, its limit and offset bound from `params`;
+    """(rows, total) of `page` (a SELECT with `total_column(count)`, its limit and offset bound from `params`;
     a `DriverSelect` of one for a hot list: rows as dicts, read on the driver): one statement when the page
     has rows. Past the last page the window has no row to ride on, so `count` (a `SELECT count(*)` with
     the same conditions and `params`) runs then, and only then (the first page empty means the total is 0)."""

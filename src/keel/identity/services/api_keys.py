@@ -96,6 +96,7 @@ async def create_api_key(
 
 _key_table = ApiKey.__table__
 _MY_LIVE_KEYS = (_key_table.c.user_id == bindparam("user_id"), _key_table.c.revoked_at.is_(None))
+MY_KEYS_COUNT = select(func.count()).select_from(_key_table).where(*_MY_LIVE_KEYS)
 # a page of my keys with their total in one statement, built once and read on the driver
 MY_KEYS_PAGE = DriverSelect(
     select(
@@ -106,14 +107,13 @@ MY_KEYS_PAGE = DriverSelect(
         plain(_key_table.c.created_at),
         plain(_key_table.c.expires_at),
         plain(_key_table.c.last_used_at),
-        total_column(),
+        total_column(MY_KEYS_COUNT),
     )
     .where(*_MY_LIVE_KEYS)
     .order_by(_key_table.c.created_at.desc(), _key_table.c.id)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-MY_KEYS_COUNT = select(func.count()).select_from(_key_table).where(*_MY_LIVE_KEYS)
 
 
 async def list_api_keys(

@@ -269,8 +269,8 @@ _LIVE_SESSIONS = (
     _session_table.c.revoked_at.is_(None),
     _session_table.c.expires_at > bindparam("now"),
 )
-# one page of my live sessions and their total in one statement (a window count), built once, read on
-# the driver
+LIVE_SESSIONS_COUNT = select(func.count()).select_from(_session_table).where(*_LIVE_SESSIONS)
+# one page of my live sessions and their total in one statement, built once, read on the driver
 LIVE_SESSIONS_PAGE = DriverSelect(
     select(
         plain(_session_table.c.id),
@@ -283,14 +283,13 @@ LIVE_SESSIONS_PAGE = DriverSelect(
         plain(_session_table.c.expires_at),
         # the caller's own session is flagged by the database, so the page converts in one pass
         (_session_table.c.id == bindparam("current_session")).label("current"),
-        total_column(),
+        total_column(LIVE_SESSIONS_COUNT),
     )
     .where(*_LIVE_SESSIONS)
     .order_by(_session_table.c.last_seen_at.desc(), _session_table.c.id)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-LIVE_SESSIONS_COUNT = select(func.count()).select_from(_session_table).where(*_LIVE_SESSIONS)
 
 
 async def list_sessions(

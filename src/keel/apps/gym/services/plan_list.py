@@ -31,14 +31,14 @@ _PLAN_COLUMNS = (
     "id", "name", "description", "level", "days_per_week", "slug", "owner_id", "source_plan_id", "created_at",
     "updated_at",
 )  # fmt: skip
+OWN_PLANS_COUNT = select(func.count()).select_from(_plan).where(_OWN)
 OWN_PLANS_PAGE = DriverSelect(
-    select(*(_plan.c[name] for name in _PLAN_COLUMNS), total_column())
+    select(*(_plan.c[name] for name in _PLAN_COLUMNS), total_column(OWN_PLANS_COUNT))
     .where(_OWN)
     .order_by(*_NEWEST)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-OWN_PLANS_COUNT = select(func.count()).select_from(_plan).where(_OWN)
 _PAGE_IDS = (
     select(_plan.c.id).where(_OWN).order_by(*_NEWEST).limit(bindparam("limit")).offset(bindparam("offset"))
 )

@@ -119,8 +119,9 @@ def _list_statements(filters: tuple[str, ...]) -> tuple[DriverSelect, Any]:
     (the page first, then its sets' aggregates: the sets of the page's sessions only), and the COUNT for
     a page past the end; with the conditions of `filters`."""
     conditions = (_OWNED, *(_FILTERS[name] for name in filters))
+    count = select(func.count()).select_from(_session).where(*conditions)
     page = (
-        select(*(_session.c[name] for name in _SESSION_COLUMNS), total_column())
+        select(*(_session.c[name] for name in _SESSION_COLUMNS), total_column(count))
         .where(*conditions)
         .order_by(_session.c.started_at.desc(), _session.c.id)
         .limit(bindparam("limit"))
@@ -149,7 +150,7 @@ def _list_statements(filters: tuple[str, ...]) -> tuple[DriverSelect, Any]:
         .select_from(page.outerjoin(stats, stats.c.sid == page.c.id))
         .order_by(page.c.started_at.desc(), page.c.id)
     )
-    return DriverSelect(statement), select(func.count()).select_from(_session).where(*conditions)
+    return DriverSelect(statement), count
 
 
 _SESSION_COLUMNS = (
