@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -108,16 +109,20 @@ class FallbackLimitStorage(Storage, MovingWindowSupport):
         return Exception
 
     async def _call(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._either(getattr(self.primary, op), getattr(self.local, op), *args, **kwargs)
+
+    async def _either(self, on_primary: Any, on_local: Any, *args: Any, **kwargs: Any) -> Any:
+        """`on_primary(...)` while the breaker is closed; `on_local(...)` once it has failed (tripping it)."""
         if self.breaker.closed:
             try:
-                result = await getattr(self.primary, op)(*args, **kwargs)
+                result = await on_primary(*args, **kwargs)
             except Exception as exc:
                 self.breaker.trip()
                 mark_degraded(self.component, exc)
             else:
                 mark_recovered(self.component)
                 return result
-        return await getattr(self.local, op)(*args, **kwargs)
+        return await on_local(*args, **kwargs)
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         return await self._call("incr", key, expiry, amount=amount)  # type: ignore[no-any-return]
@@ -150,16 +155,8 @@ class FallbackLimitStorage(Storage, MovingWindowSupport):
         if not isinstance(bridge, RedispyBridge):
             taken = await self.acquire_entry(key, limit, expiry)
             return taken, *(await self.get_moving_window(key, limit, expiry))
-        if self.breaker.closed:
-            try:
-                result = await acquire_with_window_on_redis(bridge, key, limit, expiry)
-            except Exception as exc:
-                self.breaker.trip()
-                mark_degraded(self.component, exc)
-            else:
-                mark_recovered(self.component)
-                return result
-        return await self.local.acquire_with_window(key, limit, expiry)
+        on_redis = partial(acquire_with_window_on_redis, bridge)
+        return await self._either(on_redis, self.local.acquire_with_window, key, limit, expiry)  # type: ignore[no-any-return]
 
 
 def limit_storage(settings: Settings, key_prefix: str, component: str) -> Any:
