@@ -39,6 +39,7 @@ from keel.settings import Settings
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.config.app import AppConfig
+    from litestar.connection import ASGIConnection
     from litestar.datastructures import State
     from litestar.types import Message
 
@@ -300,6 +301,19 @@ class DatabasePlugin(InitPluginProtocol):
         app_config.on_shutdown.append(database.dispose)
         app_config.signature_namespace.update(AsyncSession=AsyncSession, AsyncEngine=AsyncEngine)
         return app_config
+
+
+def reader_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession | AsyncEngine:
+    """Where a handler that takes no `db_session` runs its hot reads (`Database.reader`): a hot GET list
+    authenticates in its handler and reads here, so the request resolves no dependency and makes no
+    session (~0.1 ms of CPU, ~140 Python calls of a list of 20)."""
+    return connection.app.state.sa_config.reader(connection.scope)  # type: ignore[no-any-return]
+
+
+def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
+    """The request's session (`db_session`'s), made now if nothing has made it yet: committed or rolled
+    back with the response like `db_session`."""
+    return connection.app.state.sa_config.provide_session(None, connection.scope)  # type: ignore[no-any-return]
 
 
 def sqlalchemy_config(settings: Settings) -> Database:

@@ -21,7 +21,7 @@ from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import ColumnElement, Select, or_, true, type_coerce
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.functions import FunctionElement
@@ -114,22 +114,29 @@ def total_column(count: Select[Any]) -> Any:
 
 
 async def page_with_total(
-    db: AsyncSession, page: Any, count: Any, params: Mapping[str, Any], *, offset: int
-) -> tuple[Sequence[Any], int]:
-    """(rows, total) of `page` (a SELECT with `total_column(count)`, its limit and offset bound from `params`;
-    a `DriverSelect` of one for a hot list: rows as dicts, read on the driver): one statement when the page
-    has rows. Past the last page the window has no row to ride on, so `count` (a `SELECT count(*)` with
-    the same conditions and `params`) runs then, and only then (the first page empty means the total is 0)."""
-    if isinstance(page, DriverSelect):
-        found: Sequence[Any] = await page.rows(db, params)
-        if found:
-            return found, int(found[0]["total"])
-    else:
-        found = (await db.execute(page, params)).all()
-        if found:
-            return found, int(found[0].total)
-    total = await db.scalar(count, params) if offset else 0
-    return [], int(total or 0)
+    db: AsyncSession | AsyncEngine,
+    page: DriverSelect,
+    count: Select[Any],
+    params: Mapping[str, Any],
+    *,
+    offset: int,
+) -> tuple[Sequence[dict[str, Any]], int]:
+    """(rows as dicts, total) of `page` (a `DriverSelect` with `total_column(count)`, its limit and offset
+    bound from `params`): one statement when the page has rows. Past the last page the total has no row
+    to ride on, so `count` (the `SELECT count(*)` with the same conditions and `params`) runs then, and
+    only then (the first page empty means the total is 0). `db` is the request's session, or the engine
+    (`keel.core.db.reader_of`) for a handler that made none."""
+    found = await page.rows(db, params)
+    if found:
+        return found, int(found[0]["total"])
+    if not offset:
+        return [], 0
+    if isinstance(db, AsyncSession):
+        return [], int(await db.scalar(count, params) or 0)
+    from keel.core.db import RetryingSession  # the engine's own session: a dead connection is retried once
+
+    async with RetryingSession(bind=db) as session:
+        return [], int(await session.scalar(count, params) or 0)
 
 
 def plain(column: Any) -> Any:

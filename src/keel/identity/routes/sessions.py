@@ -8,11 +8,12 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from keel.core.db import reader_of
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import NotFound, Unauthorized, error_responses
 from keel.core.mapping import to_reads
 from keel.identity import services as svc
-from keel.identity.guards import Principal
+from keel.identity.guards import Principal, authenticate_connection
 from keel.identity.routes.common import NO_STORE, SECURITY, client_info, identity_of
 from keel.identity.schemas import Done, SessionRead
 
@@ -24,10 +25,15 @@ class SessionController(Controller):
 
     @get("/", responses=error_responses(Unauthorized), summary="My active sessions")
     async def sessions(
-        self, db_session: AsyncSession, principal: Principal, limit: Limit = 20, offset: Offset = 0
+        self, request: Request[Any, Any, Any], limit: Limit = 20, offset: Offset = 0
     ) -> Response[Page[SessionRead]]:
+        principal = await authenticate_connection(request)  # a hot list: no dependency, no session
         rows, total = await svc.list_sessions(
-            db_session, principal.user_id, limit=limit, offset=offset, current_session=principal.session_id
+            reader_of(request),
+            principal.user_id,
+            limit=limit,
+            offset=offset,
+            current_session=principal.session_id,
         )
         body = page(to_reads(rows, SessionRead), total=total, limit=limit, offset=offset)
         return Response(body, headers=NO_STORE)

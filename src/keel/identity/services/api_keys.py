@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from keel.core.driver_select import DriverSelect
 from keel.core.errors import Conflict, NotFound, ValidationFailed
@@ -117,7 +117,7 @@ MY_KEYS_PAGE = DriverSelect(
 
 
 async def list_api_keys(
-    db: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
+    db: AsyncSession | AsyncEngine, user_id: uuid.UUID, *, limit: int, offset: int
 ) -> tuple[Sequence[dict[str, Any]], int]:
     """My keys that are not revoked (expired ones included: their owner sees why a script stopped), as
     plain rows with the columns of `ApiKeyRead`, and their total."""

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from keel.core.driver_select import DriverSelect
 from keel.core.errors import NotFound, TooManyRequests, Unauthorized
@@ -293,7 +293,7 @@ LIVE_SESSIONS_PAGE = DriverSelect(
 
 
 async def list_sessions(
-    db: AsyncSession,
+    db: AsyncSession | AsyncEngine,
     user_id: uuid.UUID,
     *,
     limit: int,

@@ -31,10 +31,11 @@ from keel.apps.gym.schemas import (
     SetCreate,
     SetRead,
 )
+from keel.core.db import reader_of
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import ValidationFailed
 from keel.core.resources import struct_values
-from keel.identity import Principal
+from keel.identity import Principal, authenticate_connection
 
 SET = "/{session_id:uuid}/sets/{set_id:uuid}"
 
@@ -84,8 +85,7 @@ class SessionController(GymController):
     )
     async def list_sessions(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
+        request: Request[Any, Any, Any],
         limit: Limit = 20,
         offset: Offset = 0,
         date_from: Annotated[
@@ -95,8 +95,9 @@ class SessionController(GymController):
         plan_id: UUID | None = None,
         exercise_id: UUID | None = None,
     ) -> Page[SessionRead]:
+        principal = await authenticate_connection(request)  # a hot list: no dependency, no session
         items, total = await services.list_sessions(
-            db_session,
+            reader_of(request),
             principal,
             date_from=date_from,
             date_to=date_to,

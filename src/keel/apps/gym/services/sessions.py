@@ -35,7 +35,7 @@ from keel.core.mapping import to_read, to_reads
 from keel.core.query import page_with_total, plain, total_column
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from keel.identity import Principal
 
@@ -166,7 +166,7 @@ _LISTS = {
 
 
 async def list_sessions(
-    db: AsyncSession,
+    db: AsyncSession | AsyncEngine,
     principal: Principal,
     *,
     date_from: datetime | None,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import delete, get, patch, post
+from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,11 +28,12 @@ from keel.apps.segmint.schemas import (
     VersionRead,
 )
 from keel.apps.segmint.teams import Seat, WorkspaceHeader
+from keel.core.db import reader_of, session_of
 from keel.core.envelope import Envelope, Limit, Offset, Page, ok, page
 from keel.core.errors import ValidationFailed, error_responses
 from keel.core.mapping import to_reads
 from keel.core.storage import Storage
-from keel.identity import Principal
+from keel.identity import authenticate_connection
 
 
 class ContentController(SegmintController):
@@ -52,8 +53,7 @@ class ContentController(SegmintController):
     )
     async def list_content(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
+        request: Request[Any, Any, Any],
         workspace: WorkspaceHeader = None,
         limit: Limit = 20,
         offset: Offset = 0,
@@ -63,9 +63,11 @@ class ContentController(SegmintController):
         tag: Annotated[str | None, Parameter(max_length=50)] = None,
         sort: Annotated[str, Parameter(max_length=100)] = "-created_at",
     ) -> Page[ContentRead]:
-        # no seat dependency: the page's statement checks the membership itself (one statement, not two)
+        # a hot list: no dependency and no session (the page's statement checks the membership itself)
+        principal = await authenticate_connection(request)
         rows, total = await services.list_content(
-            db_session,
+            reader_of(request),
+            lambda: session_of(request),
             principal,
             workspace,
             limit=limit,

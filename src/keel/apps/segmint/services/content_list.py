@@ -14,6 +14,7 @@ processor there too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
@@ -21,7 +22,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import Select, Table, Text, bindparam, exists, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
@@ -165,7 +166,8 @@ statements(DEFAULT_SORT, ())  # the default request's, built at import
 
 
 async def list_content(
-    db: AsyncSession,
+    db: AsyncSession | AsyncEngine,
+    session: Callable[[], AsyncSession],
     principal: Who,
     workspace_id: UUID | None,
     *,
@@ -178,7 +180,9 @@ async def list_content(
     sort: str,
 ) -> tuple[Any, int]:
     """(plain rows with `ContentRead`'s fields, total) of the workspace's content (`workspace_id`, None:
-    the caller's personal workspace). `q` searches title and text literally, ignoring case."""
+    the caller's personal workspace), read in `db` (the engine when the request has no session yet).
+    `q` searches title and text literally, ignoring case. `session()` is the request's session, made
+    only for an empty page's seat."""
     params: dict[str, Any] = {
         "workspace_id": workspace_id or principal.user_id,
         "user_id": principal.user_id,
@@ -197,5 +201,5 @@ async def list_content(
     page, count = statements(sort, tuple(name for name in _FILTERS if name in params))
     rows, total = await page_with_total(db, page, count, params, offset=offset)
     if not rows:  # nothing proved the membership: the seat answers (404, or the personal workspace made)
-        await seat_for(db, principal, workspace_id)
+        await seat_for(session(), principal, workspace_id)
     return rows, total
