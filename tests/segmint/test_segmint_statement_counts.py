@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from core_platform_helpers import StatementCounter
+from keel.apps.segmint import notifications
 from segmint.helpers import API
 
 
@@ -59,6 +60,7 @@ async def test_content_list_page_is_one_statement(client: Any, app: Any, user_fa
     )
     assert submitted.status_code == 200, submitted.text
     await client.post(f"{API}/content", headers=other.headers, json={"text": "Not yours", "tone": "witty"})
+    await notifications.deliveries_done()  # the approver's notice reads preferences after the submit
 
     with StatementCounter(app) as counter:
         resp = await client.get(f"{API}/content?limit=2", headers=owner.headers)

@@ -92,6 +92,12 @@ def _after_commit(session: Any) -> None:
     task.add_done_callback(_tasks.discard)
 
 
+async def deliveries_done() -> None:
+    """Wait until every delivery started so far has finished (its events sent, its mails tried)."""
+    while _tasks:
+        await asyncio.gather(*_tasks, return_exceptions=True)
+
+
 async def _deliver(messages: list[dict[str, Any]], settings: Any, bind: Any) -> None:
     """Realtime events, then the mails people opted in for; failures are logged, never raised."""
     from keel.core.realtime import notify as realtime_notify
