@@ -91,13 +91,12 @@ def long_lived() -> _Iterator[None]:
 SETTLE_AFTER = (10.0, 60.0, 600.0)
 
 
-def settle() -> int:
-    """Collect what is garbage now, then freeze what is left out of later collections; the number of
-    objects frozen. The cycles among frozen objects that die later are never collected: that is why this
-    runs a few times, early, and never per request."""
+def settle() -> None:
+    """Collect what is garbage now, then freeze what is left out of later collections. The cycles among
+    frozen objects that die later are never collected: that is why this runs a few times, early, and
+    never per request."""
     _gc.collect()
     _gc.freeze()
-    return _gc.get_freeze_count()
 
 
 with long_lived():  # SQLAlchemy, Litestar, advanced-alchemy, structlog, httpx

@@ -180,14 +180,20 @@ class DriverSelect:
     async def _through_session(
         self, db: AsyncSession | AsyncEngine, params: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        if isinstance(db, AsyncSession):
-            result = await db.execute(self.statement, dict(params))
-            return [dict(row._mapping) for row in result]
-        from keel.core.db import RetryingSession  # (the engine's own: a dead connection is retried once)
-
-        async with RetryingSession(bind=db) as session:
-            result = await session.execute(self.statement, dict(params))
-            return [dict(row._mapping) for row in result]
+        return await through_session(db, self.statement, params)
 
 
-__all__ = ["DriverSelect", "observe_statements", "stop_observing", "through_sqlalchemy"]
+async def through_session(
+    db: AsyncSession | AsyncEngine, statement: Select[Any], params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """`statement`'s rows as dicts through SQLAlchemy: in the session, or, given the engine, in a session
+    of its own (a dead connection is retried once)."""
+    if isinstance(db, AsyncSession):
+        return [dict(row._mapping) for row in await db.execute(statement, dict(params))]
+    from keel.core.db import RetryingSession
+
+    async with RetryingSession(bind=db) as session:
+        return [dict(row._mapping) for row in await session.execute(statement, dict(params))]
+
+
+__all__ = ["DriverSelect", "observe_statements", "stop_observing", "through_session", "through_sqlalchemy"]

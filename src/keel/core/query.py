@@ -27,7 +27,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.sqltypes import NullType
 
-from keel.core.driver_select import DriverSelect
+from keel.core.driver_select import DriverSelect, through_session
 from keel.core.errors import ValidationFailed
 
 LIKE_ESCAPE = "\\"
@@ -131,12 +131,8 @@ async def page_with_total(
         return found, int(found[0]["total"])
     if not offset:
         return [], 0
-    if isinstance(db, AsyncSession):
-        return [], int(await db.scalar(count, params) or 0)
-    from keel.core.db import RetryingSession  # the engine's own session: a dead connection is retried once
-
-    async with RetryingSession(bind=db) as session:
-        return [], int(await session.scalar(count, params) or 0)
+    (counted,) = (await through_session(db, count, params))[0].values()
+    return [], int(counted or 0)
 
 
 def plain(column: Any) -> Any:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage, MovingWindowSupport, RedisStorage, Storage
-from limits.aio.storage.redis.redispy import RedispyBridge
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
@@ -65,9 +64,10 @@ class LocalLimitStorage(MemoryStorage):
 
 
 async def acquire_with_window_on_redis(
-    bridge: RedispyBridge, key: str, limit: int, expiry: int
+    bridge: Any, key: str, limit: int, expiry: int
 ) -> tuple[bool, float, int]:
-    """limits' two moving-window scripts (take an entry, read the window) sent in one round trip, where
+    """limits' two moving-window scripts (take an entry, read the window) sent in one round trip on its
+    redis-py bridge (`limit_storage` makes a RedisStorage with implementation="redispy"), where
     the library's `acquire_entry` and `get_moving_window` take one each (issue 12: ~0.25 ms of CPU per
     request at ~0.6). EVALSHA only: redis-py's own script pipelining asks SCRIPT EXISTS first, a round
     trip again. A Redis that has forgotten the scripts (restarted, SCRIPT FLUSH) answers NOSCRIPT; then
@@ -151,11 +151,7 @@ class FallbackLimitStorage(Storage, MovingWindowSupport):
         return await self._call("get_moving_window", key, limit, expiry)  # type: ignore[no-any-return]
 
     async def acquire_with_window(self, key: str, limit: int, expiry: int) -> tuple[bool, float, int]:
-        bridge = getattr(self.primary, "bridge", None)
-        if not isinstance(bridge, RedispyBridge):
-            taken = await self.acquire_entry(key, limit, expiry)
-            return taken, *(await self.get_moving_window(key, limit, expiry))
-        on_redis = partial(acquire_with_window_on_redis, bridge)
+        on_redis = partial(acquire_with_window_on_redis, self.primary.bridge)
         return await self._either(on_redis, self.local.acquire_with_window, key, limit, expiry)  # type: ignore[no-any-return]
 
 
