@@ -93,9 +93,11 @@ def _after_commit(session: Any) -> None:
 
 
 async def deliveries_done() -> None:
-    """Wait until every delivery started so far has finished (its events sent, its mails tried)."""
-    while _tasks:
-        await asyncio.gather(*_tasks, return_exceptions=True)
+    """Wait until every delivery this event loop started has finished (its events sent, its mails
+    tried); a delivery of a loop that has stopped never will."""
+    loop = asyncio.get_running_loop()
+    while running := [task for task in _tasks if task.get_loop() is loop]:
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 async def _deliver(messages: list[dict[str, Any]], settings: Any, bind: Any) -> None:
